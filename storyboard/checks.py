@@ -1,0 +1,150 @@
+"""Lint before spending: semantic errors in a storyboard, and what a backend cannot make."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from storyboard.backends import capabilities
+from storyboard.errors import Diagnostic
+from storyboard.model import Storyboard
+from storyboard.model.vocab import nearest, unknown
+
+if TYPE_CHECKING:
+    from storyboard.backends.capabilities import BackendCaps
+    from storyboard.loader import Loaded, Positions
+
+WORDS_PER_SECOND = 2.8  # brisk film dialogue; above this a line will not fit the shot
+
+
+def speech_seconds(text: str) -> float:
+    """How long a line takes to say, estimated from its words (pauses included)."""
+    words = len(re.findall(r"[\w']+", text))
+    return 0.4 + words / WORDS_PER_SECOND
+
+
+def structure(sb: Storyboard, pos: "Positions") -> list[Diagnostic]:
+    """Errors no backend can fix: unknown ids, duplicates, impossible continuity, vocabulary."""
+    out: list[Diagnostic] = []
+    chars, locs = set(sb.characters), set(sb.locations)
+    seen = Counter(s.id for s in sb.shots)
+    models = capabilities.known_models()
+    if sb.defaults.model not in models:
+        out.append(pos.diag(("defaults", "model"), unknown("model", sb.defaults.model, models)))
+    else:
+        sizes = models[sb.defaults.model].sizes
+        if sb.defaults.size not in sizes:
+            out.append(pos.diag(("defaults", "size"), f"{sb.defaults.model} does not make size "
+                                f"{sb.defaults.size!r}; valid: {', '.join(sizes)}"))
+    done: set[str] = set()
+    for i, shot in enumerate(sb.shots):
+        p = ("shots", i)
+        if seen[shot.id] > 1 and shot.id in done:
+            out.append(pos.diag(p + ("id",), f"duplicate shot id '{shot.id}'; every shot needs its own id"))
+        done.add(shot.id)
+        if shot.location is not None and shot.location not in locs:
+            out.append(pos.diag(p + ("location",), _unknown_id("location", shot.location, locs, shot.id)))
+        for j, c in enumerate(shot.characters):
+            if c not in chars:
+                out.append(pos.diag(p + ("characters", j), _unknown_id("character", c, chars, shot.id)))
+        for j, line in enumerate(shot.dialogue):
+            lp = p + ("dialogue", j)
+            if line.speaker not in chars:
+                out.append(pos.diag(lp, _unknown_id("speaker", line.speaker, chars, shot.id)))
+            elif line.speaker not in shot.characters and not line.heard_not_seen:
+                out.append(pos.diag(lp, f"'{line.speaker}' speaks in shot '{shot.id}' but is not on screen; "
+                                        f"add them to its characters, or mark the line (V.O.) or (O.S.)"))
+        for key in shot.changes:
+            if key not in chars and key not in locs:
+                out.append(pos.diag(p + ("changes", key), _unknown_id("character or location", key, chars | locs, shot.id), key=True))
+            elif key in chars:
+                ch = shot.changes[key]
+                bad = [f for f in ("time", "weather", "lighting") if getattr(ch, f) is not None]
+                if bad:
+                    out.append(pos.diag(p + ("changes", key, bad[0]), f"'{bad[0]}' changes a location, not character '{key}'", key=True))
+            else:
+                ch = shot.changes[key]
+                bad = [f for f in ("wardrobe", "props") if getattr(ch, f) is not None]
+                if bad:
+                    out.append(pos.diag(p + ("changes", key, bad[0]), f"'{bad[0]}' changes a character, not location '{key}'", key=True))
+        if shot.continuity == "continuous" and i == 0:
+            out.append(pos.diag(p + ("continuity",), f"shot '{shot.id}' is the first shot, so it cannot continue "
+                                                     "a previous one; use continuity: cut"))
+        t = sb.transition_after(i)
+        if t.overlaps and i + 1 < len(sb.shots):
+            nxt = sb.shots[i + 1]
+            if t.seconds >= min(shot.duration, nxt.duration):
+                out.append(pos.diag(p + ("transition",), f"a {t} from '{shot.id}' ({shot.duration:g}s) into "
+                                                         f"'{nxt.id}' ({nxt.duration:g}s) is longer than a shot it joins"))
+        if t.kind != "cut" and t.seconds > shot.duration:
+            out.append(pos.diag(p + ("transition",), f"the {t} of shot '{shot.id}' is longer than the shot"))
+    return out
+
+
+def _unknown_id(kind: str, value: str, valid: set[str], shot_id: str) -> str:
+    hint = nearest(value, sorted(valid))
+    msg = f"unknown {kind} '{value}' in shot '{shot_id}'"
+    if hint:
+        return msg + f"; did you mean '{hint}'?"
+    return msg + (f"; defined: {', '.join(sorted(valid))}" if valid else "; none are defined")
+
+
+def for_backend(loaded: "Loaded", caps: "BackendCaps") -> list[Diagnostic]:
+    """Warnings and errors for rendering with one backend: lengths, sizes, references, prompts."""
+    sb, pos = loaded.storyboard, loaded.positions
+    out: list[Diagnostic] = []
+    model_name, mcaps, warn = caps.model(sb.defaults.model)
+    if warn:
+        out.append(pos.diag(("defaults", "model"), warn, severity="warning"))
+    size = sb.defaults.size
+    if not caps.any_size and size not in mcaps.sizes:
+        out.append(pos.diag(("defaults", "size"), f"{model_name} on {caps.name} cannot make {size}; "
+                                                  f"valid: {', '.join(mcaps.sizes)}"))
+    for i, shot in enumerate(sb.shots):
+        p = ("shots", i)
+        need = sum(speech_seconds(line.text) for line in shot.dialogue) + 0.25 * max(0, len(shot.dialogue) - 1)
+        if need > shot.duration:
+            words = sum(len(line.text.split()) for line in shot.dialogue)
+            out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
+                                                   f"{need:.1f}s but the shot lasts {shot.duration:g}s; "
+                                                   "lengthen the shot or cut words", severity="warning"))
+        seg = capabilities.segments_for(shot.duration, mcaps, caps.any_duration)
+        if seg.seconds + 1e-9 < shot.duration:
+            out.append(pos.diag(p + ("duration",), f"{model_name} makes at most {seg.seconds:g}s and cannot extend; "
+                                                   f"shot '{shot.id}' will be {seg.seconds:g}s"))
+        on_screen = list(dict.fromkeys(shot.characters))
+        cameos = [c for c in on_screen if sb.characters.get(c) and sb.characters[c].cameo]
+        if mcaps.characters and len(cameos) > mcaps.max_characters:
+            out.append(pos.diag(p + ("characters",), f"shot '{shot.id}' shows {len(cameos)} characters with cameos; "
+                                                     f"{model_name} takes at most {mcaps.max_characters}; "
+                                                     f"the others are described in words", severity="warning"))
+        refs = [c for c in on_screen if sb.characters.get(c) and sb.characters[c].reference]
+        if mcaps.reference_images and len(refs) > mcaps.reference_images:
+            out.append(pos.diag(p + ("characters",), f"shot '{shot.id}' has {len(refs)} reference images; "
+                                                     f"{model_name} takes at most {mcaps.reference_images}",
+                                severity="warning"))
+    out.extend(_reference_sizes(loaded, size))
+    return out
+
+
+def _reference_sizes(loaded: "Loaded", size: str) -> list[Diagnostic]:
+    """A reference image whose size differs from the film's is fitted: say how."""
+    from PIL import Image
+    out = []
+    w, h = (int(x) for x in size.split("x"))
+    for section in ("characters", "locations"):
+        for key, item in getattr(loaded.storyboard, section).items():
+            if not item.reference:
+                continue
+            try:
+                with Image.open(loaded.asset(item.reference)) as im:
+                    iw, ih = im.size
+            except OSError:
+                continue
+            if (iw, ih) != (w, h):
+                how = "scaled" if abs(iw / ih - w / h) < 0.01 else "scaled and padded (letterboxed)"
+                out.append(loaded.positions.diag((section, key, "reference"),
+                                                 f"reference of {section[:-1]} '{key}' is {iw}x{ih}; it will be {how} "
+                                                 f"to {size} where used as a frame", severity="warning"))
+    return out

@@ -1,0 +1,395 @@
+"""YAML files -> a validated Storyboard: includes merged, paths made safe, every error placed."""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from storyboard.errors import Diagnostic, FormatError
+from storyboard.model import Storyboard
+from storyboard.model.vocab import nearest
+from storyboard.yamlsrc import Source, read_yaml
+
+BIBLE_KEYS = ("characters", "locations", "style", "defaults")
+MAX_INCLUDE_DEPTH = 8
+MAX_IMAGE_PIXELS = 40_000_000
+IMAGE_MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpeg": (b"\xff\xd8\xff",)}
+ASSET_FIELDS = {  # where paths live: (section, field) -> kinds accepted
+    ("characters", "reference"): "image",
+    ("characters", "cameo"): "video",
+    ("locations", "reference"): "image",
+}
+
+
+@dataclass
+class Positions:
+    """Where each value and key of the merged storyboard was written: (file, line, col)."""
+
+    values: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
+    keys: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
+    top: str = ""
+
+    def add(self, src: Source, prefix: tuple = (), only: tuple = ()) -> None:
+        for table, mine in ((src.values, self.values), (src.keys, self.keys)):
+            for path, (line, col) in table.items():
+                if only and (not path or path[0] not in only):
+                    continue
+                mine[prefix + path] = (src.file, line, col)
+
+    def of(self, path: tuple, key: bool = False) -> tuple[str, int, int]:
+        p = tuple(path)
+        while p:
+            if key and p in self.keys:
+                return self.keys[p]
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), (self.top, 1, 1))
+
+    def diag(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Diagnostic:
+        f, line, col = self.of(path, key)
+        return Diagnostic(f, line, col, message, severity)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A storyboard with where it came from: its file, project root and the positions of its parts."""
+
+    storyboard: Storyboard
+    path: Path
+    root: Path
+    positions: Positions
+
+    def asset(self, rel: str) -> Path:
+        """A path from the storyboard (made root-relative by the loader) as a real file path."""
+        return self.root / rel
+
+
+def project_root(storyboard_path: Path) -> Path:
+    """The folder paths may not leave: the nearest one above the storyboard holding .git or
+    .storyboard, else the storyboard's own folder."""
+    here = storyboard_path.resolve().parent
+    for d in (here, *here.parents):
+        if (d / ".storyboard").exists() or (d / ".git").exists():
+            return d
+    return here
+
+
+def load(path: str | Path) -> Loaded:
+    """Read, merge, check paths and validate one storyboard file; FormatError lists every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError([Diagnostic(str(path), 1, 1, "no such storyboard file")])
+    root = project_root(path)
+    problems: list[Diagnostic] = []
+    positions = Positions(top=str(path))
+    data = _load_tree(path, root, positions, problems, stack=())
+    if problems:
+        raise FormatError(problems)
+    try:
+        sb = Storyboard.model_validate(data)
+    except ValidationError as e:
+        raise FormatError([_diagnostic(err, data, positions) for err in e.errors()]) from None
+    from storyboard import checks
+    diags = checks.structure(sb, positions)
+    errors = [d for d in diags if d.severity == "error"]
+    if errors:
+        raise FormatError(errors)
+    return Loaded(sb, path, root, positions)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path) -> Source:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise FormatError([Diagnostic(_display(path), 1, 1, f"cannot read: {e.strerror}")]) from None
+    return read_yaml(raw, _display(path))
+
+
+def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diagnostic], stack: tuple) -> dict:
+    """This file's data on top of its includes', with positions; asset paths made root-relative."""
+    src = _read(path)
+    data = src.data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(Diagnostic.at(src.file, src.pos(()), "a storyboard is a mapping of keys (version, shots, ...)"))
+        return {}
+    merged: dict = {}
+    includes = data.get("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list):
+        problems.append(Diagnostic.at(src.file, src.pos(("include",)), "include is a list of files, e.g. include: [bible.yaml]"))
+        includes = []
+    for i, inc in enumerate(includes):
+        where = src.pos(("include", i))
+        if not isinstance(inc, str):
+            problems.append(Diagnostic.at(src.file, where, "an include is a file name"))
+            continue
+        target, why = _safe_path(path.parent, inc, root)
+        if why:
+            problems.append(Diagnostic.at(src.file, where, f"include {inc!r}: {why}"))
+            continue
+        if target in stack or target == path.resolve():
+            chain = " -> ".join(p.name for p in (*stack, path.resolve(), target))
+            problems.append(Diagnostic.at(src.file, where, f"include cycle: {chain}; remove one of these includes"))
+            continue
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            problems.append(Diagnostic.at(src.file, where, f"includes nest deeper than {MAX_INCLUDE_DEPTH}"))
+            continue
+        try:
+            bible = _load_tree(target, root, positions, problems, stack + (path.resolve(),))
+        except FormatError as e:
+            problems.extend(e.diagnostics)
+            continue
+        for key in list(bible):
+            if key not in BIBLE_KEYS + ("version", "title", "include", "music"):
+                continue
+            if key in BIBLE_KEYS:
+                merged[key] = _deep_merge(merged.get(key), bible[key])
+    _fix_assets(data, src, path.parent, root, problems)
+    if stack:  # an included file: only the bible sections travel upward
+        extra = [k for k in data if k not in BIBLE_KEYS + ("version", "title", "include", "music")]
+        for k in extra:
+            problems.append(Diagnostic.at(src.file, src.pos((k,), True) if (k,) in src.keys else src.pos((k,)),
+                                          f"'{k}' cannot be in an included bible; a bible holds "
+                                          + ", ".join(BIBLE_KEYS)))
+        positions.add(src, only=BIBLE_KEYS)
+        data = {k: v for k, v in data.items() if k in BIBLE_KEYS}
+    else:
+        positions.add(src)
+    for key, value in data.items():
+        merged[key] = _deep_merge(merged.get(key), value) if key in BIBLE_KEYS else value
+    return merged
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    """Key by key: mappings merge recursively, anything else in `over` wins."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _deep_merge(base.get(k), v)
+        return out
+    return over
+
+
+def _safe_path(base: Path, rel: str, root: Path) -> tuple[Path, str]:
+    """Resolve `rel` from `base`; refuse what is absolute, escapes the root, or is missing."""
+    if not rel.strip():
+        return Path(), "empty path"
+    if os.path.isabs(rel) or rel.startswith("~") or "\\" in rel and os.name != "nt":
+        return Path(), f"absolute paths are refused; write it relative to {base.name or 'this file'}/"
+    if "://" in rel:
+        return Path(), "URLs are not fetched; save the file in the project folder and name it relatively"
+    target = (base / rel)
+    resolved = target.resolve()
+    rroot = root.resolve()
+    if not resolved.is_relative_to(rroot):
+        lexical_inside = Path(os.path.normpath(base.resolve() / rel)).is_relative_to(rroot)
+        how = "a symlink there" if lexical_inside else "it"
+        return Path(), f"{how} leads outside the project folder {rroot}; keep files inside it"
+    if not resolved.exists():
+        return Path(), "no such file"
+    if not resolved.is_file():
+        return Path(), "not a file"
+    return resolved, ""
+
+
+def _fix_assets(data: dict, src: Source, base: Path, root: Path, problems: list[Diagnostic]) -> None:
+    """Check every media path of this file and rewrite it relative to the project root."""
+    sites: list[tuple[tuple, str]] = []
+    for (section, fld), kind in ASSET_FIELDS.items():
+        items = data.get(section)
+        if isinstance(items, dict):
+            for key, item in items.items():
+                if isinstance(item, dict) and isinstance(item.get(fld), str):
+                    sites.append(((section, key, fld), kind))
+    if isinstance(data.get("music"), str):
+        sites.append((("music",), "audio"))
+    for site, kind in sites:
+        holder = data
+        for p in site[:-1]:
+            holder = holder[p]
+        rel = holder[site[-1]]
+        target, why = _safe_path(base, rel, root)
+        if not why:
+            why = sniff(target, kind)
+        if why:
+            problems.append(Diagnostic.at(src.file, src.pos(site), f"{'.'.join(map(str, site))} {rel!r}: {why}"))
+            continue
+        holder[site[-1]] = target.relative_to(root.resolve()).as_posix()
+
+
+def sniff(path: Path, kind: str) -> str:
+    """Check a media file by its bytes; '' when it is what it should be, else why not."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        return f"cannot read: {e.strerror}"
+    is_png = head.startswith(IMAGE_MAGIC["png"][0])
+    is_jpeg = head.startswith(IMAGE_MAGIC["jpeg"][0])
+    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    is_isobmff = head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
+    if kind == "image":
+        if not (is_png or is_jpeg or is_webp):
+            return "not a png, jpeg or webp image (checked by its bytes)"
+        from PIL import Image
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for broken files
+            return f"the image cannot be read ({type(e).__name__})"
+        if w * h > MAX_IMAGE_PIXELS:
+            return f"image is {w}x{h}, over {MAX_IMAGE_PIXELS // 1_000_000} megapixels; scale it down"
+        return ""
+    if kind == "video":
+        return "" if is_isobmff else "not an mp4 or mov video (checked by its bytes)"
+    if kind == "audio":
+        ok = (head[:3] == b"ID3" or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2") or is_isobmff
+              or head[:4] == b"OggS" or head[:4] == b"fLaC" or (head[:4] == b"RIFF" and head[8:12] == b"WAVE"))
+        return "" if ok else "not an mp3, m4a, wav, ogg or flac file (checked by its bytes)"
+    return ""
+
+
+# -- pydantic errors -> placed, helpful messages ------------------------------------------------
+
+def _strip(ann: Any) -> Any:
+    while True:
+        origin = typing.get_origin(ann)
+        if origin is typing.Annotated:
+            ann = typing.get_args(ann)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            ann = models[0] if models else args[0]
+        else:
+            return ann
+
+
+def _fields_at(loc: tuple) -> list[str] | None:
+    """The valid keys of the model found at `loc`, for did-you-mean."""
+    ann: Any = Storyboard
+    for part in loc:
+        ann = _strip(ann)
+        origin = typing.get_origin(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if part not in ann.model_fields:
+                return None
+            ann = ann.model_fields[part].annotation
+        elif origin is list:
+            ann = typing.get_args(ann)[0]
+        elif origin is dict:
+            ann = typing.get_args(ann)[1]
+        else:
+            return None
+    ann = _strip(ann)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return list(ann.model_fields)
+    return None
+
+
+def _where(loc: tuple, data: Any) -> str:
+    """Words for a place in the storyboard: "shot 'climb'", "character 'mara'", ..."""
+    desc = "the storyboard"
+    node = data
+    i = 0
+    while i < len(loc):
+        part = loc[i]
+        if part == "shots" and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            try:
+                sid = node["shots"][loc[i + 1]].get("id")
+            except (KeyError, IndexError, TypeError, AttributeError):
+                sid = None
+            desc = f"shot '{sid}'" if isinstance(sid, str) else f"shot #{loc[i + 1] + 1}"
+            node = (node.get("shots") or [None] * (loc[i + 1] + 1))[loc[i + 1]] if isinstance(node, dict) else None
+            i += 2
+            continue
+        if part in ("characters", "locations") and i + 1 < len(loc) and isinstance(loc[i + 1], str) and desc == "the storyboard":
+            desc = f"{part[:-1]} '{loc[i + 1]}'"
+            i += 2
+            node = None
+            continue
+        if part == "camera":
+            desc = f"the camera of {desc}"
+        elif part == "defaults":
+            desc = "defaults"
+        elif part == "dialogue" and i + 1 < len(loc) and isinstance(loc[i + 1], int):
+            desc = f"dialogue line {loc[i + 1] + 1} of {desc}"
+            i += 2
+            continue
+        elif part == "changes" and i + 1 < len(loc):
+            desc = f"changes to '{loc[i + 1]}' in {desc}"
+            i += 2
+            continue
+        node = node.get(part) if isinstance(node, dict) else None
+        i += 1
+    return desc
+
+
+def _diagnostic(err: dict, data: Any, positions: Positions) -> Diagnostic:
+    loc = tuple(p for p in err["loc"] if p != "[key]")
+    typ = err["type"]
+    field_name = loc[-1] if loc else ""
+    if typ == "extra_forbidden":
+        where = _where(loc[:-1], data)
+        valid = _fields_at(loc[:-1]) or []
+        hint = nearest(str(field_name), valid)
+        msg = f"unknown key '{field_name}' in {where}"
+        msg += f"; did you mean '{hint}'?" if hint else ("; valid keys: " + ", ".join(valid) if valid else "")
+        return positions.diag(loc, msg, key=True)
+    where = _where(loc[:-1] if isinstance(field_name, str) else loc, data)
+    if typ == "missing":
+        return positions.diag(loc[:-1], f"missing required key '{field_name}' in {where}")
+    label = f"'{field_name}' of {where}" if isinstance(field_name, str) and field_name else where
+    if typ == "value_error":
+        reason = str(err.get("ctx", {}).get("error", err["msg"]))
+        return positions.diag(loc, f"{label}: {reason}")
+    value = err.get("input")
+    if typ in ("string_type",):
+        return positions.diag(loc, f"{label} must be text, got {_show(value)}; put it in quotes")
+    if typ in ("float_type", "int_type", "float_parsing", "int_parsing"):
+        return positions.diag(loc, f"{label} must be a number, got {_show(value)}")
+    if typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        if field_name == "duration":
+            return positions.diag(loc, f"duration of {where} is {value:g}s; a shot lasts 1 to 20 seconds")
+        return positions.diag(loc, f"{label} is {_show(value)}: {err['msg'].lower()}")
+    if typ == "string_pattern_mismatch":
+        if field_name == "size":
+            return positions.diag(loc, f"size {_show(value)} of {where} is not WIDTHxHEIGHT, e.g. 1280x720")
+        if isinstance(field_name, str) and field_name in ("id", "location") or len(loc) >= 2:
+            return positions.diag(loc, f"{_show(value)} in {where} is not a valid id: use letters, digits, _ and -, "
+                                       "starting with a letter or digit")
+    if typ == "list_type":
+        return positions.diag(loc, f"{label} must be a list, e.g. [a, b]; got {_show(value)}")
+    if typ in ("dict_type", "model_type", "model_attributes_type"):
+        return positions.diag(loc, f"{label} must be a mapping of keys; got {_show(value)}")
+    if typ == "too_short" and field_name == "shots":
+        return positions.diag(loc, "a storyboard needs at least one shot under 'shots:'")
+    if typ == "literal_error":
+        return positions.diag(loc, f"{label}: {err['msg']}")
+    return positions.diag(loc, f"{label}: {err['msg']}")
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return "a mapping" if isinstance(v, dict) else "a list"
+    return repr(v)

@@ -1,0 +1,27 @@
+"""Shared fixtures: an isolated cache and config for every test, and the example paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory, monkeypatch):
+    """No test reads the user's config or cache, or a real API key."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
+    monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """An empty project folder (marked with .storyboard) to write storyboards into."""
+    (tmp_path / ".storyboard").write_text("")
+    return tmp_path
