@@ -73,7 +73,90 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _more_commands(sub) -> None:
-    """Commands that need the pipeline; registered here so the parser is one place."""
+    """Commands that need the pipeline."""
+    c = sub.add_parser("compile", help="the prompt and parameters of every shot")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--backend", "-b", metavar="B")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.set_defaults(func=cmd_compile)
+
+    pl = sub.add_parser("plan", help="per shot: seconds asked, price, cache hit; spends nothing")
+    pl.add_argument("file", metavar="FILE")
+    pl.add_argument("--backend", "-b", metavar="B")
+    pl.add_argument("--json", action="store_true")
+    pl.add_argument("--shot", action="append", default=[], metavar="ID")
+    pl.add_argument("--new-take", action="store_true")
+    pl.set_defaults(func=cmd_plan)
+
+
+def _print_warnings(diags) -> None:
+    for d in diags:
+        err.print(str(d), markup=False, style="yellow")
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from storyboard.pipeline import prepare
+    prep = prepare(args.file, args.backend)
+    if args.json:
+        shots = []
+        for s in prep.shots:
+            d = s.model_dump(exclude={"panel", "index", "segments", "backend", "fps", "dialogue"})
+            d["segments"] = s.segments
+            d["identity"] = {u.id: u.identity for u in s.characters}
+            shots.append(d)
+        doc = {"backend": prep.caps.name, "shots": shots,
+               "warnings": [str(d) for d in prep.warnings]}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    _print_warnings(prep.warnings)
+    for s in prep.shots:
+        out.rule(f"[bold]{s.index + 1}. {s.id}[/]  {s.duration:g}s in the cut, {s.seconds:g}s asked"
+                 f"{' (' + ' + '.join(f'{x:g}' for x in s.segments) + ')' if len(s.segments) > 1 else ''}"
+                 f"  {s.model} {s.size}", align="left")
+        out.print(s.prompt.rstrip(), markup=False)
+        facts = []
+        if s.input_reference:
+            ref = s.input_reference
+            facts.append("starts from " + (f"the last frame of '{ref.shot}'" if ref.kind == "previous_last_frame" else ref.path))
+        for u in s.characters:
+            facts.append(f"{u.name}: " + {"native": f"native character from {u.source}",
+                                          "reference": f"reference image {u.source}",
+                                          "words": "described in words"}[u.identity])
+        if s.reference_images:
+            facts.append("subject references: " + ", ".join(s.reference_images))
+        for f in facts:
+            out.print(f"  [dim]-[/] {f}", markup=True, highlight=False)
+        for w in s.warnings:
+            out.print(f"  [yellow]warning:[/] {w}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from storyboard.pipeline import make_plan, prepare
+    prep = prepare(args.file, args.backend)
+    p = make_plan(prep, select=args.shot, new_take=args.new_take)
+    if args.json:
+        doc = {"backend": p.backend, "total": p.total, "total_text": f"${p.total:.2f}", "shots": [
+            {"id": j.shot.id, "duration": j.shot.duration, "seconds": j.shot.seconds, "segments": j.shot.segments,
+             "model": j.shot.model, "size": j.shot.size, "price_per_second": j.price_per_second,
+             "cost": j.cost if j.selected else 0.0, "cache": "hit" if j.cached else "miss", "take": j.take,
+             "selected": j.selected, "key": j.key} for j in p.jobs]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    _print_warnings(prep.warnings)
+    t = Table(title=f"plan: {prep.loaded.storyboard.title or args.file} on {p.backend}", title_justify="left")
+    for col in ("shot", "in cut", "asked", "model", "size", "$/s", "cost", "cache", "take"):
+        t.add_column(col, justify="right" if col in ("in cut", "asked", "$/s", "cost", "take") else "left")
+    for j in p.jobs:
+        if not j.selected:
+            continue
+        t.add_row(j.shot.id, f"{j.shot.duration:g}s", f"{j.shot.seconds:g}s", j.shot.model, j.shot.size,
+                  f"{j.price_per_second:.2f}", f"${j.cost:.2f}", "hit" if j.cached else "miss", str(j.take))
+    out.print(t)
+    n = len(p.to_render)
+    secs = sum(j.shot.seconds for j in p.to_render)
+    out.print(f"to render: {n} shot{'s' * (n != 1)}, {secs:g}s of video; total [bold]${p.total:.2f}[/]")
+    return 0
 
 
 

@@ -25,3 +25,7 @@ def project(tmp_path):
     """An empty project folder (marked with .storyboard) to write storyboards into."""
     (tmp_path / ".storyboard").write_text("")
     return tmp_path
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current output")

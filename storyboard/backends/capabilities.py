@@ -47,6 +47,7 @@ class BackendCaps(BaseModel):
     env: list[str] = []
     any_duration: bool = False
     any_size: bool = False
+    any_model: bool = False
     models: dict[str, ModelCaps]
 
     @property
@@ -57,6 +58,8 @@ class BackendCaps(BaseModel):
         """(model used, its caps, a warning) for a storyboard's model name."""
         if name in self.models:
             return name, self.models[name], ""
+        if self.any_model:
+            return name, self.models[self.default_model], ""
         used = self.default_model
         return used, self.models[used], (f"model {name!r} is not one {self.name} makes; using {used!r} "
                                           f"(models: {', '.join(self.models)})")

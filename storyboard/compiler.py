@@ -1,0 +1,154 @@
+"""ShotContext -> CompiledShot: the prompt (through templates/) and the parameters of every shot."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from storyboard.backends import capabilities
+from storyboard.backends.capabilities import BackendCaps
+from storyboard.continuity import ShotContext, fold
+from storyboard.loader import Loaded
+from storyboard.model.compiled import CharacterUse, CompiledShot, InputReference, Line
+
+# one colour per character across the whole film (and every episode): picked from the id
+PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#aaffc3", "#ffd8b1", "#a9a9a9"]
+
+
+def templates_dir() -> Path:
+    """templates/ in a source checkout, storyboard/templates in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for d in (here / "templates", here.parent / "templates"):
+        if (d / "shot.j2").is_file():
+            return d
+    raise FileNotFoundError("the prompt templates are missing from this installation")
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                              undefined=jinja2.StrictUndefined, autoescape=False,
+                              keep_trailing_newline=False, trim_blocks=False, lstrip_blocks=False)
+
+
+def character_colour(cid: str) -> str:
+    return PALETTE[int(hashlib.sha256(cid.encode()).hexdigest(), 16) % len(PALETTE)]
+
+
+def beats(action: str) -> list[str]:
+    """An action as beats: one per sentence (or per '; ' clause)."""
+    out = []
+    for part in re.split(r"(?<=[.!?])\s+|;\s+", action.strip()):
+        part = part.strip()
+        if part:
+            part = part[0].upper() + part[1:]
+            out.append(part if part[-1] in ".!?" else part + ".")
+    return out
+
+
+def render_prompt(ctx: ShotContext, dialogue: list[Line]) -> str:
+    shot = ctx.shot
+    text = _env().get_template("shot.j2").render(
+        style=ctx.style, location=ctx.location, on_screen=ctx.on_screen, camera=shot.camera,
+        continues=ctx.previous is not None, beats=beats(shot.action) if shot.action else [],
+        dialogue=dialogue, sound=shot.sound.strip(), extra=shot.prompt.strip())
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def identities(ctx: ShotContext, caps: BackendCaps, model_caps: capabilities.ModelCaps) -> list[CharacterUse]:
+    """The identity ladder: a native character, else a reference image, else the words alone.
+
+    Backends with subject references (Veo) take several; a backend with one image reference
+    (Sora) takes one character's still as the shot's first frame, unless the shot continues
+    the previous one (its last frame wins). The animatic draws every reference it is given."""
+    uses: list[CharacterUse] = []
+    native = refs = 0
+    if caps.any_size:
+        ref_slots = 1 << 8
+    elif model_caps.reference_images:
+        ref_slots = model_caps.reference_images
+    else:
+        ref_slots = 1 if model_caps.image_reference and ctx.previous is None else 0
+    for c in ctx.on_screen:
+        if model_caps.characters and c.cameo and native < model_caps.max_characters:
+            uses.append(CharacterUse(id=c.id, name=c.name, identity="native", source=c.cameo))
+            native += 1
+        elif c.reference and refs < ref_slots:
+            uses.append(CharacterUse(id=c.id, name=c.name, identity="reference", source=c.reference))
+            refs += 1
+        else:
+            uses.append(CharacterUse(id=c.id, name=c.name, identity="words"))
+    return uses
+
+
+def compile_storyboard(loaded: Loaded, backend: str = "animatic") -> list[CompiledShot]:
+    """Every shot of the storyboard compiled for one backend. Pure: same input, same bytes."""
+    sb = loaded.storyboard
+    caps = capabilities.get(backend)
+    model, mcaps, model_warning = caps.model(sb.defaults.model)
+    out: list[CompiledShot] = []
+    for ctx in fold(sb):
+        shot = ctx.shot
+        warnings: list[str] = [model_warning] if model_warning and ctx.index == 0 else []
+        lines = [Line(speaker=d.speaker, name=sb.character_name(d.speaker), text=d.text, delivery=d.delivery,
+                      heard_not_seen=d.heard_not_seen) for d in shot.dialogue]
+        prompt = render_prompt(ctx, lines)
+        if len(prompt) > mcaps.prompt_max_chars:
+            warnings.append(f"the prompt is {len(prompt)} characters; {model} reads at most {mcaps.prompt_max_chars}")
+        seg = capabilities.segments_for(shot.duration, mcaps, caps.any_duration)
+        uses = identities(ctx, caps, mcaps)
+        ref: InputReference | None = None
+        if ctx.previous:
+            if mcaps.image_reference:
+                ref = InputReference(kind="previous_last_frame", shot=ctx.previous)
+            else:
+                warnings.append(f"{model} takes no image reference; the continuity is in words only")
+        elif mcaps.image_reference and not mcaps.reference_images and not caps.any_size:
+            still = next((u.source for u in uses if u.identity == "reference"), None)
+            if still is None and ctx.location and ctx.location.reference:
+                still = ctx.location.reference
+            if still:
+                ref = InputReference(kind="file", path=still)
+        ref_images: list[str] = []
+        if mcaps.reference_images:
+            ref_images = [u.source for u in uses if u.identity == "reference" and u.source]
+            if ctx.location and ctx.location.reference and len(ref_images) < mcaps.reference_images:
+                ref_images.append(ctx.location.reference)
+        if seg.extensions and any(u.identity == "native" for u in uses):
+            warnings.append("extensions take no characters; only the first "
+                            f"{seg.base:g}s carry the native characters")
+        if seg.seconds > shot.duration + 1e-9:
+            warnings.append(f"{model} makes {seg.seconds:g}s for this {shot.duration:g}s shot; "
+                            f"{seg.seconds - shot.duration:g}s is trimmed in the cut")
+        panel = {
+            "number": ctx.index + 1, "id": shot.id, "camera": shot.camera.model_dump(),
+            "location": _location_words(ctx), "action": shot.action.strip(), "sound": shot.sound.strip(),
+            "characters": [{"id": c.id, "name": c.name, "colour": character_colour(c.id)} for c in ctx.on_screen],
+            "images": [u.source for u in uses if u.identity == "reference" and u.source]
+                      + ([ctx.location.reference] if ctx.location and ctx.location.reference else []),
+            "voices": {ln.speaker: _voice_seed(ln.speaker) for ln in lines},
+        }
+        out.append(CompiledShot(
+            id=shot.id, index=ctx.index, prompt=prompt, duration=shot.duration, seconds=seg.seconds,
+            segments=[seg.base, *seg.extensions], size=sb.defaults.size, model=model, backend=caps.name,
+            fps=sb.defaults.fps, input_reference=ref, reference_images=ref_images, characters=uses,
+            depends_on=[ctx.previous] if ctx.previous else [], dialogue=lines, panel=panel, warnings=warnings))
+    return out
+
+
+def _location_words(ctx: ShotContext) -> str:
+    if not ctx.location:
+        return ""
+    loc = ctx.location
+    when = ", ".join(x for x in (loc.time, loc.weather) if x)
+    return f"{loc.name.upper()}" + (f" - {when}" if when else "")
+
+
+def _voice_seed(cid: str) -> int:
+    """A stable number per character that picks its scratch voice."""
+    return int(hashlib.sha256(("voice:" + cid).encode()).hexdigest()[:8], 16)

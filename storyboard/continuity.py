@@ -1,0 +1,77 @@
+"""The fold that carries state from shot to shot: who is where, wearing what, in which light."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from storyboard.model import Shot, Storyboard
+
+
+@dataclass(frozen=True)
+class CharacterState:
+    id: str
+    name: str
+    description: str
+    wardrobe: str
+    props: str
+    voice: str
+    reference: str | None
+    cameo: str | None
+
+
+@dataclass(frozen=True)
+class LocationState:
+    id: str
+    name: str
+    description: str
+    time: str
+    weather: str
+    lighting: str
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class ShotContext:
+    """Everything a shot needs to be told in the same words as every other shot."""
+
+    index: int
+    shot: Shot
+    style: str
+    location: LocationState | None
+    on_screen: tuple[CharacterState, ...]
+    heard: tuple[CharacterState, ...]  # speakers not on screen (V.O., O.S.)
+    previous: str | None  # id of the shot before, when this one continues it
+    changed: tuple[str, ...]  # ids whose state this shot changes
+
+
+def initial_state(sb: Storyboard) -> tuple[dict[str, CharacterState], dict[str, LocationState]]:
+    """The state at the top of the film: the bible's (merged) descriptions."""
+    chars = {cid: CharacterState(cid, sb.character_name(cid), c.description, c.wardrobe, c.props, c.voice,
+                                 c.reference, c.cameo) for cid, c in sb.characters.items()}
+    locs = {lid: LocationState(lid, l.name or lid.replace("_", " "), l.description, l.time, l.weather,
+                               l.lighting, l.reference) for lid, l in sb.locations.items()}
+    return chars, locs
+
+
+def fold(sb: Storyboard) -> list[ShotContext]:
+    """One ShotContext per shot; a shot's `changes` hold from that shot until changed again."""
+    chars, locs = initial_state(sb)
+    out: list[ShotContext] = []
+    for i, shot in enumerate(sb.shots):
+        for key, change in shot.changes.items():
+            fields = {k: v for k, v in change.model_dump().items() if v is not None}
+            if key in chars:
+                chars[key] = replace(chars[key], **{k: v for k, v in fields.items() if k in ("description", "wardrobe", "props")})
+            elif key in locs:
+                locs[key] = replace(locs[key], **{k: v for k, v in fields.items() if k in ("description", "time", "weather", "lighting")})
+        on_screen = tuple(chars[c] for c in dict.fromkeys(shot.characters) if c in chars)
+        seen = {c.id for c in on_screen}
+        heard = tuple(chars[d.speaker] for d in shot.dialogue if d.speaker in chars and d.speaker not in seen)
+        heard = tuple(dict((c.id, c) for c in heard).values())
+        out.append(ShotContext(
+            index=i, shot=shot, style=sb.style.strip(),
+            location=locs.get(shot.location) if shot.location else None,
+            on_screen=on_screen, heard=heard,
+            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None,
+            changed=tuple(shot.changes)))
+    return out

@@ -1,0 +1,125 @@
+"""CompiledShot -> RenderJob: content keys, takes, cache hits and what each shot costs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from storyboard.backends import capabilities
+from storyboard.cache import Cache
+from storyboard.model.compiled import CompiledShot
+
+KEY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    shot: CompiledShot
+    key: str  # everything that shapes the clip, the take included
+    base_key: str  # the same without the take: what takes are counted under
+    take: int
+    price_per_second: float
+    cost: float  # dollars if rendered now; 0 when cached
+    cached: bool
+    selected: bool = True  # false: not asked for by --shot (still planned, for its key)
+
+    @property
+    def list_cost(self) -> float:
+        return round(self.shot.seconds * self.price_per_second, 4)
+
+
+@dataclass(frozen=True)
+class Plan:
+    backend: str
+    jobs: list[RenderJob] = field(default_factory=list)
+
+    @property
+    def to_render(self) -> list[RenderJob]:
+        return [j for j in self.jobs if j.selected and not j.cached]
+
+    @property
+    def total(self) -> float:
+        return round(sum(j.cost for j in self.to_render), 4)
+
+    def job(self, shot_id: str) -> RenderJob:
+        return next(j for j in self.jobs if j.shot.id == shot_id)
+
+
+def _digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
+def key_fields(shot: CompiledShot, any_duration: bool) -> dict:
+    """What the cache key covers: the request, less what does not change the clip."""
+    req = shot.request()
+    if not any_duration:  # paid backends make `seconds`; the cut trims. The panel is the animatic's
+        req.pop("duration", None)
+        req.pop("panel", None)
+        req.pop("dialogue", None)  # already in the prompt
+    return req
+
+
+def plan(shots: list[CompiledShot], backend: str, asset_digest: Callable[[str], str], cache: Cache,
+         select: Iterable[str] = (), new_take: bool = False) -> Plan:
+    """Keys, takes, hits and prices for every shot. `asset_digest` turns a project path into its sha256.
+
+    A continuous shot's key includes its predecessor's key, which stands for the predecessor's last
+    frame: the same key always means the same cached clip, hence the same frame."""
+    caps = capabilities.get(backend)
+    select = set(select)
+    chosen = _with_dependencies(shots, select) if select else {s.id for s in shots}
+    renew = (select or {s.id for s in shots}) if new_take else set()
+    keys: dict[str, str] = {}
+    jobs: list[RenderJob] = []
+    for shot in shots:
+        _, mcaps, _ = caps.model(shot.model)
+        fields = key_fields(shot, caps.any_duration)
+        refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
+                      | set(shot.reference_images)
+                      | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
+                      | set(shot.panel.get("images", []) if caps.any_duration else []))
+        fields["reference_digests"] = {r: asset_digest(r) for r in refs}
+        fields["previous"] = keys.get(shot.input_reference.shot) if shot.input_reference and shot.input_reference.shot else None
+        if fields["previous"] is None and shot.depends_on:
+            fields["previous"] = keys.get(shot.depends_on[0])
+        base_key = _digest({"v": KEY_VERSION, **fields})
+        take = cache.take(base_key)
+        if shot.id in renew:
+            take += 1
+        key = _digest({"base": base_key, "take": take})
+        keys[shot.id] = key
+        price = mcaps.price_per_second(shot.size)
+        cached = cache.get(key) is not None
+        jobs.append(RenderJob(shot=shot, key=key, base_key=base_key, take=take, price_per_second=price,
+                              cost=0.0 if cached else round(shot.seconds * price, 4), cached=cached,
+                              selected=shot.id in chosen))
+    return Plan(backend=caps.name, jobs=jobs)
+
+
+def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:
+    by_id = {s.id: s for s in shots}
+    out: set[str] = set()
+    todo = [s for s in select if s in by_id]
+    while todo:
+        sid = todo.pop()
+        if sid in out:
+            continue
+        out.add(sid)
+        todo.extend(by_id[sid].depends_on)
+    return out
+
+
+def file_digester(root: Path) -> Callable[[str], str]:
+    """A memoised sha256 of project files, for plan()."""
+    from storyboard.fsutil import sha256_file
+    memo: dict[str, str] = {}
+
+    def digest(rel: str) -> str:
+        if rel not in memo:
+            memo[rel] = sha256_file(root / rel)
+        return memo[rel]
+    return digest
