@@ -11,6 +11,7 @@ import jinja2
 
 from storyboard.backends import capabilities
 from storyboard.backends.capabilities import BackendCaps
+from storyboard.backends.voices import voice_params
 from storyboard.continuity import ShotContext, fold
 from storyboard.loader import Loaded
 from storyboard.model.compiled import CharacterUse, CompiledShot, InputReference, Line
@@ -129,9 +130,10 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic") -> list[Compil
             "number": ctx.index + 1, "id": shot.id, "camera": shot.camera.model_dump(),
             "location": _location_words(ctx), "action": shot.action.strip(), "sound": shot.sound.strip(),
             "characters": [{"id": c.id, "name": c.name, "colour": character_colour(c.id)} for c in ctx.on_screen],
-            "images": [u.source for u in uses if u.identity == "reference" and u.source]
-                      + ([ctx.location.reference] if ctx.location and ctx.location.reference else []),
-            "voices": {ln.speaker: _voice_seed(ln.speaker) for ln in lines},
+            "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
+            "location_image": ctx.location.reference if ctx.location and ctx.location.reference else None,
+            "voices": {ln.speaker: voice_params(_voice_seed(ln.speaker), sb.characters[ln.speaker].voice
+                                                if ln.speaker in sb.characters else "") for ln in lines},
         }
         out.append(CompiledShot(
             id=shot.id, index=ctx.index, prompt=prompt, duration=shot.duration, seconds=seg.seconds,

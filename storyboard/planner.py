@@ -81,7 +81,7 @@ def plan(shots: list[CompiledShot], backend: str, asset_digest: Callable[[str], 
         refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
                       | set(shot.reference_images)
                       | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
-                      | set(shot.panel.get("images", []) if caps.any_duration else []))
+                      | (_panel_images(shot.panel) if caps.any_duration else set()))
         fields["reference_digests"] = {r: asset_digest(r) for r in refs}
         fields["previous"] = keys.get(shot.input_reference.shot) if shot.input_reference and shot.input_reference.shot else None
         if fields["previous"] is None and shot.depends_on:
@@ -98,6 +98,10 @@ def plan(shots: list[CompiledShot], backend: str, asset_digest: Callable[[str], 
                               cost=0.0 if cached else round(shot.seconds * price, 4), cached=cached,
                               selected=shot.id in chosen))
     return Plan(backend=caps.name, jobs=jobs)
+
+
+def _panel_images(panel: dict) -> set[str]:
+    return set(panel.get("portraits", {}).values()) | ({panel["location_image"]} if panel.get("location_image") else set())
 
 
 def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:

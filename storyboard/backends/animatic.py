@@ -1,0 +1,110 @@
+"""The offline animatic: every shot as a real clip (drawn panel, camera move, burnt-in dialogue,
+scratch voices, room tone). Free, deterministic, and first-class: it caches like any backend."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from storyboard.backends import panel as draw
+from storyboard.backends.base import Backend, RenderRequest, RenderResult, register
+from storyboard.backends.voices import RATE, ScratchVoices
+from storyboard.media import clips
+from storyboard.media.ffmpeg import run
+from storyboard.timeline import frames as to_frames
+from storyboard.timeline import place_lines
+
+ROOM_TONE_DBFS = -50.0
+
+
+def room_tone(samples: int, seed: int) -> np.ndarray:
+    """Quiet, soft (low-passed) noise, the same for the same shot."""
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal(samples)
+    # one-pole low-pass via cumulative sum with leak, computed in blocks for speed
+    alpha = 0.02
+    kernel = alpha * (1 - alpha) ** np.arange(256)
+    soft = np.convolve(white, kernel, mode="same")
+    rms = float(np.sqrt(np.mean(soft ** 2))) or 1.0
+    return (soft / rms * 10 ** (ROOM_TONE_DBFS / 20)).astype(np.float32)
+
+
+def write_wav(path: Path, mono: np.ndarray) -> None:
+    pcm = (np.clip(mono, -1, 1) * 32767).astype("<i2")
+    stereo = np.repeat(pcm[:, None], 2, axis=1)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(stereo.tobytes())
+
+
+@register("animatic")
+class AnimaticBackend(Backend):
+    name = "animatic"
+
+    def render(self, req: RenderRequest) -> RenderResult:
+        shot = req.shot
+        w, h = (int(x) for x in shot.size.split("x"))
+        fps = shot.fps
+        n = to_frames(shot.duration, fps)
+        work = req.workdir
+        req.report("drawing", 5)
+        panel = shot.panel
+        portraits = {cid: req.asset(p) for cid, p in panel.get("portraits", {}).items()}
+        loc_image = req.asset(panel["location_image"]) if panel.get("location_image") else None
+        scene = draw.draw_scene(panel, w, h, portraits, loc_image)
+        if req.input_image is not None and shot.input_reference and shot.input_reference.kind == "previous_last_frame":
+            # a continuous shot opens on the previous shot's last frame: blend it into the scene's backdrop
+            from PIL import Image
+            prev = Image.open(req.input_image).convert("RGB").resize(scene.size)
+            scene = Image.blend(scene, prev, 0.35)
+        scene.save(work / "scene.png", compress_level=1)
+        draw.draw_hud(panel, w, h).save(work / "hud.png", compress_level=1)
+
+        req.report("voicing", 25)
+        colours = {c["id"]: c["colour"] for c in panel.get("characters", [])}
+        voices = panel.get("voices", {})
+        speech = [ScratchVoices.speak(line.text, **voices.get(line.speaker, {})) for line in shot.dialogue]
+        seconds = n / fps
+        spans, overrun = place_lines([len(s) / RATE for s in speech], seconds)
+        total = int(round(seconds * RATE))
+        mix = room_tone(total, draw.stable_int("room", shot.id, shot.prompt))
+        subtitles: list[tuple[Path, float, float]] = []
+        said: list[dict] = []
+        warnings: list[str] = []
+        for k, (line, audio, (start, end)) in enumerate(zip(shot.dialogue, speech, spans)):
+            a = int(start * RATE)
+            if a >= total:
+                warnings.append(f"line {k + 1} ({line.name}: {line.text[:40]!r}) does not fit the {shot.duration:g}s "
+                                "shot and is not heard; lengthen the shot or cut words")
+                continue
+            piece = audio[: total - a].copy()
+            if len(piece) < len(audio):
+                fade = min(len(piece), int(0.02 * RATE))
+                piece[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+            mix[a:a + len(piece)] += piece
+            shown_end = min(end, seconds)
+            card = work / f"sub{k}.png"
+            draw.draw_subtitle(line.name, line.text, colours.get(line.speaker, "#ffffff"), w, h,
+                               note="V.O." if line.heard_not_seen else line.delivery).save(card, compress_level=1)
+            subtitles.append((card, start, shown_end))
+            said.append({"speaker": line.speaker, "name": line.name, "text": line.text, "start": start, "end": shown_end})
+        for k in overrun:
+            if k < len(said) or k < len(spans):
+                line = shot.dialogue[k]
+                if spans[k][0] * RATE < total:
+                    warnings.append(f"line {k + 1} ({line.name}) runs past the end of the {shot.duration:g}s shot "
+                                    f"by {spans[k][1] - seconds:.1f}s and is cut; lengthen the shot or cut words")
+        write_wav(work / "sound.wav", mix)
+
+        req.report("encoding", 45)
+        out = work / "clip.mp4"
+        run(clips.animatic_cmd(work / "scene.png", work / "hud.png", subtitles, work / "sound.wav", out,
+                               w, h, fps, n, shot.panel.get("camera", {}).get("move", "static")),
+            what=f"animatic of shot '{shot.id}'")
+        for f in [work / "scene.png", work / "hud.png", work / "sound.wav", *(s[0] for s in subtitles)]:
+            f.unlink(missing_ok=True)
+        return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings)

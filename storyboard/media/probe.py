@@ -1,0 +1,76 @@
+"""What is in a media file, read with PyAV (no ffprobe ships with imageio-ffmpeg)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from storyboard.errors import MediaError
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float  # seconds, of the longest stream
+    width: int = 0
+    height: int = 0
+    fps: Fraction = Fraction(0)
+    frames: int = 0
+    pix_fmt: str = ""
+    vcodec: str = ""
+    video_duration: float = 0.0
+    audio_streams: int = 0
+    acodec: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    audio_duration: float = 0.0
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def has_video(self) -> bool:
+        return self.width > 0
+
+
+def probe(path: Path) -> MediaInfo:
+    import av
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
+            v = next(iter(c.streams.video), None)
+            auds = list(c.streams.audio)
+            a = auds[0] if auds else None
+            dur = float(c.duration / 1_000_000) if c.duration else 0.0
+            vd = float(v.duration * v.time_base) if v is not None and v.duration else dur
+            ad = float(a.duration * a.time_base) if a is not None and a.duration else (dur if a is not None else 0.0)
+            return MediaInfo(
+                duration=dur,
+                width=v.codec_context.width if v is not None else 0,
+                height=v.codec_context.height if v is not None else 0,
+                fps=Fraction(v.average_rate) if v is not None and v.average_rate else Fraction(0),
+                frames=v.frames if v is not None else 0,
+                pix_fmt=(v.codec_context.pix_fmt or "") if v is not None else "",
+                vcodec=v.codec_context.name if v is not None else "",
+                video_duration=vd,
+                audio_streams=len(auds),
+                acodec=a.codec_context.name if a is not None else "",
+                sample_rate=a.codec_context.sample_rate if a is not None else 0,
+                channels=a.codec_context.channels if a is not None else 0,
+                audio_duration=ad,
+            )
+    except (av.error.FFmpegError, OSError, StopIteration) as e:
+        raise MediaError(f"{path.name}: cannot read the media ({e})") from None
+
+
+def decodes(path: Path) -> int:
+    """Decode every video frame; the count, or MediaError if the file is broken."""
+    import av
+    n = 0
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
+            for _ in c.decode(video=0):
+                n += 1
+    except (av.error.FFmpegError, OSError) as e:
+        raise MediaError(f"{path.name}: the video does not decode ({e})") from None
+    return n
