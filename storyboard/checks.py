@@ -124,7 +124,8 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps") -> list[Diagnostic]:
             out.append(pos.diag(p + ("characters",), f"shot '{shot.id}' has {len(refs)} reference images; "
                                                      f"{model_name} takes at most {mcaps.reference_images}",
                                 severity="warning"))
-    out.extend(_reference_sizes(loaded, size))
+    if not caps.any_size:  # the animatic draws references as portraits, not as first frames
+        out.extend(_reference_sizes(loaded, size))
     return out
 
 

@@ -57,6 +57,75 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    import time
+
+    from rich.live import Live
+
+    from storyboard.pipeline import prepare, render
+    if args.max_cost is not None and args.max_cost < 0:
+        raise UsageError("--max-cost must be zero or more dollars")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    prep = prepare(args.file, args.backend)
+    _print_warnings(prep.warnings)
+    states: dict[str, tuple] = {}
+    t0 = time.monotonic()
+    steps: list[str] = []
+
+    def table() -> Table:
+        t = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        for col in ("shot", "state", "", "elapsed", "spent"):
+            t.add_column(col)
+        for sid, (state, pct, msg, elapsed, spent) in states.items():
+            colour = {"done": "green", "cached": "cyan", "failed": "red", "blocked": "red", "skipped": "yellow"}.get(state, "white")
+            t.add_row(sid, f"[{colour}]{state}[/]", f"{pct:.0f}%" if pct is not None and state not in ("done", "cached") else (msg[:60] if msg else ""),
+                      f"{elapsed:.1f}s", f"${spent:.2f}")
+        if steps:
+            t.add_row("[bold]cut[/]", steps[-1], "", f"{time.monotonic() - t0:.1f}s", "")
+        return t
+
+    def confirm(plan) -> bool:
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        out.print(f"{len(plan.to_render)} shots to render on {plan.backend} for [bold]${plan.total:.2f}[/]"
+                  + (f" (cap ${args.max_cost:.2f})" if args.max_cost is not None else ""))
+        return out.input("spend it? [y/N] ").strip().lower() in ("y", "yes")
+
+    quiet = not out.is_terminal
+    with Live(table(), console=out, refresh_per_second=4, transient=False, auto_refresh=not quiet) as live:
+        def on_event(e):
+            states[e.shot] = (e.state, e.percent, e.message, e.elapsed, e.spent)
+            if quiet and e.state in ("done", "cached", "failed", "blocked", "skipped"):
+                err.print(f"{e.shot}: {e.state} {e.message} ({e.elapsed:.1f}s, ${e.spent:.2f} spent)".rstrip(), markup=False)
+            live.update(table())
+
+        def on_step(s):
+            steps.append(s)
+            if quiet:
+                err.print(f"cut: {s}", markup=False)
+            live.update(table())
+        report = render(prep, Path(args.out) if args.out else None, select=args.shot, new_take=args.new_take,
+                        concurrency=args.concurrency, max_cost=args.max_cost, loudness=args.loudness,
+                        burn_subtitles=args.burn_subtitles, confirm=confirm, on_event=on_event, on_step=on_step)
+    for sid, o in report.outcomes.items():
+        for w in o.warnings:
+            err.print(f"{sid}: warning: {w}", markup=False, style="yellow")
+        if o.entry is None:
+            err.print(f"{sid}: {o.status}: {o.reason}", markup=False, style="red")
+    made = sum(1 for o in report.outcomes.values() if o.status == "rendered")
+    cached = sum(1 for o in report.outcomes.values() if o.status == "cached")
+    out.print(f"{made} rendered, {cached} from the cache, ${report.spent:.2f} spent, "
+              f"{time.monotonic() - t0:.1f}s. The cut: {report.files['final.mp4']}", markup=False)
+    if report.status == 1:
+        err.print("incomplete: some shots stand as slates in the cut", markup=False)
+    elif report.fatal is not None:
+        err.print(f"storyboard: {report.fatal}", markup=False)
+    return report.status
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="storyboard", description="Turn a YAML storyboard into a finished cut.")
     p.add_argument("--version", action="version", version=f"storyboard {__version__}")
@@ -87,6 +156,20 @@ def _more_commands(sub) -> None:
     pl.add_argument("--shot", action="append", default=[], metavar="ID")
     pl.add_argument("--new-take", action="store_true")
     pl.set_defaults(func=cmd_plan)
+
+
+    r = sub.add_parser("render", help="render what is not cached, then make the cut")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--backend", "-b", metavar="B")
+    r.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
+    r.add_argument("--yes", "-y", action="store_true", help="spend without asking (paid backends)")
+    r.add_argument("--max-cost", type=float, metavar="USD", help="never spend more than this")
+    r.add_argument("--concurrency", type=int, metavar="N", help="shots rendered at once")
+    r.add_argument("--shot", action="append", default=[], metavar="ID", help="render only these (and what they need)")
+    r.add_argument("--new-take", action="store_true", help="a new take of the selected shots instead of the cache")
+    r.add_argument("--loudness", type=float, default=-14.0, metavar="LUFS", help="integrated loudness target")
+    r.add_argument("--burn-subtitles", action="store_true", help="burn the dialogue into the picture")
+    r.set_defaults(func=cmd_render)
 
 
 def _print_warnings(diags) -> None:

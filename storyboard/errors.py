@@ -84,8 +84,10 @@ class ShotBlocked(StoryboardError):
 
     exit_code = 1
 
-    def __init__(self, shot_id: str, code: str, message: str, input_name: str = "prompt"):
+    def __init__(self, shot_id: str, code: str, message: str, input_name: str = "prompt", charged: bool = True,
+                 job_id: str | None = None):
         self.shot_id, self.code, self.provider_message, self.input_name = shot_id, code, message, input_name
+        self.charged, self.job_id = charged, job_id
         super().__init__(f"shot '{shot_id}' was refused by the provider ({code}): {message} [input: {input_name}]")
 
 

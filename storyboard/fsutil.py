@@ -12,6 +12,9 @@ from typing import Any, Iterator
 
 from storyboard.errors import Locked
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: files we publish get the user's usual permissions
+
 
 def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
@@ -31,6 +34,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -50,3 +50,62 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
             from storyboard.model.vocab import unknown
             raise UsageError("--shot: " + unknown("shot", sid, [s.id for s in prep.shots]))
     return plan(prep.shots, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(), select, new_take)
+
+
+@dataclass
+class RenderReport:
+    plan: Plan
+    outcomes: dict
+    out_dir: Path
+    files: dict
+    spent: float
+    status: int  # the exit status: 0 done, 1 incomplete, or a fatal error's code
+    fatal: Exception | None = None
+
+
+def default_out(path: Path) -> Path:
+    """A folder next to the storyboard named after it."""
+    return path.parent / path.stem
+
+
+def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
+           concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
+           burn_subtitles: bool = False, cache: Cache | None = None, confirm=None,
+           on_event=lambda e: None, on_step=lambda s: None) -> RenderReport:
+    """Render what is not cached, then make the cut and every export in `out_dir`.
+
+    `confirm(plan) -> bool` is asked before a paid backend spends anything; without it nothing is spent."""
+    from storyboard import cut
+    from storyboard.backends.base import create
+    from storyboard.budget import Budget
+    from storyboard.errors import BudgetExceeded, StoryboardError
+    from storyboard.fsutil import folder_lock
+    from storyboard.renderer import Renderer
+
+    cache = cache or Cache()
+    out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    with folder_lock(out_dir):
+        p = make_plan(prep, cache, select, new_take)
+        if p.total > 0:
+            if confirm is None or not confirm(p):
+                raise UsageError(f"rendering on {p.backend} costs ${p.total:.2f}; pass --yes to spend it "
+                                 "(see it first with `storyboard plan`)")
+        backend = create(prep.caps)
+        budget = Budget(max_cost)
+        try:
+            outcomes = Renderer(p, backend, cache, prep.loaded.asset, concurrency or prep.caps.concurrency,
+                                budget, on_event).run()
+        finally:
+            backend.close()
+        man = cut.manifest(prep.loaded, prep.caps.name, outcomes, budget.spent)
+        cut.write_manifest(out_dir, man)  # written first: what was spent is never lost
+        result = cut.make(prep.loaded, outcomes, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
+                          on_step=on_step)
+        files = dict(result.files, **{"manifest.json": out_dir / "manifest.json"})
+        errors = [o.error for o in outcomes.values() if o.error is not None]
+        fatal = next((e for e in errors if not isinstance(e, StoryboardError) or e.exit_code not in (1, 3)), None)
+        incomplete = any(o.entry is None for o in outcomes.values())
+        status = fatal.exit_code if isinstance(fatal, StoryboardError) else (1 if incomplete else 0)
+        if isinstance(fatal, BudgetExceeded):
+            status = fatal.exit_code
+        return RenderReport(p, outcomes, out_dir, files, budget.spent, status, fatal)

@@ -41,6 +41,16 @@ def write_wav(path: Path, mono: np.ndarray) -> None:
         w.writeframes(stereo.tobytes())
 
 
+def _cropped(im, path: Path, start: float | None = None, end: float | None = None) -> clips.Overlay | None:
+    """Save only the part of a transparent layer that shows, and where it goes."""
+    box = im.getbbox()
+    if box is None:
+        return None
+    x0, y0 = box[0] & ~1, box[1] & ~1  # even offsets: yuv420p chroma lines up
+    im.crop((x0, y0, box[2], box[3])).save(path, compress_level=1)
+    return clips.Overlay(path, x0, y0, start, end)
+
+
 @register("animatic")
 class AnimaticBackend(Backend):
     name = "animatic"
@@ -62,7 +72,7 @@ class AnimaticBackend(Backend):
             prev = Image.open(req.input_image).convert("RGB").resize(scene.size)
             scene = Image.blend(scene, prev, 0.35)
         scene.save(work / "scene.png", compress_level=1)
-        draw.draw_hud(panel, w, h).save(work / "hud.png", compress_level=1)
+        overlays = [o for o in (_cropped(draw.draw_hud(panel, w, h), work / "hud.png"),) if o]
 
         req.report("voicing", 25)
         colours = {c["id"]: c["colour"] for c in panel.get("characters", [])}
@@ -72,7 +82,7 @@ class AnimaticBackend(Backend):
         spans, overrun = place_lines([len(s) / RATE for s in speech], seconds)
         total = int(round(seconds * RATE))
         mix = room_tone(total, draw.stable_int("room", shot.id, shot.prompt))
-        subtitles: list[tuple[Path, float, float]] = []
+        subtitles: list[clips.Overlay] = []
         said: list[dict] = []
         warnings: list[str] = []
         for k, (line, audio, (start, end)) in enumerate(zip(shot.dialogue, speech, spans)):
@@ -87,10 +97,11 @@ class AnimaticBackend(Backend):
                 piece[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
             mix[a:a + len(piece)] += piece
             shown_end = min(end, seconds)
-            card = work / f"sub{k}.png"
-            draw.draw_subtitle(line.name, line.text, colours.get(line.speaker, "#ffffff"), w, h,
-                               note="V.O." if line.heard_not_seen else line.delivery).save(card, compress_level=1)
-            subtitles.append((card, start, shown_end))
+            card = _cropped(draw.draw_subtitle(line.name, line.text, colours.get(line.speaker, "#ffffff"), w, h,
+                                               note="V.O." if line.heard_not_seen else line.delivery),
+                            work / f"sub{k}.png", start, shown_end)
+            if card:
+                subtitles.append(card)
             said.append({"speaker": line.speaker, "name": line.name, "text": line.text, "start": start, "end": shown_end})
         for k in overrun:
             if k < len(said) or k < len(spans):
@@ -102,9 +113,9 @@ class AnimaticBackend(Backend):
 
         req.report("encoding", 45)
         out = work / "clip.mp4"
-        run(clips.animatic_cmd(work / "scene.png", work / "hud.png", subtitles, work / "sound.wav", out,
+        run(clips.animatic_cmd(work / "scene.png", overlays + subtitles, work / "sound.wav", out,
                                w, h, fps, n, shot.panel.get("camera", {}).get("move", "static")),
             what=f"animatic of shot '{shot.id}'")
-        for f in [work / "scene.png", work / "hud.png", work / "sound.wav", *(s[0] for s in subtitles)]:
+        for f in [work / "scene.png", work / "sound.wav", *(o.png for o in overlays + subtitles)]:
             f.unlink(missing_ok=True)
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings)

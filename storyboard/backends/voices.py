@@ -37,11 +37,22 @@ class ScratchVoices:
         audio = np.concatenate(chunks).astype(np.float64)
         src_rate = voice.config.sample_rate
         # resample: to 48 kHz and, by playing `pitch` times faster, up in pitch (the pace was stretched first)
-        n_out = int(len(audio) * RATE / src_rate / pitch)
-        t = np.linspace(0, len(audio) - 1, n_out)
-        out = np.interp(t, np.arange(len(audio)), audio)
+        out = resample(audio, int(len(audio) * RATE / src_rate / pitch))
         peak = float(np.max(np.abs(out))) or 1.0
         return (out * (0.5 / peak)).astype(np.float32)
+
+
+def resample(x: np.ndarray, n_out: int) -> np.ndarray:
+    """Band-limited resampling through the spectrum: no images above the old Nyquist frequency
+    (linear interpolation leaves some, which an AAC encoder's low-pass turns into overshoots)."""
+    n = len(x)
+    if n == 0 or n_out <= 0:
+        return np.zeros(max(n_out, 0))
+    spec = np.fft.rfft(x)
+    out_spec = np.zeros(n_out // 2 + 1, dtype=complex)
+    k = min(len(spec), len(out_spec))
+    out_spec[:k] = spec[:k]
+    return np.fft.irfft(out_spec, n_out) * (n_out / n)
 
 
 def voice_params(seed: int, words: str) -> dict:

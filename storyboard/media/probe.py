@@ -63,14 +63,28 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{path.name}: cannot read the media ({e})") from None
 
 
-def decodes(path: Path) -> int:
-    """Decode every video frame; the count, or MediaError if the file is broken."""
+def decodes(path: Path, last_frame_png: Path | None = None, size: tuple[int, int] | None = None) -> int:
+    """Decode every video frame; the count, or MediaError if the file is broken. The last frame
+    is saved as a PNG (fitted to `size`, letterboxed) when asked: one pass does both."""
     import av
     n = 0
+    last = None
     try:
         with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
-            for _ in c.decode(video=0):
+            stream = c.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in c.decode(stream):
                 n += 1
-    except (av.error.FFmpegError, OSError) as e:
+                last = frame
+            if last_frame_png is not None and last is not None:
+                _save_fitted(last.to_image(), last_frame_png, size)
+    except (av.error.FFmpegError, OSError, IndexError) as e:
         raise MediaError(f"{path.name}: the video does not decode ({e})") from None
     return n
+
+
+def _save_fitted(im, out: Path, size: tuple[int, int] | None) -> None:
+    from PIL import Image, ImageOps
+    if size and im.size != size:
+        im = ImageOps.pad(im.convert("RGB"), size, Image.LANCZOS, color=(0, 0, 0))
+    im.save(out)

@@ -1,0 +1,151 @@
+"""The final cut on generated media: lengths to the frame, sync, sound at joins, loudness, exports."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from storyboard.exports import subtitles
+from storyboard.media import assemble
+from storyboard.media.probe import decodes, probe
+from storyboard.timeline import build
+from tests.media import audio_samples, make_clip, rms_db
+
+FPS = 24
+
+
+def cut(tmp_path, shots, sources, music=None, **kw):
+    tl = build(shots, FPS, 320, 180, kw.pop("dialogue", None))
+    keys = {i: assemble.keyframes(s, FPS) for i, s in enumerate(sources)}
+    out = tmp_path / "cut.mp4"
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    assemble.make_cut(tl, sources, work, out, music=music, keyframes_of=keys, **kw)
+    return tl, out
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    return [make_clip(d / f"c{i}.mp4", 3, tone=300 + 100 * i) for i in range(3)]
+
+
+@pytest.mark.parametrize("kind,secs,expected", [
+    ("cut", 0, 216), ("dissolve", 1, 216 - 48), ("wipe-left", 0.5, 216 - 24), ("fade", 1, 216), ("fade-to-black", 1, 216),
+])
+def test_length_to_the_frame_with_each_transition(tmp_path, clips, kind, secs, expected):
+    shots = [(f"s{i}", 3.0, kind if i < 2 else "cut", secs) for i in range(3)]
+    tl, out = cut(tmp_path, shots, clips)
+    assert tl.total_frames == expected
+    info = probe(out)
+    assert decodes(out) == expected
+    assert (info.width, info.height, info.fps, info.audio_streams, info.acodec, info.sample_rate, info.channels) == \
+        (320, 180, 24, 1, "aac", 48000, 2)
+    assert abs(info.audio_duration - expected / FPS) <= 1 / FPS  # picture and sound end together
+
+
+def test_sound_has_no_hole_at_hard_cuts(tmp_path, clips):
+    tl, out = cut(tmp_path, [(f"s{i}", 3.0, "cut", 0) for i in range(3)], clips)
+    a = audio_samples(out)
+    assert abs(len(a) / 48000 - 9.0) < 1 / FPS
+    for join in (3.0, 6.0):  # 5 ms windows around each join: a hole would read as silence
+        for off in (-0.02, -0.01, 0.01, 0.02):
+            s = int((join + off) * 48000)
+            assert rms_db(a[s:s + 240]) > -40, (join, off)
+
+
+def test_loudness_target_and_true_peak(tmp_path, clips):
+    _, out = cut(tmp_path, [(f"s{i}", 3.0, "dissolve", 1) for i in range(3)], clips, loudness=-16.0)
+    integrated, peak = assemble.ebur128(out)
+    assert abs(integrated - -16.0) <= 1.0
+    assert peak <= -1.0 + assemble.TP_TOLERANCE
+
+
+def test_dissolve_crossfades_the_sound(tmp_path, clips):
+    tl, out = cut(tmp_path, [("a", 3.0, "dissolve", 1), ("b", 3.0, "cut", 0)], clips[:2])
+    a = audio_samples(out)
+    mid = a[int(2.4 * 48000):int(2.6 * 48000)]  # inside the overlap: both tones present
+    spec = np.abs(np.fft.rfft(mid))
+    freqs = np.fft.rfftfreq(len(mid), 1 / 48000)
+    def band(f):
+        return spec[(freqs > f - 10) & (freqs < f + 10)].max()
+    assert band(300) > 0.1 * spec.max() and band(400) > 0.1 * spec.max()
+
+
+def test_mismatched_clips_are_conformed(tmp_path):
+    odd = make_clip(tmp_path / "odd.mp4", 2, size="640x480", fps=30, rate=44100, channels=1, house=False)
+    silent = make_clip(tmp_path / "silent.mp4", 2, tone=None, house=False)
+    sources = []
+    for i, src in enumerate((odd, silent)):
+        has_audio = probe(src).audio_streams > 0
+        conformed = tmp_path / f"conf{i}.mp4"
+        from storyboard.media.ffmpeg import run
+        run(assemble.conform_cmd(src, conformed, 320, 180, FPS, 48, has_audio))
+        info = probe(conformed)
+        assert (info.width, info.height, info.fps, info.frames, info.sample_rate, info.channels, info.audio_streams) == \
+            (320, 180, 24, 48, 48000, 2, 1)
+        sources.append(conformed)
+    tl, out = cut(tmp_path, [("a", 2.0, "cut", 0), ("b", 2.0, "cut", 0)], sources)
+    assert decodes(out) == 96
+
+
+def test_music_is_looped_and_ducked(tmp_path, clips):
+    music = make_clip(tmp_path / "m.mp4", 1.5, tone=1000)  # shorter than the film: it loops
+    _, out = cut(tmp_path, [(f"s{i}", 3.0, "cut", 0) for i in range(3)], clips, music=music)
+    a = audio_samples(out)
+    spec = np.abs(np.fft.rfft(a[int(7.5 * 48000):int(8.0 * 48000)]))  # past the bed's own length
+    freqs = np.fft.rfftfreq(int(0.5 * 48000), 1 / 48000)
+    assert spec[(freqs > 990) & (freqs < 1010)].max() > 0.01 * spec.max()
+
+
+def test_pieces_copy_between_key_frames_and_encode_only_around_transitions():
+    tl = build([("a", 8.0, "dissolve", 1), ("b", 8.0, "cut", 0), ("c", 8.0, "fade-to-black", 1)], FPS, 320, 180)
+    keys = {i: list(range(0, 192, 24)) for i in range(3)}
+    pieces = assemble.plan_pieces(tl, keys)
+    assert sum(p.length for p in pieces) == tl.total_frames
+    encoded = sum(p.length for p in pieces if p.kind != "copy")
+    assert encoded == 24 + 24  # the dissolve, and the last second of 'c' (its fade) only
+    assert [p.kind for p in pieces if p.shot == 1] == ["copy"]  # from the dissolve's end to the source's end
+    assert [(p.kind, p.start, p.end) for p in pieces if p.shot == 2] == [("copy", 0, 168), ("encode", 168, 192)]
+    # no key frames known: every shot is encoded whole (still exact)
+    pieces = assemble.plan_pieces(tl, {})
+    assert sum(p.length for p in pieces) == tl.total_frames and all(p.kind != "copy" for p in pieces)
+
+
+def test_commands_are_data_and_keep_user_text_out():
+    tl = build([("a", 2.0, "fade", 1), ("b", 2.0, "cut", 0)], FPS, 320, 180)
+    from pathlib import Path
+    argv = assemble.audio_mix_cmd(tl, [Path("/x/a.mp4"), Path("/x/b.mp4")], Path("/x/mix.wav"), None)
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "afade=t=out:st=1.500000:d=0.500000" in graph and "adelay=delays=96000S" in graph
+    assert argv.count("-protocol_whitelist") == 2
+
+
+def test_subtitles_are_timed_in_the_cut_across_a_dissolve():
+    lines = {"a": [{"name": "Ana", "text": "First.", "start": 0.5, "end": 1.5}],
+             "b": [{"name": "Ben", "text": "Second --> line.", "start": 0.25, "end": 1.0}]}
+    tl = build([("a", 3.0, "dissolve", 1), ("b", 3.0, "cut", 0)], FPS, 320, 180, lines)
+    assert [(c.start, c.end) for c in tl.cues] == [(Fraction(1, 2), Fraction(3, 2)), (Fraction(9, 4), Fraction(3))]
+    srt = subtitles.srt(tl.cues)
+    assert "2\n00:00:02,250 --> 00:00:03,000\nBEN: Second -> line." in srt
+    assert subtitles.vtt(tl.cues).startswith("WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v Ana>First.")
+
+
+def test_otio_round_trip():
+    import opentimelineio as otio
+
+    from storyboard.exports import editorial
+    tl = build([("a", 3.0, "dissolve", 1), ("b", 3.0, "wipe-left", 0.5), ("c", 2.0, "cut", 0)], FPS, 320, 180)
+    info = [{"path": f"/tmp/{s}.mp4", "frames": 72, "metadata": {"prompt": "p", "job_id": "j"}} for s in "ab"]
+    info.append({"path": None, "metadata": {"status": "failed"}})
+    otl = editorial.build_otio(tl, "T", info)
+    back = otio.adapters.read_from_string(editorial.to_string(otl, "otio_json"), "otio_json")
+    assert back.duration().to_frames() == tl.total_frames
+    names = [c.name for c in back.find_clips()]
+    assert names == ["a", "b", "c"]
+    assert back.find_clips()[0].metadata["storyboard"]["job_id"] == "j"
+    assert len([t for t in back.tracks[0] if isinstance(t, otio.schema.Transition)]) == 2
+    assert "FROM CLIP NAME:  a" in editorial.to_string(otl, "cmx_3600")
+    assert "<xmeml" in editorial.to_string(otl, "fcp_xml")

@@ -1,0 +1,147 @@
+"""`storyboard render` end to end on the animatic: the cut, the exports, the cache, slates, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from storyboard.cli import main
+from storyboard.errors import ShotBlocked
+from storyboard.media.probe import decodes, probe
+
+FILM = """
+version: 1
+title: Test Film
+characters:
+  ana: {name: Ana, description: a woman}
+locations:
+  room: {description: a room, time: night}
+shots:
+  - id: one
+    duration: 2
+    location: room
+    characters: [ana]
+    action: Ana waits.
+    dialogue:
+      - ana: Hello.
+    transition: dissolve 0.5s
+  - id: two
+    duration: 2
+    location: room
+    characters: [ana]
+    camera: {move: dolly in}
+    continuity: continuous
+    action: Ana turns.
+  - id: three
+    duration: 1.5
+    location: room
+    action: The room is empty.
+    transition: fade-to-black 0.5s
+"""
+
+
+@pytest.fixture
+def film(project):
+    (project / "film.yaml").write_text(FILM)
+    return project / "film.yaml"
+
+
+def test_render_makes_the_cut_and_every_export(film, capsys):
+    assert main(["render", str(film)]) == 0
+    out = film.parent / "film"
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == ["final.edl", "final.mp4", "final.srt", "final.vtt", "final.xml", "manifest.json", "timeline.otio"]
+    frames = 48 + 48 + 36 - 12
+    assert decodes(out / "final.mp4") == frames
+    info = probe(out / "final.mp4")
+    assert (info.width, info.height, info.audio_streams) == (1280, 720, 1)
+    man = json.loads((out / "manifest.json").read_text())
+    assert [s["status"] for s in man["shots"]] == ["rendered"] * 3
+    assert man["spent"] == 0 and all(s["prompt_sha256"] and s["key"] for s in man["shots"])
+    assert "ANA: Hello." in (out / "final.srt").read_text()
+    assert oct(os.stat(out / "manifest.json").st_mode & 0o777) == oct(0o666 & ~_umask())
+
+    # a second run renders nothing: every shot comes from the cache
+    capsys.readouterr()
+    assert main(["render", str(film)]) == 0
+    assert "0 rendered, 3 from the cache" in capsys.readouterr().out
+    man = json.loads((out / "manifest.json").read_text())
+    assert [s["status"] for s in man["shots"]] == ["cached"] * 3
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def test_new_take_and_shot_selection(film, capsys):
+    assert main(["render", str(film)]) == 0
+    capsys.readouterr()
+    assert main(["render", str(film), "--shot", "one", "--new-take"]) == 1
+    man = json.loads((film.parent / "film" / "manifest.json").read_text())
+    status = {s["id"]: (s["status"], s["take"]) for s in man["shots"]}
+    # a new take of 'one' changes the frame 'two' continues from; 'two' was not asked for, so it
+    # is not rendered (nothing is made unasked) and the message says how to make it
+    assert status["one"] == ("rendered", 2) and status["two"][0] == "skipped" and status["three"] == ("cached", 1)
+    assert "add --shot two to render it from the new frame" in capsys.readouterr().err
+    assert main(["render", str(film), "--shot", "two"]) == 0
+    capsys.readouterr()
+    assert main(["render", str(film)]) == 0  # the new take is now the one the cache serves
+    assert "0 rendered, 3 from the cache" in capsys.readouterr().out
+
+
+def test_blocked_shot_stands_as_a_slate(film, monkeypatch, capsys):
+    from storyboard.backends.animatic import AnimaticBackend
+    real = AnimaticBackend.render
+
+    def render(self, req):
+        if req.shot.id == "three":
+            raise ShotBlocked("three", "moderation_blocked", "the prompt was refused", "prompt", charged=False)
+        return real(self, req)
+    monkeypatch.setattr(AnimaticBackend, "render", render)
+    assert main(["render", str(film)]) == 1
+    err = capsys.readouterr().err
+    assert "three: blocked" in err and "moderation_blocked" in err and "incomplete" in err
+    out = film.parent / "film"
+    assert decodes(out / "final.mp4") == 48 + 48 + 36 - 12  # the slate keeps the shot's place and length
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["shots"][2]["status"] == "blocked" and man["shots"][2]["clip"] is None
+
+
+def test_one_writer_per_output_folder(film):
+    from storyboard.errors import Locked
+    from storyboard.fsutil import folder_lock
+    with folder_lock(film.parent / "film"):
+        with pytest.raises(Locked):
+            with folder_lock(film.parent / "film"):
+                pass
+
+
+@pytest.mark.parametrize("delay", [1.0, 2.5, 4.0])
+def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "storyboard", "render", str(film)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    out = film.parent / "film"
+    if (out / "final.mp4").exists():  # whatever is under a final name is complete
+        assert decodes(out / "final.mp4") == 120
+    from storyboard.cache import Cache
+    for clip in (Cache().root / "clips").rglob("clip.mp4"):
+        assert decodes(clip) > 0
+    assert subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode == 0
+    assert decodes(out / "final.mp4") == 120
+
+
+def test_paid_backend_needs_yes(film, capsys):
+    assert main(["render", str(film), "--backend", "openai"]) == 2
+    assert "pass --yes" in capsys.readouterr().err
