@@ -147,5 +147,24 @@ def test_otio_round_trip():
     assert names == ["a", "b", "c"]
     assert back.find_clips()[0].metadata["storyboard"]["job_id"] == "j"
     assert len([t for t in back.tracks[0] if isinstance(t, otio.schema.Transition)]) == 2
-    assert "FROM CLIP NAME:  a" in editorial.to_string(otl, "cmx_3600")
+    edl = editorial.to_string(otl, "cmx_3600")
+    assert "FROM CLIP NAME:  a" in edl and "\n001  A " in edl  # the reel is the shot id
     assert "<xmeml" in editorial.to_string(otl, "fcp_xml")
+
+
+def test_burnt_subtitles(tmp_path, clips):
+    from storyboard.cut import subtitle_cards
+    from tests.media import video_frames
+    lines = {"a": [{"name": "Ana", "text": "Hello there.", "start": 0.5, "end": 1.5}]}
+    shots = [("a", 3.0, "cut", 0), ("b", 3.0, "cut", 0)]
+    work = tmp_path / "cards"
+    work.mkdir()
+    tl = build(shots, FPS, 320, 180, lines)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "burnt").mkdir()
+    _, plain = cut(tmp_path / "plain", shots, clips[:2], dialogue=lines)
+    _, burnt = cut(tmp_path / "burnt", shots, clips[:2], dialogue=lines, subtitle_cards=subtitle_cards(tl, work, {"Ana": "#ff0000"}))
+    p, b = video_frames(plain), video_frames(burnt)
+    assert len(p) == len(b) == 144
+    assert abs(p[24].astype(int) - b[24].astype(int))[-60:].mean() > 5  # 1.0 s: the card is on screen
+    assert abs(p[60].astype(int) - b[60].astype(int)).mean() < 3  # 2.5 s: it is gone

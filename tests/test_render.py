@@ -145,3 +145,18 @@ def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
 def test_paid_backend_needs_yes(film, capsys):
     assert main(["render", str(film), "--backend", "openai"]) == 2
     assert "pass --yes" in capsys.readouterr().err
+
+
+def test_episodes_share_the_cache(capsys):
+    from tests.conftest import EXAMPLES
+    assert main(["render", str(EXAMPLES / "series/ep01.yaml"), "--out", str(_tmp_out("ep01"))]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(EXAMPLES / "series/ep02.yaml"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {s["id"]: s["cache"] for s in doc["shots"]} == {"pickup": "hit", "offer": "miss"}
+
+
+def _tmp_out(name):
+    import tempfile
+    from pathlib import Path
+    return Path(tempfile.mkdtemp()) / name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import opentimelineio as otio
@@ -34,6 +35,7 @@ def build_otio(tl: Timeline, title: str, clips: list[dict]) -> otio.schema.Timel
         clip = otio.schema.Clip(name=sp.shot_id, media_reference=ref,
                                 source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(head, rate),
                                                                      otio.opentime.RationalTime(sp.length - head - tail, rate)))
+        clip.metadata["cmx_3600"] = {"reel": re.sub(r"[^A-Za-z0-9]", "", sp.shot_id).upper()[:8] or f"SHOT{i + 1}"}
         clip.metadata["storyboard"] = dict(info.get("metadata", {}), shot_id=sp.shot_id,
                                            transition_out=sp.transition_out, transition_frames=sp.out_frames)
         track.append(clip)
