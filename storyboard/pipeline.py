@@ -90,7 +90,7 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
             if confirm is None or not confirm(p):
                 raise UsageError(f"rendering on {p.backend} costs ${p.total:.2f}; pass --yes to spend it "
                                  "(see it first with `storyboard plan`)")
-        backend = create(prep.caps)
+        backend = create(prep.caps, cache)
         budget = Budget(max_cost)
         try:
             outcomes = Renderer(p, backend, cache, prep.loaded.asset, concurrency or prep.caps.concurrency,

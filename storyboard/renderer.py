@@ -86,6 +86,9 @@ class Renderer:
         self.t0 = clock()
         self.fatal: StoryboardError | None = None
         self._lock = threading.Lock()
+        # `concurrency` bounds jobs at the provider; a job that is downloading or being verified
+        # no longer holds a slot, so the next one is submitted while it finishes locally
+        self._slots = 0
 
     def emit(self, shot: str, state: str, percent: float | None = None, message: str = "") -> None:
         self.on_event(Event(shot, state, percent, message, self.clock() - self.t0, self.budget.spent))
@@ -109,11 +112,11 @@ class Renderer:
                 self.emit(job.shot.id, "queued", 0)
         todo = [j for j in pending if j.shot.id not in outcomes]
         running: dict[Future, RenderJob] = {}
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="render")
+        pool = ThreadPoolExecutor(max_workers=self.concurrency + 2, thread_name_prefix="render")
         try:
             while todo or running:
                 for job in list(todo):
-                    if len(running) >= self.concurrency:
+                    if self._slots >= self.concurrency or len(running) >= self.concurrency + 2:
                         break
                     deps = job.shot.depends_on
                     if any(d not in outcomes for d in deps):
@@ -136,6 +139,8 @@ class Renderer:
                         self.emit(job.shot.id, "skipped", message="over budget")
                         continue
                     prev = outcomes[deps[0]].entry if deps else None
+                    with self._lock:
+                        self._slots += 1
                     running[pool.submit(self._render_one, job, prev)] = job
                 if not running:
                     if todo:  # dependencies that can never be met (should not happen: order is topological)
@@ -143,7 +148,7 @@ class Renderer:
                             outcomes[job.shot.id] = Outcome(job, "skipped", reason="its dependencies were not rendered")
                         todo.clear()
                     break
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                done, _ = wait(list(running), timeout=0.05 if todo else None, return_when=FIRST_COMPLETED)
                 for fut in done:
                     job = running.pop(fut)
                     outcomes[job.shot.id] = fut.result()
@@ -164,17 +169,35 @@ class Renderer:
             return clips.fit_image(prev.last_frame, staging / "first_frame.png", w, h)
         return clips.fit_image(self.asset(ref.path), staging / "first_frame.png", w, h)
 
+    def _release(self, held: list[bool]) -> None:
+        with self._lock:
+            if held[0]:
+                held[0] = False
+                self._slots -= 1
+
     def _render_one(self, job: RenderJob, prev: Entry | None) -> Outcome:
+        sid = job.shot.id
+        held = [True]
+
+        def report(state: str, pct: float | None = None) -> None:
+            if state in ("downloading", "verifying"):
+                self._release(held)
+            self.emit(sid, state, pct)
+        try:
+            return self._render_steps(job, prev, report)
+        finally:
+            self._release(held)
+
+    def _render_steps(self, job: RenderJob, prev: Entry | None, report) -> Outcome:
         sid = job.shot.id
         staging = self.cache.staging()
         charged = job.cost
         try:
             image = self._input_image(job, prev, staging)
-            req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image,
-                                report=lambda state, pct=None: self.emit(sid, state, pct))
+            req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image, report=report)
             result: RenderResult = self.backend.render(req)
             charged = result.cost
-            self.emit(sid, "verifying", 95)
+            report("verifying", 95)
             exact = self.backend.caps.any_duration
             warnings = verify_clip(result.clip, job, exact, staging / "last.png") + list(result.warnings)
             if result.clip != staging / "clip.mp4":

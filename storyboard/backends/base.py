@@ -45,7 +45,7 @@ class Backend(ABC):
 
     name: str = ""
 
-    def __init__(self, caps: BackendCaps):
+    def __init__(self, caps: BackendCaps, cache=None):
         self.caps = caps
 
     @abstractmethod
@@ -65,7 +65,7 @@ def register(name: str):
     return deco
 
 
-def create(caps: BackendCaps) -> Backend:
+def create(caps: BackendCaps, cache=None) -> Backend:
     """The backend for a capability entry; plugins register under their table name."""
     if caps.name not in _REGISTRY:
         # built-ins register on import
@@ -83,4 +83,4 @@ def create(caps: BackendCaps) -> Backend:
     if caps.name not in _REGISTRY:
         from storyboard.errors import UsageError
         raise UsageError(f"backend {caps.name!r} is in the capability table but no code is registered for it")
-    return _REGISTRY[caps.name](caps)
+    return _REGISTRY[caps.name](caps, cache=cache)

@@ -48,6 +48,9 @@ class BackendCaps(BaseModel):
     any_duration: bool = False
     any_size: bool = False
     any_model: bool = False
+    poll_seconds: float = 5.0  # between status checks of a remote job
+    job_timeout_seconds: float = 3600.0  # a job not finished by then is given up (and re-attached next run)
+    submit_attempts: int = 5  # creates retried only when the provider surely made nothing (429, reconciled)
     models: dict[str, ModelCaps]
 
     @property

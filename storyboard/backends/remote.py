@@ -1,0 +1,232 @@
+"""What every paid remote backend shares: a journal per shot, submits that never pay twice,
+re-attaching after a crash, polling with deadlines, and downloads as soon as a job completes.
+
+A provider adapter says how to create, look up, list and download; this module decides when."""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from storyboard.backends.base import Backend, RenderRequest, RenderResult
+from storyboard.backends.capabilities import BackendCaps
+from storyboard.cache import Cache
+from storyboard.errors import AmbiguousSubmission, BackendError, RetriesExhausted, ShotBlocked
+
+CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent may still be ours
+
+
+@dataclass
+class Job:
+    """A provider's view of one job."""
+
+    id: str
+    state: str  # queued | in_progress | completed | failed
+    progress: float | None = None
+    model: str = ""
+    seconds: float = 0.0
+    created_at: float = 0.0
+    prompt: str | None = None
+    error_code: str = ""
+    error_message: str = ""
+    error_param: str = ""
+
+
+@dataclass
+class Segment:
+    """One paid request of a shot: the first job, or an extension of the one before."""
+
+    index: int
+    seconds: float
+    extends: str | None = None  # the job id this extends
+
+
+class Unclear(Exception):
+    """The create may or may not have been accepted (timeout, reset, 5xx): look before resubmitting."""
+
+
+class NotCreated(Exception):
+    """The provider surely made nothing (429 rate limit, connection refused): safe to retry."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass
+class Journal:
+    """What is known of a shot's paid requests; saved before every request and after every answer."""
+
+    key: str
+    shot: str
+    segments: list[dict] = field(default_factory=list)
+
+    def seg(self, i: int) -> dict:
+        while len(self.segments) <= i:
+            self.segments.append({})
+        return self.segments[i]
+
+
+class RemoteBackend(Backend):
+    """Template for a paid backend: subclasses implement the provider calls below."""
+
+    def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        super().__init__(caps)
+        self.cache = cache or Cache()
+        self.clock, self.sleep = clock, sleep
+        self._journal_lock = threading.Lock()
+
+    # -- the provider, in five calls -----------------------------------------------------------
+    @abstractmethod
+    def create(self, req: RenderRequest, seg: Segment) -> Job:
+        """Submit one paid request with no SDK retries. Raise NotCreated, Unclear, or a StoryboardError."""
+
+    @abstractmethod
+    def retrieve(self, job_id: str) -> Job: ...
+
+    @abstractmethod
+    def recent(self) -> list[Job]:
+        """Jobs made recently, newest first (for reconciling an unclear create)."""
+
+    @abstractmethod
+    def download(self, job: Job, dest: Path) -> None:
+        """The finished video to `dest` (written under that name by the caller's temp rules)."""
+
+    def price(self, model: str, size: str) -> float:
+        _, mcaps, _ = self.caps.model(model)
+        return mcaps.price_per_second(size)
+
+    def matches(self, job: Job, req: RenderRequest, seg: Segment, since: float) -> bool:
+        """Is a listed job the one an unclear create made? Same prompt and length, made after the intent."""
+        return (job.created_at >= since - CLOCK_SKEW and (job.prompt is None or job.prompt == req.shot.prompt)
+                and (seg.extends is not None or job.model in ("", req.shot.model)))
+
+    # -- the journal -----------------------------------------------------------------------------
+    def _load(self, req: RenderRequest) -> Journal:
+        data = self.cache.record("jobs", req.job.key) or {}
+        return Journal(req.job.key, req.shot.id, data.get("segments", []))
+
+    def _save(self, j: Journal) -> None:
+        with self._journal_lock:
+            self.cache.save_record("jobs", j.key, {"key": j.key, "shot": j.shot, "backend": self.caps.name,
+                                                   "segments": j.segments})
+
+    # -- the flow ----------------------------------------------------------------------------------
+    def render(self, req: RenderRequest) -> RenderResult:
+        shot = req.shot
+        journal = self._load(req)
+        prev: str | None = None
+        job: Job | None = None
+        billed = 0.0
+        for i, seconds in enumerate(shot.segments):
+            seg = Segment(i, seconds, extends=prev)
+            rec = journal.seg(i)
+            job_id = rec.get("job_id")
+            if job_id:
+                req.report("re-attached", None)
+            elif rec.get("state") == "intent":  # a crash or an unclear reply after we asked: look first
+                job_id = self._reconcile(req, seg, rec["intent_at"])
+                if job_id:
+                    rec.update(job_id=job_id, state="submitted")
+                    self._save(journal)
+            if not job_id:
+                job_id = self._submit(req, seg, journal, rec)
+            job = self._wait(req, job_id, i, len(shot.segments))
+            rec["state"] = "completed"
+            self._save(journal)
+            billed += seconds
+            prev = job.id
+        assert job is not None
+        req.report("downloading", 90)
+        clip = req.workdir / "clip.mp4"
+        self.download(job, clip)
+        return RenderResult(clip=clip, model_reported=job.model or shot.model, job_id=job.id,
+                            seconds_billed=billed, cost=round(billed * self.price(shot.model, shot.size), 4),
+                            extra={"segments": [r.get("job_id") for r in journal.segments]})
+
+    def _submit(self, req: RenderRequest, seg: Segment, journal: Journal, rec: dict) -> str:
+        for attempt in range(1, self.caps.submit_attempts + 1):
+            rec.clear()
+            rec.update(state="intent", intent_at=self.clock(), seconds=seg.seconds, attempt=attempt)
+            self._save(journal)  # the intent is on disk before the request leaves
+            req.report("submitting", 1)
+            try:
+                job = self.create(req, seg)
+            except NotCreated as e:
+                rec.update(state="not_created")
+                self._save(journal)
+                self.sleep(e.retry_after if e.retry_after is not None else min(30.0, 2.0 ** attempt))
+                continue
+            except Unclear as e:
+                job_id = self._reconcile(req, seg, rec["intent_at"], reason=str(e))
+                if job_id is None:  # the list answered and holds no such job: nothing was made
+                    rec.update(state="not_created")
+                    self._save(journal)
+                    self.sleep(min(30.0, 2.0 ** attempt))
+                    continue
+                rec.update(state="submitted", job_id=job_id)
+                self._save(journal)
+                return job_id
+            except ShotBlocked:
+                rec.update(state="refused")
+                self._save(journal)
+                raise
+            rec.update(state="submitted", job_id=job.id)
+            self._save(journal)
+            return job.id
+        raise RetriesExhausted(f"shot '{req.shot.id}': the provider did not accept the job after "
+                               f"{self.caps.submit_attempts} attempts")
+
+    def _reconcile(self, req: RenderRequest, seg: Segment, since: float, reason: str = "") -> str | None:
+        """Find the job an unclear create may have made. None only when the list surely lacks it."""
+        last_error: Exception | None = None
+        for attempt in range(3):
+            try:
+                for job in self.recent():
+                    if self.matches(job, req, seg, since):
+                        return job.id
+                return None
+            except Exception as e:  # noqa: BLE001 - any failure to list leaves the outcome unknown
+                last_error = e
+                self.sleep(min(10.0, 1.0 + 2 * attempt))
+        raise AmbiguousSubmission(f"shot '{req.shot.id}': a submission's outcome is unknown ({reason or 'no reply'}) "
+                                  f"and the job list could not be read ({last_error}); run again to re-check, "
+                                  "nothing will be submitted twice")
+
+    def _wait(self, req: RenderRequest, job_id: str, index: int, count: int) -> Job:
+        deadline = self.clock() + self.caps.job_timeout_seconds
+        failures = 0
+        while True:
+            try:
+                job = self.retrieve(job_id)
+                failures = 0
+            except (Unclear, NotCreated) as e:  # a poll is safe to repeat
+                failures += 1
+                if failures > 8 or self.clock() > deadline:
+                    raise RetriesExhausted(f"shot '{req.shot.id}': cannot read job {job_id} ({e}); run again to re-attach") from None
+                self.sleep(getattr(e, "retry_after", None) or min(30.0, self.caps.poll_seconds * 2 ** failures))
+                continue
+            if job.state == "completed":
+                return job
+            if job.state == "failed":
+                raise self.failure(req, job)
+            share = (index + (job.progress or 0) / 100) / count
+            req.report(job.state.replace("_", " "), round(5 + 80 * share, 1))
+            if self.clock() > deadline:
+                raise RetriesExhausted(f"shot '{req.shot.id}': job {job_id} not finished after "
+                                       f"{self.caps.job_timeout_seconds:.0f}s; run again to re-attach to it")
+            self.sleep(self.caps.poll_seconds)
+
+    def failure(self, req: RenderRequest, job: Job) -> Exception:
+        """A failed job: blocked when the provider refused the content or a reference, else an error."""
+        code = job.error_code or "failed"
+        blocked = any(w in code.lower() for w in ("moderation", "policy", "safety", "blocked", "filtered", "reference"))
+        if blocked:
+            where = job.error_param or ("input_reference" if "reference" in code.lower() else "prompt")
+            return ShotBlocked(req.shot.id, code, job.error_message or "refused", where, charged=True, job_id=job.id)
+        return BackendError(f"shot '{req.shot.id}': job {job.id} failed ({code}): {job.error_message}")
