@@ -34,6 +34,8 @@ class Job:
     error_code: str = ""
     error_message: str = ""
     error_param: str = ""
+    output: str = ""  # where the finished video is (a provider URI), when the id is not enough
+    charged: bool = True  # False when the provider says a failed job is not billed
 
 
 @dataclass
@@ -73,6 +75,8 @@ class Journal:
 
 class RemoteBackend(Backend):
     """Template for a paid backend: subclasses implement the provider calls below."""
+
+    can_list = True  # can the provider list recent jobs (to reconcile an unclear create)?
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
@@ -184,6 +188,11 @@ class RemoteBackend(Backend):
 
     def _reconcile(self, req: RenderRequest, seg: Segment, since: float, reason: str = "") -> str | None:
         """Find the job an unclear create may have made. None only when the list surely lacks it."""
+        if not self.can_list:
+            raise AmbiguousSubmission(f"shot '{req.shot.id}': a submission's outcome is unknown ({reason or 'no reply'}) "
+                                      f"and {self.caps.name} cannot list its jobs to check; nothing is submitted "
+                                      "again by itself: look at the provider's console, then run again "
+                                      "(add --new-take to submit anew)")
         last_error: Exception | None = None
         for attempt in range(3):
             try:
@@ -228,5 +237,5 @@ class RemoteBackend(Backend):
         blocked = any(w in code.lower() for w in ("moderation", "policy", "safety", "blocked", "filtered", "reference"))
         if blocked:
             where = job.error_param or ("input_reference" if "reference" in code.lower() else "prompt")
-            return ShotBlocked(req.shot.id, code, job.error_message or "refused", where, charged=True, job_id=job.id)
+            return ShotBlocked(req.shot.id, code, job.error_message or "refused", where, charged=job.charged, job_id=job.id)
         return BackendError(f"shot '{req.shot.id}': job {job.id} failed ({code}): {job.error_message}")
