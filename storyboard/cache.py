@@ -6,11 +6,15 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from storyboard.fsutil import atomic_write_json, fsync_dir
+
+
+STALE_STAGING_SECONDS = 24 * 3600
 
 
 def default_root() -> Path:
@@ -56,9 +60,17 @@ class Cache:
         return Entry(key, folder, meta)
 
     def staging(self) -> Path:
-        """A fresh folder on the cache's file system for a clip being made."""
+        """A fresh folder on the cache's file system for a clip being made. Folders left by a
+        crashed run (older than a day) are swept here: nothing in them was ever published."""
         tmp = self.root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - STALE_STAGING_SECONDS
+        for old in tmp.glob("stage-*"):
+            try:
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
         return Path(tempfile.mkdtemp(prefix="stage-", dir=tmp))
 
     def publish(self, key: str, staged: Path, meta: dict) -> Entry:

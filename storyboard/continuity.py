@@ -41,7 +41,6 @@ class ShotContext:
     on_screen: tuple[CharacterState, ...]
     heard: tuple[CharacterState, ...]  # speakers not on screen (V.O., O.S.)
     previous: str | None  # id of the shot before, when this one continues it
-    changed: tuple[str, ...]  # ids whose state this shot changes
 
 
 def initial_state(sb: Storyboard) -> tuple[dict[str, CharacterState], dict[str, LocationState]]:
@@ -72,6 +71,5 @@ def fold(sb: Storyboard) -> list[ShotContext]:
             index=i, shot=shot, style=sb.style.strip(),
             location=locs.get(shot.location) if shot.location else None,
             on_screen=on_screen, heard=heard,
-            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None,
-            changed=tuple(shot.changes)))
+            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None))
     return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -126,11 +125,11 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
         atomic_write_text(out_dir / "final.srt", subtitles.srt(tl.cues))
         atomic_write_text(out_dir / "final.vtt", subtitles.vtt(tl.cues))
         clip_info = []
-        for i, shot in enumerate(sb.shots):
+        for shot, src in zip(sb.shots, sources):
             o = outcomes[shot.id]
             meta = o.meta
-            clip_info.append({"path": o.entry.clip if o.entry else None,
-                              "frames": probe(o.entry.clip).frames if o.entry else None,
+            # the house-format source the cut used: in the cache, at the cut's rate, exactly the shot's frames
+            clip_info.append({"path": src if o.entry else None, "frames": to_frames(shot.duration, fps),
                               "metadata": {"prompt": o.job.shot.prompt, "backend": meta.get("backend", o.job.shot.backend),
                                            "model": meta.get("model_reported", o.job.shot.model),
                                            "job_id": meta.get("job_id"), "cost": meta.get("cost", 0.0),
@@ -160,11 +159,10 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
             "cost_when_made": m.get("cost", 0.0), "warnings": o.warnings or m.get("warnings", []),
         })
     return {"storyboard": str(loaded.path), "title": loaded.storyboard.title, "backend": backend,
-            "spent": round(spent, 4), "shots": shots, "tool": "storyboard", "pid": os.getpid()}
+            "spent": round(spent, 4), "shots": shots}
 
 
 def write_manifest(out_dir: Path, data: dict) -> Path:
     path = out_dir / "manifest.json"
-    data = {k: v for k, v in data.items() if k != "pid"}
     atomic_write_json(path, data)
     return path

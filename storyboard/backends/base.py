@@ -51,7 +51,7 @@ class Backend(ABC):
     @abstractmethod
     def render(self, req: RenderRequest) -> RenderResult: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing
         """Release connections or models."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -175,7 +174,3 @@ def known_models() -> dict[str, ModelCaps]:
             continue
         out.update(caps.models)
     return out
-
-
-def ceil_frames(seconds: float, fps: int) -> int:
-    return int(math.floor(seconds * fps + 0.5))

@@ -5,7 +5,6 @@ No fonts are assumed on the machine: Pillow's built-in scalable font is used."""
 from __future__ import annotations
 
 import hashlib
-import textwrap
 from functools import lru_cache
 from pathlib import Path
 
@@ -230,7 +229,3 @@ def draw_slate(number: int, shot_id: str, reason: str, width: int, height: int) 
 
 def stable_int(*parts: str) -> int:
     return int(hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12], 16)
-
-
-def wrap_plain(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -259,7 +258,7 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
     measured = measure(work / "mix.wav")
     on_step("writing the cut")
     ceiling = true_peak
-    for attempt in range(3):
+    for _ in range(3):
         run(mux_cmd(work / "picture.mp4", work / "mix.wav", out, normalise_filter(measured, loudness, ceiling),
                     subtitle_cards, fps), what="writing the cut")
         _, peak = ebur128(out)

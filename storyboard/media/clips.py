@@ -1,4 +1,4 @@
-"""ffmpeg commands for single clips: the animatic encode, last frames, fitted stills, audio tracks."""
+"""ffmpeg commands for single clips: the house video format, the animatic encode, fitted stills."""
 
 from __future__ import annotations
 
@@ -60,12 +60,6 @@ def animatic_cmd(scene: Path, overlays: list[Overlay], audio: Path, out: Path,
             *BITEXACT, "-movflags", "+faststart", safe_path(out)]
 
 
-def last_frame_cmd(clip: Path, out_png: Path, width: int, height: int) -> list[str]:
-    """The clip's last frame as a PNG at the shot's size (scaled and letterboxed to fit)."""
-    return [*SAFE_INPUT, "-sseof", "-0.5", "-i", safe_path(clip), "-an", "-vf", fit_filter(width, height),
-            "-update", "1", safe_path(out_png)]
-
-
 def fit_filter(width: int, height: int) -> str:
     return (f"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=lanczos,"
             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
@@ -73,11 +67,6 @@ def fit_filter(width: int, height: int) -> str:
 
 def fit_image_cmd(src: Path, out_png: Path, width: int, height: int) -> list[str]:
     return [*SAFE_INPUT, "-i", safe_path(src), "-vf", fit_filter(width, height), "-frames:v", "1", safe_path(out_png)]
-
-
-def last_frame(clip: Path, out_png: Path, width: int, height: int) -> Path:
-    run(last_frame_cmd(clip, out_png, width, height), what=f"last frame of {clip.name}")
-    return out_png
 
 
 def fit_image(src: Path, out_png: Path, width: int, height: int) -> Path:

@@ -13,8 +13,6 @@ MOVES = ("static", "pan left", "pan right", "tilt up", "tilt down", "dolly in", 
          "handheld", "orbit", "tracking")
 TRANSITIONS = ("cut", "dissolve", "fade", "fade-to-black", "wipe-left")
 CONTINUITY = ("cut", "continuous")
-SIZES = ("1280x720", "720x1280", "1792x1024", "1024x1792")  # the Sora sizes; backends may add more
-MODELS = ("sora-2", "sora-2-pro")
 
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
