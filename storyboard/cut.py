@@ -34,13 +34,12 @@ class CutResult:
 def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -> Path:
     """The entry's clip in the house format at exactly `frames`: the clip itself when it already is,
     else a conformed copy kept beside it in the cache (made once, published atomically)."""
-    sig = clips.house_signature(width, height, fps)
-    if entry.meta.get("house") == sig and probe(entry.clip).frames == frames:
-        return entry.clip
     target = entry.folder / f"house-{width}x{height}@{fps}-{frames}.mp4"
     if target.exists():
         return target
     info = probe(entry.clip)
+    if entry.meta.get("house") == clips.house_signature(width, height, fps) and info.frames == frames:
+        return entry.clip
     tmp = temp_name(target)
     run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0),
         what=f"conforming shot '{entry.meta.get('shot', entry.key[:8])}'")

@@ -78,7 +78,7 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
     from storyboard import cut
     from storyboard.backends.base import create
     from storyboard.budget import Budget
-    from storyboard.errors import BudgetExceeded, StoryboardError
+    from storyboard.errors import StoryboardError
     from storyboard.fsutil import folder_lock
     from storyboard.renderer import Renderer
 
@@ -102,10 +102,9 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
         result = cut.make(prep.loaded, outcomes, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
                           on_step=on_step)
         files = dict(result.files, **{"manifest.json": out_dir / "manifest.json"})
-        errors = [o.error for o in outcomes.values() if o.error is not None]
-        fatal = next((e for e in errors if not isinstance(e, StoryboardError) or e.exit_code not in (1, 3)), None)
+        # a stop with its own status (budget, quota, retries, ambiguous) outranks "incomplete"
+        fatal = next((o.error for o in outcomes.values()
+                      if isinstance(o.error, StoryboardError) and o.error.exit_code not in (1, 3)), None)
         incomplete = any(o.entry is None for o in outcomes.values())
-        status = fatal.exit_code if isinstance(fatal, StoryboardError) else (1 if incomplete else 0)
-        if isinstance(fatal, BudgetExceeded):
-            status = fatal.exit_code
+        status = fatal.exit_code if fatal is not None else (1 if incomplete else 0)
         return RenderReport(p, outcomes, out_dir, files, budget.spent, status, fatal)

@@ -232,8 +232,8 @@ class Renderer:
             self.emit(sid, "failed", message=str(e))
             return Outcome(job, "failed", reason=str(e), error=e)
         except (StoryboardError, OSError) as e:
+            # a job that may exist at the provider counts as spent; a local failure does not
             spent = job.cost if isinstance(e, (AmbiguousSubmission, RetriesExhausted)) else 0.0
-            spent = getattr(e, "spent", spent)
             self.budget.commit(job.cost, spent)
             self._record_failure(job, "failed", str(e))
             self.emit(sid, "failed", message=str(e))

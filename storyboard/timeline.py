@@ -86,9 +86,8 @@ def build(shots: list[tuple[str, float, str, float]], fps: int, width: int, heig
     for i, (sid, secs, kind, tsecs) in enumerate(shots):
         n = frames(secs, fps)
         is_last = i == len(shots) - 1
+        # into nothing, only fade-to-black has a meaning: it ends the film
         tf = 0 if kind == "cut" or (is_last and kind != "fade-to-black") else frames(tsecs, fps)
-        if kind == "fade" and is_last:
-            tf = 0
         spans.append(Span(sid, i, pos, n, kind if tf else "cut", tf))
         pos += n - (tf if kind in ("dissolve", "wipe-left") and not is_last else 0)
     cues: list[Cue] = []

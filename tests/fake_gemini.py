@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from storyboard.media.ffmpeg import run
+from tests.media import ClipStore
 
 
 @dataclass
@@ -37,8 +37,8 @@ class FakeGemini:
     def __init__(self, media_dir: Path):
         self.behaviour = Behaviour()
         self.ledger = Ledger()
-        self.media_dir = media_dir
-        self.lock = threading.RLock()  # clip() is called with it held
+        self.clips = ClipStore(media_dir, fps=24, rate=48000, tone=550.0)  # what a provider would return
+        self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.ops: dict[str, dict] = {}
         self.files: dict[str, Path] = {}
@@ -55,15 +55,7 @@ class FakeGemini:
         self.server.server_close()
 
     def clip(self, seconds: float, size: str) -> Path:
-        path = self.media_dir / f"veo-{seconds:g}-{size}.mp4"
-        with self.lock:
-            if not path.exists():
-                tmp = path.with_suffix(".tmp.mp4")
-                run(["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24", "-f", "lavfi", "-i", "sine=frequency=550",
-                     "-t", f"{seconds:g}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                     "-c:a", "aac", "-ar", "48000", str(tmp)])
-                tmp.rename(path)
-        return path
+        return self.clips.get(seconds, size)
 
     def _handler(self):
         fake = self

@@ -7,8 +7,8 @@ the ledger counts what a real provider would have billed."""
 from __future__ import annotations
 
 import email.parser
-import hashlib
 import email.policy
+import hashlib
 import itertools
 import json
 import re
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from storyboard.media.ffmpeg import run
+from tests.media import ClipStore
 
 
 @dataclass
@@ -53,7 +53,7 @@ class FakeSora:
     def __init__(self, media_dir: Path):
         self.behaviour = Behaviour()
         self.ledger = Ledger()
-        self.media_dir = media_dir
+        self.clips = ClipStore(media_dir, fps=30, rate=44100, tone=330.0)  # what a provider would return
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.videos: dict[str, dict] = {}
@@ -77,15 +77,7 @@ class FakeSora:
 
     # -- media ---------------------------------------------------------------------------------
     def clip(self, seconds: float, size: str) -> Path:
-        path = self.media_dir / f"fake-{seconds:g}-{size}.mp4"
-        with self.lock:
-            if not path.exists():
-                tmp = path.with_suffix(".tmp.mp4")
-                run(["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30", "-f", "lavfi", "-i", "sine=frequency=330",
-                     "-t", f"{seconds:g}", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                     "-c:a", "aac", "-ar", "44100", "-ac", "2", str(tmp)])
-                tmp.rename(path)
-        return path
+        return self.clips.get(seconds, size)
 
     # -- state -----------------------------------------------------------------------------------
     def _new_job(self, prompt: str, model: str, seconds: float, size: str, extends: str | None = None,

@@ -29,6 +29,24 @@ def make_clip(path: Path, seconds: float, size: str = "320x180", fps: int = 24, 
     return path
 
 
+class ClipStore:
+    """Test clips made once per (length, size) and kept, for fake providers to serve."""
+
+    def __init__(self, folder: Path, fps: int, rate: int, tone: float):
+        import threading
+        self.folder, self.fps, self.rate, self.tone = folder, fps, rate, tone
+        self.lock = threading.Lock()
+
+    def get(self, seconds: float, size: str) -> Path:
+        path = self.folder / f"clip-{self.fps}-{self.rate}-{seconds:g}-{size}.mp4"
+        with self.lock:
+            if not path.exists():
+                tmp = path.with_suffix(".part.mp4")
+                make_clip(tmp, seconds, size=size, fps=self.fps, tone=self.tone, rate=self.rate, house=False)
+                tmp.rename(path)
+        return path
+
+
 def audio_samples(path: Path) -> np.ndarray:
     """Decoded sound, mono float, at the file's rate."""
     import av
