@@ -90,9 +90,9 @@ def cmd_render(args: argparse.Namespace) -> int:
             return True
         if not sys.stdin.isatty():
             return False
-        out.print(f"{len(plan.to_render)} shots to render on {plan.backend} for [bold]${plan.total:.2f}[/]"
-                  + (f" (cap ${args.max_cost:.2f})" if args.max_cost is not None else ""))
-        return out.input("spend it? [y/N] ").strip().lower() in ("y", "yes")
+        _show_plan(plan, prep.loaded.storyboard.title or args.file)
+        cap = f" (never more than ${args.max_cost:.2f})" if args.max_cost is not None else ""
+        return out.input(f"spend up to ${plan.total:.2f}{cap}? [y/N] ").strip().lower() in ("y", "yes")
 
     quiet = not out.is_terminal
     with Live(table(), console=out, refresh_per_second=4, transient=False, auto_refresh=not quiet) as live:
@@ -227,7 +227,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     _print_warnings(prep.warnings)
-    t = Table(title=f"plan: {prep.loaded.storyboard.title or args.file} on {p.backend}", title_justify="left")
+    _show_plan(p, prep.loaded.storyboard.title or args.file)
+    return 0
+
+
+def _show_plan(p, title: str) -> None:
+    """The plan as a table: what each shot asks for, costs, and whether the cache has it."""
+    t = Table(title=f"plan: {title} on {p.backend}", title_justify="left")
     for col in ("shot", "in cut", "asked", "model", "size", "$/s", "cost", "cache", "take"):
         t.add_column(col, justify="right" if col in ("in cut", "asked", "$/s", "cost", "take") else "left")
     for j in p.jobs:
@@ -239,7 +245,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     n = len(p.to_render)
     secs = sum(j.shot.seconds for j in p.to_render)
     out.print(f"to render: {n} shot{'s' * (n != 1)}, {secs:g}s of video; total [bold]${p.total:.2f}[/]")
-    return 0
 
 
 
@@ -265,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("storyboard: interrupted; run the same command again to resume", markup=False)
         return 130
+    except OSError as e:  # disk full, a file-size limit, permissions: the machine's, not the storyboard's
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        err.print(f"storyboard: cannot read or write{where}: {e.strerror or e}; nothing under a final name "
+                  "was left half-written; free the space or fix the permissions and run again", markup=False)
+        return 3
     except BrokenPipeError:
         return 0
 

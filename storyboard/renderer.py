@@ -235,9 +235,11 @@ class Renderer:
             # a job that may exist at the provider counts as spent; a local failure does not
             spent = job.cost if isinstance(e, (AmbiguousSubmission, RetriesExhausted)) else 0.0
             self.budget.commit(job.cost, spent)
-            self._record_failure(job, "failed", str(e))
-            self.emit(sid, "failed", message=str(e))
-            return Outcome(job, "failed", reason=str(e), error=e if isinstance(e, StoryboardError) else None)
+            reason = str(e) if isinstance(e, StoryboardError) else (
+                f"cannot read or write{' ' + str(e.filename) if e.filename else ''}: {e.strerror or e}")
+            self._record_failure(job, "failed", reason)
+            self.emit(sid, "failed", message=reason)
+            return Outcome(job, "failed", reason=reason, error=e if isinstance(e, StoryboardError) else None)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone already when published (renamed)
 

@@ -160,3 +160,25 @@ def _tmp_out(name):
     import tempfile
     from pathlib import Path
     return Path(tempfile.mkdtemp()) / name
+
+
+def test_disk_limit_fails_cleanly(film):
+    """A file-size limit (a full disk, as far as ffmpeg and Python can tell): a clear message, no
+    traceback, and nothing broken under a final name."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes fail with EFBIG instead of killing
+    proc = subprocess.run([sys.executable, "-m", "storyboard", "render", str(film)], capture_output=True, text=True,
+                          timeout=300, preexec_fn=limit)
+    assert proc.returncode not in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "storyboard:" in proc.stderr
+    out = film.parent / "film"
+    for name in ("final.mp4", "manifest.json", "timeline.otio"):
+        p = out / name
+        assert not p.exists() or (p.suffix != ".mp4" or decodes(p) == 120)
+    from storyboard.cache import Cache
+    for clip in (Cache().root / "clips").rglob("clip.mp4"):
+        assert decodes(clip) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,9 +47,24 @@ def run(args: list[str], what: str = "ffmpeg", timeout: float | None = None) -> 
         raise MediaError(f"{what}: ffmpeg took longer than {timeout:.0f}s") from None
     log = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        tail = "\n".join(log.strip().splitlines()[-6:])
-        raise MediaError(f"{what} failed (ffmpeg exit {proc.returncode}):\n{tail}")
+        raise MediaError(f"{what} failed ({_exit_words(proc.returncode)})" + (f":\n{_tail(log)}" if log.strip() else ""))
     return Result(argv, log)
+
+
+def _tail(log: str) -> str:
+    return "\n".join(log.strip().splitlines()[-6:])
+
+
+def _exit_words(code: int) -> str:
+    """ffmpeg's exit status in words; a negative one is the signal that stopped it."""
+    if code >= 0:
+        return f"ffmpeg exit {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    hint = {"SIGXFSZ": ": a file-size limit or a full disk", "SIGKILL": ": killed (out of memory?)"}.get(name, "")
+    return f"ffmpeg stopped by {name}{hint}"
 
 
 def run_capture(args: list[str], what: str = "ffmpeg") -> str:
@@ -57,5 +73,5 @@ def run_capture(args: list[str], what: str = "ffmpeg") -> str:
     proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), check=False)
     log = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise MediaError(f"{what} failed (ffmpeg exit {proc.returncode}):\n" + "\n".join(log.splitlines()[-6:]))
+        raise MediaError(f"{what} failed ({_exit_words(proc.returncode)}):\n{_tail(log)}")
     return log
