@@ -153,6 +153,7 @@ class Renderer:
                     job = running.pop(fut)
                     outcomes[job.shot.id] = fut.result()
         except BaseException:
+            self.backend.cancel()  # waiting threads leave; submitted jobs stay in the journal
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

@@ -202,3 +202,22 @@ def test_killed_render_resumes_without_paying_twice(sora, project):
     assert done.returncode == 0, done.stderr
     assert len(sora.ledger.jobs) == 3 and len(set(prompts(sora))) == 3  # re-attached, nothing paid twice
     assert decodes(project / "film" / "final.mp4") == 11 * 24
+
+
+def test_ctrl_c_stops_at_once_and_resumes(sora, project):
+    sora.behaviour.latency = 60  # jobs that would take a minute
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "storyboard", "render", str(project / "film.yaml"), "--backend", "openai", "--yes"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(sora.ledger.jobs) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130 and time.monotonic() - t < 10
+    assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
+    sora.behaviour.latency = 0
+    made = len(sora.ledger.jobs)
+    assert subprocess.run(cmd, env=env, capture_output=True, timeout=180).returncode == 0
+    assert len(sora.ledger.jobs) == 3 and made >= 2  # re-attached, none paid twice

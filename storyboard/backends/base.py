@@ -54,6 +54,9 @@ class Backend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing
         """Release connections or models."""
 
+    def cancel(self) -> None:  # noqa: B027 - local backends stop with their processes
+        """Stop waiting (Ctrl-C): jobs already submitted stay recorded and are re-attached next run."""
+
 
 _REGISTRY: dict[str, Callable[[BackendCaps], Backend]] = {}
 

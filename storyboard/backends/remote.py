@@ -82,8 +82,22 @@ class RemoteBackend(Backend):
                  sleep: Callable[[float], None] = time.sleep):
         super().__init__(caps)
         self.cache = cache or Cache()
-        self.clock, self.sleep = clock, sleep
+        self.clock, self._sleep = clock, sleep
         self._journal_lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, unless the run is being stopped: then leave at once (the journal has every job)."""
+        if self._cancelled.is_set():
+            raise KeyboardInterrupt
+        if self._sleep is time.sleep:
+            if self._cancelled.wait(seconds):
+                raise KeyboardInterrupt
+        else:  # an injected clock for tests
+            self._sleep(seconds)
 
     # -- the provider, in five calls -----------------------------------------------------------
     @abstractmethod
