@@ -105,6 +105,9 @@ def test_resume_after_kill_makes_no_duplicate_operation(veo, project):
     deadline = time.monotonic() + 60
     while len(veo.ledger.operations) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    # let the replies reach the journal: a kill between the provider making an operation and the
+    # journal recording its name is ambiguous for Veo, which is test_intent_without_a_reply_*
+    time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     started = len(veo.ledger.operations)
@@ -127,3 +130,16 @@ def test_plan_prices_from_the_table(project, capsys, monkeypatch):
     monkeypatch.setenv("STORYBOARD_CONFIG", str(cfg))
     assert main(["plan", str(EXAMPLES / "keeper/keeper.yaml"), "--backend", "veo", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_text"] == "$18.00"  # prices are editable data
+
+
+def test_intent_without_a_reply_stops_as_ambiguous(veo, project, capsys):
+    """A crash after asking but before the answer was recorded: Veo cannot list operations, so
+    nothing is submitted again by itself (that could pay twice); the run says so with status 7."""
+    from storyboard.cache import Cache
+    from storyboard.pipeline import make_plan, prepare
+    job = make_plan(prepare(project / "film.yaml", "veo")).jobs[2]
+    Cache().save_record("jobs", job.key, {"key": job.key, "shot": job.shot.id, "backend": "veo",
+                                          "segments": [{"state": "intent", "intent_at": time.time(), "seconds": 6}]})
+    assert render(project) == 7
+    assert "cannot list its jobs to check; nothing is submitted again by itself" in capsys.readouterr().err
+    assert len(veo.ledger.operations) == 2  # the other two shots rendered; 'three' was not resubmitted
