@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from storyboard.backends import capabilities
 from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
+from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _reference_sizes(loaded: "Loaded", size: str) -> list[Diagnostic]:
     """A reference image whose size differs from the film's is fitted: say how."""
     from PIL import Image
     out = []
-    w, h = (int(x) for x in size.split("x"))
+    w, h = dimensions(size)
     for section in ("characters", "locations"):
         for key, item in getattr(loaded.storyboard, section).items():
             if not item.reference:

@@ -57,8 +57,7 @@ def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path) -> li
     info = probe(path)
     if not info.has_video:
         raise MediaError(f"shot '{shot.id}': the clip has no video stream")
-    w, h = (int(x) for x in shot.size.split("x"))
-    n = decodes(path, last_frame, (w, h))
+    n = decodes(path, last_frame, shot.dimensions)
     want = to_frames(shot.duration, shot.fps)
     warnings = []
     if exact:
@@ -161,9 +160,9 @@ class Renderer:
 
     def _input_image(self, job: RenderJob, prev: Entry | None, staging: Path) -> Path | None:
         ref = job.shot.input_reference
-        w, h = (int(x) for x in job.shot.size.split("x"))
         if ref is None:
             return None
+        w, h = job.shot.dimensions
         if ref.kind == "previous_last_frame":
             if prev is None or not prev.last_frame.exists():
                 raise MediaError(f"shot '{job.shot.id}' continues '{ref.shot}', whose last frame is missing")
@@ -192,7 +191,6 @@ class Renderer:
     def _render_steps(self, job: RenderJob, prev: Entry | None, report) -> Outcome:
         sid = job.shot.id
         staging = self.cache.staging()
-        charged = job.cost
         try:
             image = self._input_image(job, prev, staging)
             req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image, report=report)
@@ -203,7 +201,6 @@ class Renderer:
             warnings = verify_clip(result.clip, job, exact, staging / "last.png") + list(result.warnings)
             if result.clip != staging / "clip.mp4":
                 shutil.move(result.clip, staging / "clip.mp4")
-            w, h = (int(x) for x in job.shot.size.split("x"))
             if image is not None:
                 image.unlink(missing_ok=True)
             meta = {"key": job.key, "shot": sid, "backend": self.backend.caps.name, "model": job.shot.model,
@@ -212,8 +209,6 @@ class Renderer:
                     "prompt": job.shot.prompt, "duration": job.shot.duration, "seconds": job.shot.seconds,
                     "size": job.shot.size, "fps": job.shot.fps, "dialogue": result.dialogue,
                     "warnings": warnings, "created": time.time(), **result.extra}
-            if self.backend.caps.any_duration:
-                meta["house"] = clips.house_signature(w, h, job.shot.fps)
             entry = self.cache.publish(job.key, staging, meta)
             if job.take > self.cache.take(job.base_key):
                 self.cache.set_take(job.base_key, job.take)

@@ -57,7 +57,7 @@ class AnimaticBackend(Backend):
 
     def render(self, req: RenderRequest) -> RenderResult:
         shot = req.shot
-        w, h = (int(x) for x in shot.size.split("x"))
+        w, h = shot.dimensions
         fps = shot.fps
         n = to_frames(shot.duration, fps)
         work = req.workdir
@@ -118,4 +118,5 @@ class AnimaticBackend(Backend):
             what=f"animatic of shot '{shot.id}'")
         for f in [work / "scene.png", work / "sound.wav", *(o.png for o in overlays + subtitles)]:
             f.unlink(missing_ok=True)
-        return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings)
+        return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
+                            extra={"house": clips.house_signature(w, h, fps)})  # joins by stream copy

@@ -43,7 +43,7 @@ class Veo(RemoteBackend):
 
     def create(self, req: RenderRequest, seg: Segment) -> Job:
         shot, t = req.shot, self.types
-        w, h = (int(x) for x in shot.size.split("x"))
+        w, h = shot.dimensions
         _, mcaps, _ = self.caps.model(shot.model)
         config: dict = {"number_of_videos": 1, "duration_seconds": int(seg.seconds),
                         "aspect_ratio": "16:9" if w >= h else "9:16",

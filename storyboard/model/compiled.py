@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from storyboard.model.storyboard import dimensions
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,6 +59,10 @@ class CompiledShot(_Frozen):
     # what the offline animatic draws; harmless to every other backend
     panel: dict = {}
     warnings: list[str] = []
+
+    @property
+    def dimensions(self) -> tuple[int, int]:
+        return dimensions(self.size)
 
     def request(self) -> dict:
         """Every input that shapes the rendered clip (for the cache key), and nothing else."""

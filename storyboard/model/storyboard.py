@@ -16,6 +16,12 @@ Text = Annotated[StrictStr, Field(max_length=4000)]
 Seconds = Annotated[float, Field(strict=True, ge=1, le=20, description="seconds, 1-20")]
 
 
+def dimensions(size: str) -> tuple[int, int]:
+    """(width, height) of a "WIDTHxHEIGHT" size."""
+    w, h = size.split("x")
+    return int(w), int(h)
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -92,11 +98,11 @@ class Defaults(Frozen):
 
     @property
     def width(self) -> int:
-        return int(self.size.split("x")[0])
+        return dimensions(self.size)[0]
 
     @property
     def height(self) -> int:
-        return int(self.size.split("x")[1])
+        return dimensions(self.size)[1]
 
 
 class Character(Frozen):
