@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+
+def read_manifest(out_dir: Path) -> dict:
+    return json.loads((out_dir / "manifest.json").read_text())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll until `condition()` holds (a fake's ledger filling up, say), at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.media.probe import decodes, probe
+from tests.conftest import read_manifest, wait_for
 from tests.fake_sora import FakeSora
 
 FILM = """
@@ -49,7 +50,7 @@ def render(project, *extra) -> int:
 
 
 def manifest(project) -> dict:
-    return json.loads((project / "film" / "manifest.json").read_text())
+    return read_manifest(project / "film")
 
 
 def prompts(fake) -> list[str]:
@@ -190,9 +191,7 @@ def test_killed_render_resumes_without_paying_twice(sora, project):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "storyboard", "render", str(project / "film.yaml"), "--backend", "openai", "--yes"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while len(sora.ledger.jobs) < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(sora.ledger.jobs) >= 1)
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -209,9 +208,7 @@ def test_ctrl_c_stops_at_once_and_resumes(sora, project):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "storyboard", "render", str(project / "film.yaml"), "--backend", "openai", "--yes"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while len(sora.ledger.jobs) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(sora.ledger.jobs) >= 2)
     t = time.monotonic()
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=30)[1]

@@ -14,6 +14,7 @@ import pytest
 from storyboard.cli import main
 from storyboard.errors import ShotBlocked
 from storyboard.media.probe import decodes, probe
+from tests.conftest import read_manifest
 
 FILM = """
 version: 1
@@ -61,7 +62,7 @@ def test_render_makes_the_cut_and_every_export(film, capsys):
     assert decodes(out / "final.mp4") == frames
     info = probe(out / "final.mp4")
     assert (info.width, info.height, info.audio_streams) == (1280, 720, 1)
-    man = json.loads((out / "manifest.json").read_text())
+    man = read_manifest(out)
     assert [s["status"] for s in man["shots"]] == ["rendered"] * 3
     assert man["spent"] == 0 and all(s["prompt_sha256"] and s["key"] for s in man["shots"])
     assert "ANA: Hello." in (out / "final.srt").read_text()
@@ -71,7 +72,7 @@ def test_render_makes_the_cut_and_every_export(film, capsys):
     capsys.readouterr()
     assert main(["render", str(film)]) == 0
     assert "0 rendered, 3 from the cache" in capsys.readouterr().out
-    man = json.loads((out / "manifest.json").read_text())
+    man = read_manifest(out)
     assert [s["status"] for s in man["shots"]] == ["cached"] * 3
 
 
@@ -85,7 +86,7 @@ def test_new_take_and_shot_selection(film, capsys):
     assert main(["render", str(film)]) == 0
     capsys.readouterr()
     assert main(["render", str(film), "--shot", "one", "--new-take"]) == 1
-    man = json.loads((film.parent / "film" / "manifest.json").read_text())
+    man = read_manifest(film.parent / "film")
     status = {s["id"]: (s["status"], s["take"]) for s in man["shots"]}
     # a new take of 'one' changes the frame 'two' continues from; 'two' was not asked for, so it
     # is not rendered (nothing is made unasked) and the message says how to make it
@@ -111,7 +112,7 @@ def test_blocked_shot_stands_as_a_slate(film, monkeypatch, capsys):
     assert "three: blocked" in err and "moderation_blocked" in err and "incomplete" in err
     out = film.parent / "film"
     assert decodes(out / "final.mp4") == 48 + 48 + 36 - 12  # the slate keeps the shot's place and length
-    man = json.loads((out / "manifest.json").read_text())
+    man = read_manifest(out)
     assert man["shots"][2]["status"] == "blocked" and man["shots"][2]["clip"] is None
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.media.probe import decodes
+from tests.conftest import read_manifest, wait_for
 from tests.fake_gemini import FakeGemini
 
 FILM = """
@@ -52,7 +53,7 @@ def render(project, *extra) -> int:
 
 
 def manifest(project) -> dict:
-    return json.loads((project / "film" / "manifest.json").read_text())
+    return read_manifest(project / "film")
 
 
 def test_operation_lifecycle_references_and_cut(veo, project, capsys):
@@ -102,9 +103,7 @@ def test_resume_after_kill_makes_no_duplicate_operation(veo, project):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "storyboard", "render", str(project / "film.yaml"), "--backend", "veo", "--yes"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while len(veo.ledger.operations) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: len(veo.ledger.operations) >= 2)
     # let the replies reach the journal: a kill between the provider making an operation and the
     # journal recording its name is ambiguous for Veo, which is test_intent_without_a_reply_*
     time.sleep(0.3)
