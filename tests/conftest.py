@@ -43,3 +43,12 @@ def project(tmp_path):
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current output")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tier is the folder: tests/unit, tests/backends, tests/integration (select with -m)."""
+    for item in items:
+        parts = item.path.parts
+        for tier in ("unit", "backends", "integration"):
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))

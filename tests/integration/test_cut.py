@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from storyboard.exports import subtitles
 from storyboard.media import assemble
 from storyboard.media.probe import decodes, probe
 from storyboard.timeline import build
@@ -98,58 +96,6 @@ def test_music_is_looped_and_ducked(tmp_path, clips):
     spec = np.abs(np.fft.rfft(a[int(7.5 * 48000):int(8.0 * 48000)]))  # past the bed's own length
     freqs = np.fft.rfftfreq(int(0.5 * 48000), 1 / 48000)
     assert spec[(freqs > 990) & (freqs < 1010)].max() > 0.01 * spec.max()
-
-
-def test_pieces_copy_between_key_frames_and_encode_only_around_transitions():
-    tl = build([("a", 8.0, "dissolve", 1), ("b", 8.0, "cut", 0), ("c", 8.0, "fade-to-black", 1)], FPS, 320, 180)
-    keys = {i: list(range(0, 192, 24)) for i in range(3)}
-    pieces = assemble.plan_pieces(tl, keys)
-    assert sum(p.length for p in pieces) == tl.total_frames
-    encoded = sum(p.length for p in pieces if p.kind != "copy")
-    assert encoded == 24 + 24  # the dissolve, and the last second of 'c' (its fade) only
-    assert [p.kind for p in pieces if p.shot == 1] == ["copy"]  # from the dissolve's end to the source's end
-    assert [(p.kind, p.start, p.end) for p in pieces if p.shot == 2] == [("copy", 0, 168), ("encode", 168, 192)]
-    # no key frames known: every shot is encoded whole (still exact)
-    pieces = assemble.plan_pieces(tl, {})
-    assert sum(p.length for p in pieces) == tl.total_frames and all(p.kind != "copy" for p in pieces)
-
-
-def test_commands_are_data_and_keep_user_text_out():
-    tl = build([("a", 2.0, "fade", 1), ("b", 2.0, "cut", 0)], FPS, 320, 180)
-    from pathlib import Path
-    argv = assemble.audio_mix_cmd(tl, [Path("/x/a.mp4"), Path("/x/b.mp4")], Path("/x/mix.wav"), None)
-    graph = argv[argv.index("-filter_complex") + 1]
-    assert "afade=t=out:st=1.500000:d=0.500000" in graph and "adelay=delays=96000S" in graph
-    assert argv.count("-protocol_whitelist") == 2
-
-
-def test_subtitles_are_timed_in_the_cut_across_a_dissolve():
-    lines = {"a": [{"name": "Ana", "text": "First.", "start": 0.5, "end": 1.5}],
-             "b": [{"name": "Ben", "text": "Second --> line.", "start": 0.25, "end": 1.0}]}
-    tl = build([("a", 3.0, "dissolve", 1), ("b", 3.0, "cut", 0)], FPS, 320, 180, lines)
-    assert [(c.start, c.end) for c in tl.cues] == [(Fraction(1, 2), Fraction(3, 2)), (Fraction(9, 4), Fraction(3))]
-    srt = subtitles.srt(tl.cues)
-    assert "2\n00:00:02,250 --> 00:00:03,000\nBEN: Second -> line." in srt
-    assert subtitles.vtt(tl.cues).startswith("WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v Ana>First.")
-
-
-def test_otio_round_trip():
-    import opentimelineio as otio
-
-    from storyboard.exports import editorial
-    tl = build([("a", 3.0, "dissolve", 1), ("b", 3.0, "wipe-left", 0.5), ("c", 2.0, "cut", 0)], FPS, 320, 180)
-    info = [{"path": f"/tmp/{s}.mp4", "frames": 72, "metadata": {"prompt": "p", "job_id": "j"}} for s in "ab"]
-    info.append({"path": None, "metadata": {"status": "failed"}})
-    otl = editorial.build_otio(tl, "T", info)
-    back = otio.adapters.read_from_string(editorial.to_string(otl, "otio_json"), "otio_json")
-    assert back.duration().to_frames() == tl.total_frames
-    names = [c.name for c in back.find_clips()]
-    assert names == ["a", "b", "c"]
-    assert back.find_clips()[0].metadata["storyboard"]["job_id"] == "j"
-    assert len([t for t in back.tracks[0] if isinstance(t, otio.schema.Transition)]) == 2
-    edl = editorial.to_string(otl, "cmx_3600")
-    assert "FROM CLIP NAME:  a" in edl and "\n001  A " in edl  # the reel is the shot id
-    assert "<xmeml" in editorial.to_string(otl, "fcp_xml")
 
 
 def test_burnt_subtitles(tmp_path, clips):

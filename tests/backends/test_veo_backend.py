@@ -14,7 +14,7 @@ import pytest
 from storyboard.cli import main
 from storyboard.media.probe import decodes
 from tests.conftest import read_manifest, wait_for
-from tests.fake_gemini import FakeGemini
+from tests.backends.fake_gemini import FakeGemini
 
 FILM = """
 version: 1

@@ -27,8 +27,9 @@ def test_golden_prompts(name, backend, request):
     doc = compiled_doc(name, backend)
     path = GOLDEN / f"{name.replace('/', '__').removesuffix('.yaml')}.{backend}.json"
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    if request.config.getoption("--update-golden") or not path.exists():
+    if request.config.getoption("--update-golden"):
         path.write_text(text)
+    assert path.exists(), f"no golden file {path.name}; run pytest --update-golden and review it"
     assert text == path.read_text(), f"compiled output changed; if intended, run pytest --update-golden and review {path}"
 
 

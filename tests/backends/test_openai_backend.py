@@ -15,7 +15,7 @@ import pytest
 from storyboard.cli import main
 from storyboard.media.probe import decodes, probe
 from tests.conftest import read_manifest, wait_for
-from tests.fake_sora import FakeSora
+from tests.backends.fake_sora import FakeSora
 
 FILM = """
 version: 1

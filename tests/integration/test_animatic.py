@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 from storyboard.backends.base import RenderRequest, create
-from storyboard.backends.voices import voice_params
-from storyboard.media.camera import move_expressions
 from storyboard.media.probe import probe
 from storyboard.pipeline import make_plan, prepare
 from tests.media import audio_samples, rms_db, video_frames
@@ -111,19 +109,3 @@ def test_overlong_dialogue_warns(tmp_path):
     res = create(prep.caps).render(RenderRequest(job=job, workdir=tmp_path, asset=prep.loaded.asset))
     assert any("runs past the end" in w for w in res.warnings)
     assert probe(res.clip).frames == 24
-
-
-def test_every_move_has_expressions():
-    from storyboard.model.vocab import MOVES
-    seen = set()
-    for move in MOVES:
-        z, x, y = move_expressions(move, 100)
-        assert all(ch not in z + x + y for ch in ";[]'")  # numbers and functions only
-        seen.add((z, x, y))
-    assert len(seen) == len(MOVES)  # every move looks different
-
-
-def test_voices_differ_per_character_and_follow_the_description():
-    low = voice_params(12345, "low and gravelly")
-    bright = voice_params(12345, "quick and bright")
-    assert low["pitch"] < 0.9 < 1.1 < bright["pitch"] and bright["pace"] <= 0.9
