@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=2.0)
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 4, 6])
     args = ap.parse_args()
-    from tests.fake_sora import FakeSora
+    from tests.backends.fake_sora import FakeSora
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fake = FakeSora(tmp).start()
@@ -36,19 +36,15 @@ def main() -> None:
                           STORYBOARD_CONFIG=str(tmp / "config.toml"))
         shots = "".join(f"  - {{id: s{i}, duration: 4, action: 'Shot {i} of the bench.'}}\n" for i in range(args.shots))
         (tmp / "bench.yaml").write_text(f"version: 1\nshots:\n{shots}")
-        from storyboard.backends.base import create
+        import storyboard
         from storyboard.cache import Cache
-        from storyboard.pipeline import make_plan, prepare
-        from storyboard.renderer import Renderer
         for c in args.concurrency:
             cache = Cache(tmp / f"cache-{c}")
-            prep = prepare(tmp / "bench.yaml", "openai")
-            plan = make_plan(prep, cache)
-            backend = create(prep.caps, cache)
+            prep = storyboard.compile(tmp / "bench.yaml", "openai")
+            plan = storyboard.plan(prep, cache)
             t = time.perf_counter()
-            out = Renderer(plan, backend, cache, prep.loaded.asset, concurrency=c).run()
+            out = storyboard.render_shots(prep, plan, cache=cache, concurrency=c, confirm=lambda p: True).outcomes
             wall = time.perf_counter() - t
-            backend.close()
             ideal = math.ceil(args.shots / c) * args.latency
             ok = sum(1 for o in out.values() if o.status == "rendered")
             print(f"N={args.shots} L={args.latency:g}s C={c}: {wall:6.2f}s, ideal {ideal:6.2f}s, "

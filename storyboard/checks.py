@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from storyboard.backends import capabilities
+from storyboard.backends.capabilities import ModelCaps, segments_for
 from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
+from storyboard.timeline import speech_seconds
 
 if TYPE_CHECKING:
     from storyboard.backends.capabilities import BackendCaps
     from storyboard.loader import Loaded, Positions
 
-WORDS_PER_SECOND = 2.8  # brisk film dialogue; above this a line will not fit the shot
-
-
-def speech_seconds(text: str) -> float:
-    """How long a line takes to say, estimated from its words (pauses included)."""
-    words = len(re.findall(r"[\w']+", text))
-    return 0.4 + words / WORDS_PER_SECOND
-
 
 def structure(sb: Storyboard, pos: "Positions") -> list[Diagnostic]:
-    """Errors no backend can fix: unknown ids, duplicates, impossible continuity, vocabulary."""
+    """Errors no backend can fix: unknown ids, duplicates, impossible continuity. Pure: reads
+    nothing but the storyboard."""
     out: list[Diagnostic] = []
     chars, locs = set(sb.characters), set(sb.locations)
     seen = Counter(s.id for s in sb.shots)
-    models = capabilities.known_models()
-    if sb.defaults.model not in models:
-        out.append(pos.diag(("defaults", "model"), unknown("model", sb.defaults.model, models)))
-    else:
-        sizes = models[sb.defaults.model].sizes
-        if sb.defaults.size not in sizes:
-            out.append(pos.diag(("defaults", "size"), f"{sb.defaults.model} does not make size "
-                                f"{sb.defaults.size!r}; valid: {', '.join(sizes)}"))
     done: set[str] = set()
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
@@ -91,15 +76,28 @@ def _unknown_id(kind: str, value: str, valid: set[str], shot_id: str) -> str:
     return msg + (f"; defined: {', '.join(sorted(valid))}" if valid else "; none are defined")
 
 
-def for_backend(loaded: "Loaded", caps: "BackendCaps") -> list[Diagnostic]:
-    """Warnings and errors for rendering with one backend: lengths, sizes, references, prompts."""
+def models(sb: Storyboard, pos: "Positions", known: dict[str, ModelCaps]) -> list[Diagnostic]:
+    """The storyboard's model against every model the configured backends make."""
+    if sb.defaults.model not in known:
+        return [pos.diag(("defaults", "model"), unknown("model", sb.defaults.model, known))]
+    sizes = known[sb.defaults.model].sizes
+    if sb.defaults.size not in sizes:
+        return [pos.diag(("defaults", "size"), f"{sb.defaults.model} does not make size "
+                                               f"{sb.defaults.size!r}; valid: {', '.join(sizes)}")]
+    return []
+
+
+def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCaps]) -> list[Diagnostic]:
+    """Warnings and errors for rendering with one backend: models, lengths, sizes, references, prompts.
+    `known` is every model of the configured backends (capabilities.known_models())."""
     sb, pos = loaded.storyboard, loaded.positions
-    out: list[Diagnostic] = []
+    vocabulary = models(sb, pos, known)
+    out: list[Diagnostic] = list(vocabulary)
     model_name, mcaps, warn = caps.model(sb.defaults.model)
     if warn:
         out.append(pos.diag(("defaults", "model"), warn, severity="warning"))
     size = sb.defaults.size
-    if not caps.any_size and size not in mcaps.sizes:
+    if not caps.any_size and size not in mcaps.sizes and not vocabulary:
         out.append(pos.diag(("defaults", "size"), f"{model_name} on {caps.name} cannot make {size}; "
                                                   f"valid: {', '.join(mcaps.sizes)}"))
     for i, shot in enumerate(sb.shots):
@@ -110,7 +108,7 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps") -> list[Diagnostic]:
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
                                                    f"{need:.1f}s but the shot lasts {shot.duration:g}s; "
                                                    "lengthen the shot or cut words", severity="warning"))
-        seg = capabilities.segments_for(shot.duration, mcaps, caps.any_duration)
+        seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         if seg.seconds + 1e-9 < shot.duration:
             out.append(pos.diag(p + ("duration",), f"{model_name} makes at most {seg.seconds:g}s and cannot extend; "
                                                    f"shot '{shot.id}' will be {seg.seconds:g}s"))
@@ -125,7 +123,7 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps") -> list[Diagnostic]:
             out.append(pos.diag(p + ("characters",), f"shot '{shot.id}' has {len(refs)} reference images; "
                                                      f"{model_name} takes at most {mcaps.reference_images}",
                                 severity="warning"))
-    if not caps.any_size:  # the animatic draws references as portraits, not as first frames
+    if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
     return out
 

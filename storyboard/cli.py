@@ -11,7 +11,22 @@ from rich.console import Console
 from rich.table import Table
 
 from storyboard import __version__
-from storyboard.errors import FormatError, StoryboardError, UsageError
+from storyboard.errors import (AmbiguousSubmission, BackendError, BudgetExceeded, FormatError, Locked, MediaError,
+                               QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed, StoryboardError,
+                               UsageError)
+
+# Exit statuses, one table (README "Exit statuses"): the first class that matches wins.
+EXIT_CODES: list[tuple[type[BaseException], int]] = [
+    (FormatError, 2), (UsageError, 2),  # SpendNotConfirmed is a UsageError: nothing was spent
+    (BudgetExceeded, 4), (QuotaError, 5), (RetriesExhausted, 6), (AmbiguousSubmission, 7), (Locked, 8),
+    (ShotBlocked, 1), (BackendError, 3), (MediaError, 3), (StoryboardError, 3),
+    (KeyboardInterrupt, 130), (OSError, 3),
+]
+DONE, INCOMPLETE = 0, 1
+
+
+def exit_code(e: BaseException) -> int:
+    return next(code for cls, code in EXIT_CODES if isinstance(e, cls))
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,16 +39,22 @@ def _fmt_time(seconds: float) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from storyboard.loader import load
+    from storyboard.pipeline import check
     status = 0
     for f in args.files:
         try:
             loaded = load(f)
+            diags = check(loaded, args.backend)
+            errors = [d for d in diags if d.severity == "error"]
+            if errors:
+                raise FormatError(errors)
         except FormatError as e:
             for d in e.diagnostics:
                 err.print(str(d), markup=False)
             err.print(f"{f}: {len(e.diagnostics)} problem{'s' * (len(e.diagnostics) != 1)}", markup=False)
             status = 2
             continue
+        _print_warnings(diags)
         sb = loaded.storyboard
         out.print(f"[bold]{f}[/]: valid", end="")
         out.print(f" - {sb.title!r}" if sb.title else "", markup=False)
@@ -107,23 +128,29 @@ def cmd_render(args: argparse.Namespace) -> int:
             if quiet:
                 err.print(f"cut: {s}", markup=False)
             live.update(table())
-        report = render(prep, Path(args.out) if args.out else None, select=args.shot, new_take=args.new_take,
-                        concurrency=args.concurrency, max_cost=args.max_cost, loudness=args.loudness,
-                        burn_subtitles=args.burn_subtitles, confirm=confirm, on_event=on_event, on_step=on_step)
-    for sid, o in report.outcomes.items():
+        try:
+            rendered, result = render(prep, Path(args.out) if args.out else None, select=args.shot,
+                                      new_take=args.new_take, concurrency=args.concurrency, max_cost=args.max_cost,
+                                      loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
+                                      on_event=on_event, on_step=on_step)
+        except SpendNotConfirmed as e:
+            raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
+    for sid, o in rendered.outcomes.items():
         for w in o.warnings:
             err.print(f"{sid}: warning: {w}", markup=False, style="yellow")
         if o.entry is None:
             err.print(f"{sid}: {o.status}: {o.reason}", markup=False, style="red")
-    made = sum(1 for o in report.outcomes.values() if o.status == "rendered")
-    cached = sum(1 for o in report.outcomes.values() if o.status == "cached")
-    out.print(f"{made} rendered, {cached} from the cache, ${report.spent:.2f} spent, "
-              f"{time.monotonic() - t0:.1f}s. The cut: {report.files['final.mp4']}", markup=False)
-    if report.status == 1:
+    made = sum(1 for o in rendered.outcomes.values() if o.status == "rendered")
+    cached = sum(1 for o in rendered.outcomes.values() if o.status == "cached")
+    out.print(f"{made} rendered, {cached} from the cache, ${rendered.spent:.2f} spent, "
+              f"{time.monotonic() - t0:.1f}s. The cut: {result.files['final.mp4']}", markup=False)
+    if rendered.stop is not None:  # a stop with its own status outranks "incomplete"
+        err.print(f"storyboard: {rendered.stop}", markup=False)
+        return exit_code(rendered.stop)
+    if not rendered.complete:
         err.print("incomplete: some shots stand as slates in the cut", markup=False)
-    elif report.fatal is not None:
-        err.print(f"storyboard: {report.fatal}", markup=False)
-    return report.status
+        return INCOMPLETE
+    return DONE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check storyboards; exit 0, or 2 with FILE:LINE:COL messages")
     v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--backend", "-b", metavar="B", help="check against this backend (default: the configured one)")
     v.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("schema", help="print the JSON Schema of the format")
@@ -183,7 +211,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.json:
         shots = []
         for s in prep.shots:
-            d = s.model_dump(exclude={"panel", "index", "segments", "backend", "fps", "dialogue"})
+            d = s.model_dump(exclude={"index", "segments", "backend", "fps", "dialogue"})
             d["segments"] = s.segments
             d["identity"] = {u.id: u.identity for u in s.characters}
             shots.append(d)
@@ -263,20 +291,20 @@ def main(argv: list[str] | None = None) -> int:
     except FormatError as e:
         for d in e.diagnostics:
             err.print(str(d), markup=False)
-        return e.exit_code
+        return exit_code(e)
     except StoryboardError as e:
         err.print(f"storyboard: {e}", markup=False)
-        return e.exit_code
-    except KeyboardInterrupt:
+        return exit_code(e)
+    except KeyboardInterrupt as e:
         err.print("storyboard: interrupted; run the same command again to resume", markup=False)
-        return 130
+        return exit_code(e)
+    except BrokenPipeError:  # the reader of our output went away (`| head`): not an error of ours
+        return DONE
     except OSError as e:  # disk full, a file-size limit, permissions: the machine's, not the storyboard's
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
         err.print(f"storyboard: cannot read or write{where}: {e.strerror or e}; nothing under a final name "
                   "was left half-written; free the space or fix the permissions and run again", markup=False)
-        return 3
-    except BrokenPipeError:
-        return 0
+        return exit_code(e)
 
 
 if __name__ == "__main__":

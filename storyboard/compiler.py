@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -11,15 +10,9 @@ import jinja2
 
 from storyboard.backends import capabilities
 from storyboard.backends.capabilities import BackendCaps
-from storyboard.backends.voices import voice_params
 from storyboard.continuity import ShotContext, fold
 from storyboard.loader import Loaded
 from storyboard.model.compiled import CharacterUse, CompiledShot, InputReference, Line
-
-# one colour per character across the whole film (and every episode): picked from the id
-PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#aaffc3", "#ffd8b1", "#a9a9a9"]
-
 
 def templates_dir() -> Path:
     """templates/ in a source checkout, storyboard/templates in an installed wheel."""
@@ -35,10 +28,6 @@ def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
                               undefined=jinja2.StrictUndefined, autoescape=False,
                               keep_trailing_newline=False, trim_blocks=False, lstrip_blocks=False)
-
-
-def character_colour(cid: str) -> str:
-    return PALETTE[int(hashlib.sha256(cid.encode()).hexdigest(), 16) % len(PALETTE)]
 
 
 def beats(action: str) -> list[str]:
@@ -66,11 +55,11 @@ def identities(ctx: ShotContext, caps: BackendCaps, model_caps: capabilities.Mod
 
     Backends with subject references (Veo) take several; a backend with one image reference
     (Sora) takes one character's still as the shot's first frame, unless the shot continues
-    the previous one (its last frame wins). The animatic draws every reference it is given."""
+    the previous one (its last frame wins). A backend that draws references takes them all."""
     uses: list[CharacterUse] = []
     native = refs = 0
-    if caps.any_size:
-        ref_slots = 1 << 8
+    if caps.draws_references:
+        ref_slots = len(ctx.on_screen)
     elif model_caps.reference_images:
         ref_slots = model_caps.reference_images
     else:
@@ -87,13 +76,14 @@ def identities(ctx: ShotContext, caps: BackendCaps, model_caps: capabilities.Mod
     return uses
 
 
-def compile_storyboard(loaded: Loaded, backend: str = "animatic") -> list[CompiledShot]:
+def compile_storyboard(loaded: Loaded, backend: str = "animatic",
+                       contexts: list[ShotContext] | None = None) -> list[CompiledShot]:
     """Every shot of the storyboard compiled for one backend. Pure: same input, same bytes."""
     sb = loaded.storyboard
     caps = capabilities.get(backend)
     model, mcaps, model_warning = caps.model(sb.defaults.model)
     out: list[CompiledShot] = []
-    for ctx in fold(sb):
+    for ctx in contexts if contexts is not None else fold(sb):
         shot = ctx.shot
         warnings: list[str] = [model_warning] if model_warning and ctx.index == 0 else []
         lines = [Line(speaker=d.speaker, name=sb.character_name(d.speaker), text=d.text, delivery=d.delivery,
@@ -101,7 +91,7 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic") -> list[Compil
         prompt = render_prompt(ctx, lines)
         if len(prompt) > mcaps.prompt_max_chars:
             warnings.append(f"the prompt is {len(prompt)} characters; {model} reads at most {mcaps.prompt_max_chars}")
-        seg = capabilities.segments_for(shot.duration, mcaps, caps.any_duration)
+        seg = capabilities.segments_for(shot.duration, mcaps, caps.exact_duration)
         uses = identities(ctx, caps, mcaps)
         ref: InputReference | None = None
         if ctx.previous:
@@ -109,7 +99,7 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic") -> list[Compil
                 ref = InputReference(kind="previous_last_frame", shot=ctx.previous)
             else:
                 warnings.append(f"{model} takes no image reference; the continuity is in words only")
-        elif mcaps.image_reference and not mcaps.reference_images and not caps.any_size:
+        elif mcaps.image_reference and not mcaps.reference_images and not caps.draws_references:
             still = next((u.source for u in uses if u.identity == "reference"), None)
             if still is None and ctx.location and ctx.location.reference:
                 still = ctx.location.reference
@@ -126,31 +116,9 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic") -> list[Compil
         if seg.seconds > shot.duration + 1e-9:
             warnings.append(f"{model} makes {seg.seconds:g}s for this {shot.duration:g}s shot; "
                             f"{seg.seconds - shot.duration:g}s is trimmed in the cut")
-        panel = {
-            "number": ctx.index + 1, "id": shot.id, "camera": shot.camera.model_dump(),
-            "location": _location_words(ctx), "action": shot.action.strip(), "sound": shot.sound.strip(),
-            "characters": [{"id": c.id, "name": c.name, "colour": character_colour(c.id)} for c in ctx.on_screen],
-            "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
-            "location_image": ctx.location.reference if ctx.location and ctx.location.reference else None,
-            "voices": {ln.speaker: voice_params(_voice_seed(ln.speaker), sb.characters[ln.speaker].voice
-                                                if ln.speaker in sb.characters else "") for ln in lines},
-        }
         out.append(CompiledShot(
             id=shot.id, index=ctx.index, prompt=prompt, duration=shot.duration, seconds=seg.seconds,
             segments=[seg.base, *seg.extensions], size=sb.defaults.size, model=model, backend=caps.name,
             fps=sb.defaults.fps, input_reference=ref, reference_images=ref_images, characters=uses,
-            depends_on=[ctx.previous] if ctx.previous else [], dialogue=lines, panel=panel, warnings=warnings))
+            depends_on=[ctx.previous] if ctx.previous else [], dialogue=lines, warnings=warnings))
     return out
-
-
-def _location_words(ctx: ShotContext) -> str:
-    if not ctx.location:
-        return ""
-    loc = ctx.location
-    when = ", ".join(x for x in (loc.time, loc.weather) if x)
-    return f"{loc.name.upper()}" + (f" - {when}" if when else "")
-
-
-def _voice_seed(cid: str) -> int:
-    """A stable number per character that picks its scratch voice."""
-    return int(hashlib.sha256(("voice:" + cid).encode()).hexdigest()[:8], 16)

@@ -1,4 +1,13 @@
-"""The one exception tree of storyboard; the CLI maps each class to an exit status."""
+"""The one exception tree of storyboard; the CLI maps each class to an exit status.
+
+    StoryboardError
+      UsageError            the command line or a call is wrong; nothing spent
+        SpendNotConfirmed   a paid render was not confirmed; nothing spent
+      FormatError           the storyboard is wrong (diagnostics with file:line:col)
+      Stop                  the run stopped for a reason of its own; shots after it were not rendered
+        BudgetExceeded, QuotaError, RetriesExhausted, AmbiguousSubmission
+      BackendError, MediaError, ShotBlocked, Locked
+"""
 
 from __future__ import annotations
 
@@ -30,59 +39,53 @@ class Diagnostic:
 class StoryboardError(Exception):
     """Base of every error storyboard raises on purpose."""
 
-    exit_code = 3
-
 
 class UsageError(StoryboardError):
     """The command line is wrong. Nothing was spent."""
 
-    exit_code = 2
-
 
 class FormatError(StoryboardError):
     """The storyboard is wrong: one or more diagnostics. Nothing was spent."""
-
-    exit_code = 2
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = sorted(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
-class BudgetExceeded(StoryboardError):
+class SpendNotConfirmed(UsageError):
+    """A paid render needs a yes before anything is spent."""
+
+    def __init__(self, backend: str, total: float):
+        self.backend, self.total = backend, total
+        super().__init__(f"rendering on {backend} costs ${total:.2f}; nothing was spent without a confirmation")
+
+
+class Stop(StoryboardError):
+    """The run stopped for a reason that has its own exit status; what was done is kept."""
+
+
+class BudgetExceeded(Stop):
     """Rendering more would spend past --max-cost."""
 
-    exit_code = 4
 
-
-class QuotaError(StoryboardError):
+class QuotaError(Stop):
     """The provider refused for quota, billing or spend limits: not retried."""
 
-    exit_code = 5
 
-
-class RetriesExhausted(StoryboardError):
+class RetriesExhausted(Stop):
     """A transient failure outlived its retries."""
 
-    exit_code = 6
 
-
-class AmbiguousSubmission(StoryboardError):
+class AmbiguousSubmission(Stop):
     """A paid create may or may not have been accepted and could not be reconciled."""
-
-    exit_code = 7
 
 
 class BackendError(StoryboardError):
     """A backend failed in a way that is not the user's storyboard."""
 
-    exit_code = 3
-
 
 class ShotBlocked(StoryboardError):
     """The provider refused one shot (moderation, a bad reference). Others go on."""
-
-    exit_code = 1
 
     def __init__(self, shot_id: str, code: str, message: str, input_name: str = "prompt", charged: bool = True,
                  job_id: str | None = None):
@@ -94,10 +97,6 @@ class ShotBlocked(StoryboardError):
 class MediaError(StoryboardError):
     """ffmpeg or a media file failed."""
 
-    exit_code = 3
-
 
 class Locked(StoryboardError):
     """Another storyboard process is writing the same output folder."""
-
-    exit_code = 8

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from storyboard.common import deep_merge
 from storyboard.errors import Diagnostic, FormatError
 from storyboard.model import Storyboard
 from storyboard.model.vocab import nearest
@@ -82,14 +83,25 @@ def project_root(storyboard_path: Path) -> Path:
 
 
 def load(path: str | Path) -> Loaded:
-    """Read, merge, check paths and validate one storyboard file; FormatError lists every problem."""
+    """Read, merge, check paths and validate one storyboard file; FormatError lists every problem.
+    Reads the file and its includes, nothing else (no config, no capability table)."""
     path = Path(path)
     if not path.is_file():
         raise FormatError([Diagnostic(str(path), 1, 1, "no such storyboard file")])
+    return _validated(path, None)
+
+
+def loads(text: str, path: str | Path = "storyboard.yaml") -> Loaded:
+    """A storyboard from text; `path` says where it stands (its includes and media are relative to it)."""
+    path = Path(path)
+    return _validated(path, read_yaml(text, _display(path)))
+
+
+def _validated(path: Path, top: Source | None) -> Loaded:
     root = project_root(path)
     problems: list[Diagnostic] = []
     positions = Positions(top=str(path))
-    data = _load_tree(path, root, positions, problems, stack=())
+    data = _load_tree(path, root, positions, problems, stack=(), src=top)
     if problems:
         raise FormatError(problems)
     try:
@@ -119,9 +131,10 @@ def _read(path: Path) -> Source:
     return read_yaml(raw, _display(path))
 
 
-def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diagnostic], stack: tuple) -> dict:
+def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diagnostic], stack: tuple,
+               src: Source | None = None) -> dict:
     """This file's data on top of its includes', with positions; asset paths made root-relative."""
-    src = _read(path)
+    src = src or _read(path)
     data = src.data
     if data is None:
         data = {}
@@ -160,7 +173,7 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
             if key not in BIBLE_KEYS + ("version", "title", "include", "music"):
                 continue
             if key in BIBLE_KEYS:
-                merged[key] = _deep_merge(merged.get(key), bible[key])
+                merged[key] = deep_merge(merged.get(key), bible[key])
     _fix_assets(data, src, path.parent, root, problems)
     if stack:  # an included file: only the bible sections travel upward
         extra = [k for k in data if k not in BIBLE_KEYS + ("version", "title", "include", "music")]
@@ -173,18 +186,8 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
     else:
         positions.add(src)
     for key, value in data.items():
-        merged[key] = _deep_merge(merged.get(key), value) if key in BIBLE_KEYS else value
+        merged[key] = deep_merge(merged.get(key), value) if key in BIBLE_KEYS else value
     return merged
-
-
-def _deep_merge(base: Any, over: Any) -> Any:
-    """Key by key: mappings merge recursively, anything else in `over` wins."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _deep_merge(base.get(k), v)
-        return out
-    return over
 
 
 def _safe_path(base: Path, rel: str, root: Path) -> tuple[Path, str]:

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from storyboard import checks
 from storyboard.backends import capabilities
 from storyboard.backends.capabilities import BackendCaps
 from storyboard.cache import Cache
 from storyboard.compiler import compile_storyboard
-from storyboard.errors import Diagnostic, FormatError, UsageError
+from storyboard.continuity import ShotContext, fold
+from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
 from storyboard.loader import Loaded, load
 from storyboard.model.compiled import CompiledShot
 from storyboard.planner import Plan, file_digester, plan
 
+if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
+    from storyboard.cutting import CutResult
+    from storyboard.renderer import Event, Outcome
+
 
 @dataclass(frozen=True)
 class Prepared:
+    """A storyboard checked and compiled for one backend: what plan and render start from."""
+
     loaded: Loaded
     caps: BackendCaps
+    contexts: list[ShotContext]
     shots: list[CompiledShot]
     warnings: list[Diagnostic]
 
@@ -30,37 +40,96 @@ def default_backend() -> str:
     return str(cfg.get("render", {}).get("backend", "animatic"))
 
 
-def prepare(path: str | Path, backend: str | None = None) -> Prepared:
-    """Load, check against the backend, compile. Raises FormatError with every problem."""
-    loaded = load(path)
+def check(loaded: Loaded, backend: str | None = None) -> list[Diagnostic]:
+    """Every diagnostic for rendering `loaded` on a backend (the configured default when None):
+    errors and warnings, against the capability table and the user's configured models."""
     caps = capabilities.get(backend or default_backend())
-    diags = checks.for_backend(loaded, caps)
+    return checks.for_backend(loaded, caps, capabilities.known_models())
+
+
+def prepare(storyboard: str | Path | Loaded, backend: str | None = None) -> Prepared:
+    """Load (unless given loaded), check against the backend, compile. FormatError lists every problem."""
+    loaded = storyboard if isinstance(storyboard, Loaded) else load(storyboard)
+    caps = capabilities.get(backend or default_backend())
+    diags = checks.for_backend(loaded, caps, capabilities.known_models())
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise FormatError(errors)
-    shots = compile_storyboard(loaded, caps.name)
-    return Prepared(loaded, caps, shots, [d for d in diags if d.severity != "error"])
+    contexts = fold(loaded.storyboard)
+    shots = compile_storyboard(loaded, caps.name, contexts)
+    return Prepared(loaded, caps, contexts, shots, [d for d in diags if d.severity != "error"])
 
 
 def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tuple = (),
               new_take: bool = False) -> Plan:
+    """Keys, cache hits and prices of every shot; spends nothing, touches no network."""
+    from storyboard.backends.registry import backend_class
     ids = {s.id for s in prep.shots}
     for sid in select:
         if sid not in ids:
             from storyboard.model.vocab import unknown
             raise UsageError("--shot: " + unknown("shot", sid, [s.id for s in prep.shots]))
-    return plan(prep.shots, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(), select, new_take)
+    return plan(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
+                select, new_take, key_extra=backend_class(prep.caps.name).key_extra)
 
 
 @dataclass
-class RenderReport:
+class Rendered:
+    """What render_shots did: an outcome per shot (in film order), the money spent, and the stop, if any."""
+
     plan: Plan
-    outcomes: dict
-    out_dir: Path
-    files: dict
+    outcomes: dict[str, "Outcome"]
     spent: float
-    status: int  # the exit status: 0 done, 1 incomplete, or a fatal error's code
-    fatal: Exception | None = None
+    stop: Stop | None = None  # budget, quota, retries or an ambiguous submission ended the run early
+
+    @property
+    def complete(self) -> bool:
+        return all(o.entry is not None for o in self.outcomes.values())
+
+
+def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | None = None,
+                 concurrency: int | None = None, max_cost: float | None = None,
+                 confirm: Callable[[Plan], bool] | None = None,
+                 on_event: Callable[["Event"], None] = lambda e: None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 select: list[str] | tuple = (), new_take: bool = False) -> Rendered:
+    """Render what the plan does not find in the cache; never makes the cut.
+
+    `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
+    SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
+    (tests pass fakes, so no real back-off is waited out)."""
+    from storyboard.backends.base import create
+    from storyboard.budget import Budget
+    from storyboard.renderer import Renderer
+
+    cache = cache or Cache()
+    p = plan or make_plan(prep, cache, select, new_take)
+    if p.total > 0 and (confirm is None or not confirm(p)):
+        raise SpendNotConfirmed(p.backend, p.total)
+    backend = create(prep.caps, cache, clock=clock, sleep=sleep)
+    budget = Budget(max_cost)
+    try:
+        outcomes = Renderer(p, backend, cache, prep.loaded.asset, concurrency or prep.caps.concurrency,
+                            budget, on_event).run()
+    finally:
+        backend.close()
+    stop = next((o.error for o in outcomes.values() if isinstance(o.error, Stop)), None)
+    return Rendered(p, outcomes, budget.spent, stop)
+
+
+def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = -14.0,
+        burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None) -> "CutResult":
+    """The final cut and every export in `out_dir` from rendered shots (slates where a shot has no
+    clip); the manifest is written first, so what was spent is never lost."""
+    from storyboard import cutting
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent)
+    cutting.write_manifest(out_dir, man)
+    result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
+                          burn_subtitles=burn_subtitles, on_step=on_step)
+    result.files["manifest.json"] = out_dir / "manifest.json"
+    return result
 
 
 def default_out(path: Path) -> Path:
@@ -70,41 +139,13 @@ def default_out(path: Path) -> Path:
 
 def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
            concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
-           burn_subtitles: bool = False, cache: Cache | None = None, confirm=None,
-           on_event=lambda e: None, on_step=lambda s: None) -> RenderReport:
-    """Render what is not cached, then make the cut and every export in `out_dir`.
-
-    `confirm(plan) -> bool` is asked before a paid backend spends anything; without it nothing is spent."""
-    from storyboard import cut
-    from storyboard.backends.base import create
-    from storyboard.budget import Budget
-    from storyboard.errors import StoryboardError
+           burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
+           on_event=lambda e: None, on_step=lambda s: None) -> tuple[Rendered, "CutResult"]:
+    """render_shots, then cut, holding the output folder's one-writer lock throughout."""
     from storyboard.fsutil import folder_lock
-    from storyboard.renderer import Renderer
-
-    cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     with folder_lock(out_dir):
-        p = make_plan(prep, cache, select, new_take)
-        if p.total > 0:
-            if confirm is None or not confirm(p):
-                raise UsageError(f"rendering on {p.backend} costs ${p.total:.2f}; pass --yes to spend it "
-                                 "(see it first with `storyboard plan`)")
-        backend = create(prep.caps, cache)
-        budget = Budget(max_cost)
-        try:
-            outcomes = Renderer(p, backend, cache, prep.loaded.asset, concurrency or prep.caps.concurrency,
-                                budget, on_event).run()
-        finally:
-            backend.close()
-        man = cut.manifest(prep.loaded, prep.caps.name, outcomes, budget.spent)
-        cut.write_manifest(out_dir, man)  # written first: what was spent is never lost
-        result = cut.make(prep.loaded, outcomes, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
-                          on_step=on_step)
-        files = dict(result.files, **{"manifest.json": out_dir / "manifest.json"})
-        # a stop with its own status (budget, quota, retries, ambiguous) outranks "incomplete"
-        fatal = next((o.error for o in outcomes.values()
-                      if isinstance(o.error, StoryboardError) and o.error.exit_code not in (1, 3)), None)
-        incomplete = any(o.entry is None for o in outcomes.values())
-        status = fatal.exit_code if fatal is not None else (1 if incomplete else 0)
-        return RenderReport(p, outcomes, out_dir, files, budget.spent, status, fatal)
+        rendered = render_shots(prep, cache=cache, concurrency=concurrency, max_cost=max_cost, confirm=confirm,
+                                on_event=on_event, select=select, new_take=new_take)
+        return rendered, cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
+                             on_step=on_step)

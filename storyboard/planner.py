@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from storyboard.backends import capabilities
 from storyboard.cache import Cache
+from storyboard.common import digest
+from storyboard.continuity import ShotContext
 from storyboard.model.compiled import CompiledShot
 
-KEY_VERSION = 1
+KeyExtra = Callable[[CompiledShot, ShotContext], dict]  # a backend's own cache-key fields
+
+KEY_VERSION = 2  # 2: backend fields apart from the request
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,8 @@ class RenderJob:
     price_per_second: float
     cost: float  # dollars if rendered now; 0 when cached
     cached: bool
+    context: ShotContext  # the shot's continuity: who is on screen, wearing what, where
     selected: bool = True  # false: not asked for by --shot (still planned, for its key)
-
-    @property
-    def list_cost(self) -> float:
-        return round(self.shot.seconds * self.price_per_second, 4)
 
 
 @dataclass(frozen=True)
@@ -44,28 +43,22 @@ class Plan:
     def total(self) -> float:
         return round(sum(j.cost for j in self.to_render), 4)
 
-    def job(self, shot_id: str) -> RenderJob:
-        return next(j for j in self.jobs if j.shot.id == shot_id)
 
-
-def _digest(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                          .encode("utf-8")).hexdigest()
-
-
-def key_fields(shot: CompiledShot, any_duration: bool) -> dict:
-    """What the cache key covers: the request, less what does not change the clip."""
+def key_fields(shot: CompiledShot, ctx: ShotContext, exact_duration: bool, key_extra: KeyExtra | None) -> dict:
+    """What the cache key covers: the request, the length when the backend makes it exactly (others
+    make `seconds` and the cut trims), and what the backend itself draws from."""
     req = shot.request()
-    if not any_duration:  # paid backends make `seconds`; the cut trims. The panel is the animatic's
-        req.pop("duration", None)
-        req.pop("panel", None)
-        req.pop("dialogue", None)  # already in the prompt
+    if exact_duration:
+        req["duration"] = shot.duration
+    if key_extra is not None:
+        req["backend_fields"] = key_extra(shot, ctx)
     return req
 
 
-def plan(shots: list[CompiledShot], backend: str, asset_digest: Callable[[str], str], cache: Cache,
-         select: Iterable[str] = (), new_take: bool = False) -> Plan:
-    """Keys, takes, hits and prices for every shot. `asset_digest` turns a project path into its sha256.
+def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, asset_digest: Callable[[str], str],
+         cache: Cache, select: Iterable[str] = (), new_take: bool = False, key_extra: KeyExtra | None = None) -> Plan:
+    """Keys, takes, hits and prices for every shot. `asset_digest` turns a project path into its sha256;
+    `key_extra` is the backend's own key fields (project files it reads are listed under "assets").
 
     A continuous shot's key includes its predecessor's key, which stands for the predecessor's last
     frame: the same key always means the same cached clip, hence the same frame."""
@@ -77,31 +70,28 @@ def plan(shots: list[CompiledShot], backend: str, asset_digest: Callable[[str], 
     jobs: list[RenderJob] = []
     for shot in shots:
         _, mcaps, _ = caps.model(shot.model)
-        fields = key_fields(shot, caps.any_duration)
+        ctx = contexts[shot.index]
+        fields = key_fields(shot, ctx, caps.exact_duration, key_extra)
         refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
                       | set(shot.reference_images)
                       | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
-                      | (_panel_images(shot.panel) if caps.any_duration else set()))
+                      | set(fields.get("backend_fields", {}).get("assets", [])))
         fields["reference_digests"] = {r: asset_digest(r) for r in refs}
         fields["previous"] = keys.get(shot.input_reference.shot) if shot.input_reference and shot.input_reference.shot else None
         if fields["previous"] is None and shot.depends_on:
             fields["previous"] = keys.get(shot.depends_on[0])
-        base_key = _digest({"v": KEY_VERSION, **fields})
+        base_key = digest({"v": KEY_VERSION, **fields})
         take = cache.take(base_key)
         if shot.id in renew:
             take += 1
-        key = _digest({"base": base_key, "take": take})
+        key = digest({"base": base_key, "take": take})
         keys[shot.id] = key
         price = mcaps.price_per_second(shot.size)
         cached = cache.get(key) is not None
         jobs.append(RenderJob(shot=shot, key=key, base_key=base_key, take=take, price_per_second=price,
                               cost=0.0 if cached else round(shot.seconds * price, 4), cached=cached,
-                              selected=shot.id in chosen))
+                              context=ctx, selected=shot.id in chosen))
     return Plan(backend=caps.name, jobs=jobs)
-
-
-def _panel_images(panel: dict) -> set[str]:
-    return set(panel.get("portraits", {}).values()) | ({panel["location_image"]} if panel.get("location_image") else set())
 
 
 def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:

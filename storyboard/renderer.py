@@ -50,7 +50,7 @@ class Outcome:
         return self.entry.meta if self.entry else {}
 
 
-def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path) -> list[str]:
+def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path, makes_sound: bool = True) -> list[str]:
     """A clip enters the cache only if it decodes and has the length and picture asked for.
     The same decode leaves its last frame (for a continuous shot after it) in `last_frame`."""
     shot = job.shot
@@ -69,7 +69,7 @@ def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path) -> li
             raise MediaError(f"shot '{shot.id}': the clip lasts {have:.2f}s; the shot needs {shot.duration:g}s")
     if info.size != shot.size:
         warnings.append(f"the clip is {info.size}, not {shot.size}; it is scaled to fit in the cut")
-    if info.audio_streams == 0:
+    if info.audio_streams == 0 and makes_sound:
         warnings.append("the clip has no sound; silence is used")
     return warnings
 
@@ -197,8 +197,9 @@ class Renderer:
             result: RenderResult = self.backend.render(req)
             charged = result.cost
             report("verifying", 95)
-            exact = self.backend.caps.any_duration
-            warnings = verify_clip(result.clip, job, exact, staging / "last.png") + list(result.warnings)
+            caps = self.backend.caps
+            warnings = verify_clip(result.clip, job, caps.exact_duration, staging / "last.png",
+                                   caps.model(job.shot.model)[1].makes_sound) + list(result.warnings)
             if result.clip != staging / "clip.mp4":
                 shutil.move(result.clip, staging / "clip.mp4")
             if image is not None:

@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from storyboard.checks import speech_seconds
+import re
+
+from storyboard.model.storyboard import OVERLAPPING
 
 LEAD = 0.3  # silence before the first line of a shot
 GAP = 0.3  # between lines
+WORDS_PER_SECOND = 2.8  # brisk film dialogue; above this a line will not fit the shot
+
+
+def speech_seconds(text: str) -> float:
+    """How long a line takes to say, estimated from its words (pauses included). The one estimate
+    shared by the checks, the plan and the cut."""
+    words = len(re.findall(r"[\w']+", text))
+    return 0.4 + words / WORDS_PER_SECOND
 
 
 def place_lines(lengths: list[float], shot_seconds: float) -> tuple[list[tuple[float, float]], list[int]]:
@@ -47,7 +57,9 @@ class Cue:
 
 @dataclass(frozen=True)
 class Span:
-    """One shot in the cut: where its picture starts and how many frames it shows."""
+    """One shot in the cut: where its picture starts, how many frames it shows, and how it meets
+    its neighbours. Every overlap and fade is counted here once; the join, the mix and the
+    editor exports read them."""
 
     shot_id: str
     index: int
@@ -55,6 +67,14 @@ class Span:
     length: int  # frames of the shot used
     transition_out: str  # cut | dissolve | fade | fade-to-black | wipe-left
     out_frames: int  # frames of the transition into the next shot (0 for a cut)
+    head: int = 0  # first frames shown under the previous shot's dissolve or wipe
+    tail: int = 0  # last frames shown under this shot's dissolve or wipe into the next
+    fade_in: int = 0  # frames fading up from black (the second half of a `fade` before it)
+    fade_out: int = 0  # frames fading to black (the first half of a `fade`, or a fade-to-black)
+
+    @property
+    def overlaps_next(self) -> bool:
+        return self.transition_out in OVERLAPPING
 
 
 @dataclass(frozen=True)
@@ -83,13 +103,21 @@ def build(shots: list[tuple[str, float, str, float]], fps: int, width: int, heig
     each line's time in its shot moved to where the shot sits in the cut."""
     spans: list[Span] = []
     pos = 0
+    prev: Span | None = None
     for i, (sid, secs, kind, tsecs) in enumerate(shots):
         n = frames(secs, fps)
         is_last = i == len(shots) - 1
         # into nothing, only fade-to-black has a meaning: it ends the film
         tf = 0 if kind == "cut" or (is_last and kind != "fade-to-black") else frames(tsecs, fps)
-        spans.append(Span(sid, i, pos, n, kind if tf else "cut", tf))
-        pos += n - (tf if kind in ("dissolve", "wipe-left") and not is_last else 0)
+        kind = kind if tf else "cut"
+        head = prev.out_frames if prev is not None and prev.overlaps_next else 0
+        fade_in = prev.out_frames // 2 if prev is not None and prev.transition_out == "fade" else 0
+        tail = tf if kind in OVERLAPPING else 0
+        fade_out = {"fade": tf - tf // 2, "fade-to-black": tf}.get(kind, 0)
+        span = Span(sid, i, pos, n, kind, tf, head=head, tail=tail, fade_in=fade_in, fade_out=fade_out)
+        spans.append(span)
+        pos += n - tail
+        prev = span
     cues: list[Cue] = []
     for sp in spans:
         for line in (dialogue or {}).get(sp.shot_id, []):

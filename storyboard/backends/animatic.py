@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from storyboard.backends import panel as draw
-from storyboard.backends.base import Backend, RenderRequest, RenderResult, register
-from storyboard.backends.voices import RATE, ScratchVoices
+from storyboard.backends.base import Backend, RenderRequest, RenderResult
+from storyboard.backends.voices import RATE, ScratchVoices, voice_params
+from storyboard.common import stable_int
+from storyboard.continuity import ShotContext
+from storyboard.model.compiled import CompiledShot
 from storyboard.media import clips
 from storyboard.media.ffmpeg import run
 from storyboard.timeline import frames as to_frames
@@ -51,9 +54,37 @@ def _cropped(im, path: Path, start: float | None = None, end: float | None = Non
     return clips.Overlay(path, x0, y0, start, end)
 
 
-@register("animatic")
+def _location_words(ctx: ShotContext) -> str:
+    if not ctx.location:
+        return ""
+    loc = ctx.location
+    when = ", ".join(x for x in (loc.time, loc.weather) if x)
+    return f"{loc.name.upper()}" + (f" - {when}" if when else "")
+
+
+def panel_for(shot: CompiledShot, ctx: ShotContext) -> dict:
+    """What the animatic draws and voices for one shot, from the compiled shot and its continuity."""
+    people = {c.id: c for c in (*ctx.on_screen, *ctx.heard)}
+    return {
+        "number": ctx.index + 1, "id": shot.id, "camera": ctx.shot.camera.model_dump(),
+        "location": _location_words(ctx), "action": ctx.shot.action.strip(), "sound": ctx.shot.sound.strip(),
+        "characters": [{"id": c.id, "name": c.name, "colour": draw.character_colour(c.id)} for c in ctx.on_screen],
+        "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
+        "location_image": ctx.location.reference if ctx.location and ctx.location.reference else None,
+        "voices": {ln.speaker: voice_params(stable_int("voice", ln.speaker),
+                                            people[ln.speaker].voice if ln.speaker in people else "")
+                   for ln in shot.dialogue},
+    }
+
+
 class AnimaticBackend(Backend):
-    name = "animatic"
+    @classmethod
+    def key_extra(cls, shot: CompiledShot, ctx: ShotContext) -> dict:
+        """The drawn panel and the spoken lines shape the clip: both are in its key."""
+        panel = panel_for(shot, ctx)
+        assets = sorted(set(panel["portraits"].values()) | ({panel["location_image"]} if panel["location_image"] else set()))
+        return {"panel": panel, "dialogue": [ln.model_dump() for ln in shot.dialogue], "assets": assets}
+
 
     def render(self, req: RenderRequest) -> RenderResult:
         shot = req.shot
@@ -62,7 +93,7 @@ class AnimaticBackend(Backend):
         n = to_frames(shot.duration, fps)
         work = req.workdir
         req.report("drawing", 5)
-        panel = shot.panel
+        panel = panel_for(shot, req.job.context)
         portraits = {cid: req.asset(p) for cid, p in panel.get("portraits", {}).items()}
         loc_image = req.asset(panel["location_image"]) if panel.get("location_image") else None
         scene = draw.draw_scene(panel, w, h, portraits, loc_image)
@@ -81,7 +112,7 @@ class AnimaticBackend(Backend):
         seconds = n / fps
         spans, overrun = place_lines([len(s) / RATE for s in speech], seconds)
         total = int(round(seconds * RATE))
-        mix = room_tone(total, draw.stable_int("room", shot.id, shot.prompt))
+        mix = room_tone(total, stable_int("room", shot.id, shot.prompt))
         subtitles: list[clips.Overlay] = []
         said: list[dict] = []
         warnings: list[str] = []
@@ -114,7 +145,7 @@ class AnimaticBackend(Backend):
         req.report("encoding", 45)
         out = work / "clip.mp4"
         run(clips.animatic_cmd(work / "scene.png", overlays + subtitles, work / "sound.wav", out,
-                               w, h, fps, n, shot.panel.get("camera", {}).get("move", "static")),
+                               w, h, fps, n, panel["camera"]["move"]),
             what=f"animatic of shot '{shot.id}'")
         for f in [work / "scene.png", work / "sound.wav", *(o.png for o in overlays + subtitles)]:
             f.unlink(missing_ok=True)

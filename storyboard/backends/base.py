@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from storyboard.backends.capabilities import BackendCaps
 from storyboard.planner import RenderJob
+
+if TYPE_CHECKING:
+    from storyboard.continuity import ShotContext
+    from storyboard.model.compiled import CompiledShot
 
 Report = Callable[[str, "float | None"], None]  # (state, percent) -> None
 
@@ -43,10 +48,14 @@ class RenderResult:
 class Backend(ABC):
     """Render one compiled shot to a clip file. Capabilities are data (`caps`), not code."""
 
-    name: str = ""
-
-    def __init__(self, caps: BackendCaps, cache=None):
+    def __init__(self, caps: BackendCaps, cache=None, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
         self.caps = caps
+
+    @classmethod
+    def key_extra(cls, shot: "CompiledShot", ctx: "ShotContext") -> dict:
+        """What this backend draws from beyond the compiled request, for the cache key (pure)."""
+        return {}
 
     @abstractmethod
     def render(self, req: RenderRequest) -> RenderResult: ...
@@ -58,32 +67,9 @@ class Backend(ABC):
         """Stop waiting (Ctrl-C): jobs already submitted stay recorded and are re-attached next run."""
 
 
-_REGISTRY: dict[str, Callable[[BackendCaps], Backend]] = {}
-
-
-def register(name: str):
-    def deco(factory):
-        _REGISTRY[name] = factory
-        return factory
-    return deco
-
-
-def create(caps: BackendCaps, cache=None) -> Backend:
-    """The backend for a capability entry; plugins register under their table name."""
-    if caps.name not in _REGISTRY:
-        # built-ins register on import
-        from storyboard.backends import animatic  # noqa: F401
-        try:
-            from storyboard.backends import openai_videos  # noqa: F401
-            from storyboard.backends import veo  # noqa: F401
-        except ImportError:
-            pass
-    if caps.name not in _REGISTRY:
-        from importlib.metadata import entry_points
-        for ep in entry_points(group="storyboard.backends"):
-            if ep.name == caps.name:
-                _REGISTRY[caps.name] = ep.load()
-    if caps.name not in _REGISTRY:
-        from storyboard.errors import UsageError
-        raise UsageError(f"backend {caps.name!r} is in the capability table but no code is registered for it")
-    return _REGISTRY[caps.name](caps, cache=cache)
+def create(caps: BackendCaps, cache=None, clock: Callable[[], float] = time.time,
+           sleep: Callable[[float], None] = time.sleep) -> Backend:
+    """The backend for a capability entry, found through the registry; `clock` and `sleep` are
+    what it waits with (tests inject fakes)."""
+    from storyboard.backends.registry import backend_class
+    return backend_class(caps.name)(caps, cache=cache, clock=clock, sleep=sleep)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from storyboard.common import deep_merge
 from storyboard.errors import UsageError
 from storyboard.model.vocab import unknown
 
@@ -18,18 +19,18 @@ from storyboard.model.vocab import unknown
 class ModelCaps(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    durations: list[float] = Field(description="clip lengths one job makes; empty with any_duration")
+    durations: list[float] = Field(description="clip lengths one job makes; empty with exact_duration")
     extension_durations: list[float] = []
     sizes: list[str]
-    image_reference: bool = False
-    last_frame: bool = False
-    characters: bool = False
+    image_reference: bool = False  # takes a first frame (a continuous shot's, or a reference still)
+    characters: bool = False  # native characters made from cameo videos
     max_characters: int = 0
-    reference_images: int = 0
+    reference_images: int = 0  # subject reference images per job
     negative_prompt: bool = False
-    native_audio: bool = False
+    makes_sound: bool = False  # the clip has its own sound; a silent clip is then worth a warning
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
+    params: dict = {}  # backend-specific request settings (endpoint, field names); read only by that backend
 
     def price_per_second(self, size: str) -> float:
         return self.price.get(size, self.price.get("*", 0.0))
@@ -43,18 +44,14 @@ class BackendCaps(BaseModel):
     aliases: list[str] = []
     default_model: str
     concurrency: int = 2
-    env: list[str] = []
-    any_duration: bool = False
-    any_size: bool = False
-    any_model: bool = False
+    exact_duration: bool = False  # makes a clip of exactly the shot's length: nothing is trimmed
+    any_size: bool = False  # makes any frame size
+    any_model: bool = False  # stands in for whatever model the storyboard names
+    draws_references: bool = False  # every reference is drawn into the picture; none is sent as a first frame
     poll_seconds: float = 5.0  # between status checks of a remote job
     job_timeout_seconds: float = 3600.0  # a job not finished by then is given up (and re-attached next run)
     submit_attempts: int = 5  # creates retried only when the provider surely made nothing (429, reconciled)
     models: dict[str, ModelCaps]
-
-    @property
-    def paid(self) -> bool:
-        return any(p > 0 for m in self.models.values() for p in m.price.values())
 
     def model(self, name: str) -> tuple[str, ModelCaps, str]:
         """(model used, its caps, a warning) for a storyboard's model name."""
@@ -79,9 +76,9 @@ class Segments:
         return self.base + sum(self.extensions)
 
 
-def segments_for(duration: float, caps: ModelCaps, any_duration: bool = False) -> Segments:
+def segments_for(duration: float, caps: ModelCaps, exact_duration: bool = False) -> Segments:
     """The next length the model can make at or above `duration`; extensions past its longest job."""
-    if any_duration or not caps.durations:
+    if exact_duration or not caps.durations:
         return Segments(duration)
     fitting = [d for d in sorted(caps.durations) if d >= duration - 1e-9]
     if fitting:
@@ -100,23 +97,12 @@ def segments_for(duration: float, caps: ModelCaps, any_duration: bool = False) -
     return Segments(base, tuple(exts))
 
 
-def cost(segments: Segments, caps: ModelCaps, size: str) -> float:
-    return round(segments.seconds * caps.price_per_second(size), 4)
-
-
 def config_path() -> Path:
     env = os.environ.get("STORYBOARD_CONFIG")
     if env:
         return Path(env)
     from platformdirs import user_config_dir
     return Path(user_config_dir("storyboard")) / "config.toml"
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) and k != "price" else v
-    return out
 
 
 @lru_cache(maxsize=8)
@@ -128,7 +114,7 @@ def _table(path_str: str, mtime: float) -> dict[str, BackendCaps]:
             user = tomllib.loads(Path(path_str).read_text("utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise UsageError(f"{path_str}: cannot read the config file: {e}") from None
-    merged = _merge(raw, user)
+    merged = deep_merge(deep_merge(raw, plugin_tables()), user, whole=("price",))
     out: dict[str, BackendCaps] = {}
     for name, spec in merged.get("backends", {}).items():
         try:
@@ -167,10 +153,26 @@ def get(name: str) -> BackendCaps:
 
 
 def known_models() -> dict[str, ModelCaps]:
-    """Every model of every paid backend (the vocabulary `validate` accepts), by name."""
+    """Every model a backend really makes (the vocabulary `validate` accepts), by name; a backend
+    that stands in for any model adds none."""
     out: dict[str, ModelCaps] = {}
     for caps in table().values():
-        if caps.any_size:
+        if caps.any_model:
             continue
         out.update(caps.models)
+    return out
+
+
+def plugin_tables() -> dict:
+    """Capability tables shipped by third-party backends (entry point group
+    `storyboard.capabilities`, each loading to a dict shaped like backends.toml)."""
+    from importlib.metadata import entry_points
+    out: dict = {}
+    for ep in entry_points(group="storyboard.capabilities"):
+        try:
+            tables = ep.load()
+        except Exception:  # noqa: BLE001 - a broken plugin disables itself, not the tool
+            continue
+        if isinstance(tables, dict):
+            out = deep_merge(out, {"backends": tables.get("backends", tables)})
     return out

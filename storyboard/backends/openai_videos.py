@@ -12,9 +12,9 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from storyboard.backends.base import RenderRequest, register
+from storyboard.backends.base import RenderRequest
 from storyboard.backends.capabilities import BackendCaps
-from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear
+from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
 from storyboard.cache import Cache
 from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
 from storyboard.fsutil import sha256_file
@@ -24,7 +24,6 @@ from storyboard.fsutil import sha256_file
 warnings.filterwarnings("ignore", message=r"The Sora API is scheduled", category=DeprecationWarning)
 
 QUOTA_CODES = ("insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "spend_limit")
-BLOCK_WORDS = ("moderation", "policy", "safety", "blocked")
 
 
 def _code(e) -> tuple[str, str, str]:
@@ -46,9 +45,7 @@ def _retry_after(e) -> float | None:
     return None
 
 
-@register("openai")
 class OpenAIVideos(RemoteBackend):
-    name = "openai"
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
@@ -119,7 +116,7 @@ class OpenAIVideos(RemoteBackend):
                                "2026-09-24, so set OPENAI_BASE_URL to a gateway that serves the protocol") from None
         except self.openai.BadRequestError as e:
             code, msg, param = _code(e)
-            if any(w in (code + msg).lower() for w in BLOCK_WORDS) or param in ("input_reference", "video"):
+            if is_refusal(code + " " + msg) or param in ("input_reference", "video"):
                 raise ShotBlocked(shot.id, code or "invalid_request", msg,
                                   param or ("input_reference" if req.input_image else "prompt"), charged=False) from None
             raise BackendError(f"shot '{shot.id}': the provider rejected the request ({code or 400}): {msg}"

@@ -4,11 +4,12 @@ No fonts are assumed on the machine: Pillow's built-in scalable font is used."""
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from storyboard.common import stable_int
 
 SCENE_SCALE = 1.25  # the scene is drawn larger than the frame so the camera has room to move
 
@@ -20,6 +21,15 @@ SKIES = {  # time-of-day words -> (top, bottom) colours of the backdrop
     "evening": ((40, 40, 80), (150, 100, 110)),
 }
 DEFAULT_SKY = ((40, 48, 60), (96, 104, 118))
+
+
+# one colour per character across the whole film (and every episode): picked from the id
+PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#aaffc3", "#ffd8b1", "#a9a9a9"]
+
+
+def character_colour(cid: str) -> str:
+    return PALETTE[stable_int("colour", cid) % len(PALETTE)]
 
 
 @lru_cache(maxsize=64)
@@ -225,7 +235,3 @@ def draw_slate(number: int, shot_id: str, reason: str, width: int, height: int) 
     for k, line in enumerate(lines):
         d.text((width / 2 - d.textlength(line, font=f) / 2, height * 0.55 + k * f.size * 1.35), line, font=f, fill=(220, 220, 220))
     return im
-
-
-def stable_int(*parts: str) -> int:
-    return int(hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12], 16)

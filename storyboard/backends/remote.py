@@ -18,6 +18,13 @@ from storyboard.cache import Cache
 from storyboard.errors import AmbiguousSubmission, BackendError, RetriesExhausted, ShotBlocked
 
 CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent may still be ours
+# words in a provider's error that mean it refused the content (a slate, not a failure of ours)
+BLOCK_WORDS = ("moderation", "policy", "safety", "blocked", "filtered", "responsible ai", "prohibited")
+
+
+def is_refusal(text: str) -> bool:
+    """Does a provider's error code or message say it refused the content or a reference?"""
+    return any(w in text.lower() for w in BLOCK_WORDS)
 
 
 @dataclass
@@ -80,7 +87,7 @@ class RemoteBackend(Backend):
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
-        super().__init__(caps)
+        super().__init__(caps, cache, clock, sleep)
         self.cache = cache or Cache()
         self.clock, self._sleep = clock, sleep
         self._journal_lock = threading.Lock()
@@ -248,7 +255,7 @@ class RemoteBackend(Backend):
     def failure(self, req: RenderRequest, job: Job) -> Exception:
         """A failed job: blocked when the provider refused the content or a reference, else an error."""
         code = job.error_code or "failed"
-        blocked = any(w in code.lower() for w in ("moderation", "policy", "safety", "blocked", "filtered", "reference"))
+        blocked = is_refusal(code) or "reference" in code.lower()
         if blocked:
             where = job.error_param or ("input_reference" if "reference" in code.lower() else "prompt")
             return ShotBlocked(req.shot.id, code, job.error_message or "refused", where, charged=job.charged, job_id=job.id)

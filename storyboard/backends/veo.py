@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from storyboard.backends.base import RenderRequest, register
+from storyboard.backends.base import RenderRequest
 from storyboard.backends.capabilities import BackendCaps
-from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear
+from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
 from storyboard.cache import Cache
 from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
 
@@ -18,9 +18,7 @@ from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
 NEGATIVE_PROMPT = "subtitles, captions, on-screen text, watermark"
 
 
-@register("veo")
 class Veo(RemoteBackend):
-    name = "veo"
     can_list = False  # the Gemini API has no list of video operations
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
@@ -82,7 +80,7 @@ class Veo(RemoteBackend):
             return NotCreated(f"the model is overloaded: {msg}")  # UNAVAILABLE: nothing was made
         if e.code >= 500:
             return Unclear(f"{e.code} {status}")
-        if any(w in msg.lower() for w in ("safety", "policy", "blocked", "responsible ai", "prohibited")):
+        if is_refusal(msg):
             return ShotBlocked(shot_id, status or str(e.code), msg, "prompt", charged=False)
         return BackendError(f"shot '{shot_id}': the Gemini API rejected the request ({e.code} {status}): {msg}")
 

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-RATE = 48_000
+from storyboard.media.clips import RATE
 
 
 class ScratchVoices:

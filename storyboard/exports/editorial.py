@@ -21,9 +21,8 @@ def build_otio(tl: Timeline, title: str, clips: list[dict]) -> otio.schema.Timel
     timeline.tracks.append(track)
     spans = tl.spans
     for i, sp in enumerate(spans):
-        prev = spans[i - 1] if i else None
-        head = (prev.out_frames // 2) if prev is not None and prev.transition_out in ("dissolve", "wipe-left") else 0
-        tail = (sp.out_frames - sp.out_frames // 2) if sp.transition_out in ("dissolve", "wipe-left") else 0
+        # an editor's transition sits centred on the cut: each clip gives up half the overlap
+        head, tail = sp.head // 2, sp.tail - sp.tail // 2
         info = clips[i]
         if info.get("path"):
             ref = otio.schema.ExternalReference(
@@ -39,7 +38,7 @@ def build_otio(tl: Timeline, title: str, clips: list[dict]) -> otio.schema.Timel
         clip.metadata["storyboard"] = dict(info.get("metadata", {}), shot_id=sp.shot_id,
                                            transition_out=sp.transition_out, transition_frames=sp.out_frames)
         track.append(clip)
-        if sp.transition_out in ("dissolve", "wipe-left") and i + 1 < len(spans):
+        if sp.overlaps_next and i + 1 < len(spans):
             half_in = sp.out_frames - sp.out_frames // 2
             half_out = sp.out_frames // 2
             track.append(otio.schema.Transition(

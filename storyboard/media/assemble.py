@@ -75,20 +75,8 @@ def plan_pieces(tl: Timeline, keyframes_of: dict[int, list[int]]) -> list[Piece]
 
     `keyframes_of[i]` lists shot i's key frames (empty: encode that shot whole)."""
     pieces: list[Piece] = []
-    spans = tl.spans
-    for i, sp in enumerate(spans):
-        prev = spans[i - 1] if i else None
-        head = tail = fade_in = fade_out = 0
-        if prev is not None and prev.transition_out in ("dissolve", "wipe-left"):
-            head = prev.out_frames  # already shown inside the previous xfade piece
-        if prev is not None and prev.transition_out == "fade":
-            fade_in = prev.out_frames // 2
-        if sp.transition_out in ("dissolve", "wipe-left"):
-            tail = sp.out_frames
-        elif sp.transition_out == "fade":
-            fade_out = sp.out_frames - sp.out_frames // 2
-        elif sp.transition_out == "fade-to-black":
-            fade_out = sp.out_frames
+    for i, sp in enumerate(tl.spans):
+        head, tail, fade_in, fade_out = sp.head, sp.tail, sp.fade_in, sp.fade_out
         lo, hi = head, sp.length - tail
         # a copy may start on a key frame and stop on one, or at the very end of the source
         bounds = keyframes_of.get(i, [])
@@ -149,18 +137,10 @@ def audio_mix_cmd(tl: Timeline, sources: list[Path], out_wav: Path, music: Path 
     labels = []
     for i, sp in enumerate(tl.spans):
         args += [*SAFE_INPUT, "-i", safe_path(sources[i])]
-        prev = tl.spans[i - 1] if i else None
         secs = sp.length / fps
-        fin = DECLICK
-        if prev is not None and prev.transition_out in ("dissolve", "wipe-left"):
-            fin = prev.out_frames / fps
-        elif prev is not None and prev.transition_out == "fade":
-            fin = (prev.out_frames // 2) / fps
-        fout = DECLICK
-        if sp.transition_out in ("dissolve", "wipe-left", "fade-to-black"):
-            fout = sp.out_frames / fps
-        elif sp.transition_out == "fade":
-            fout = (sp.out_frames - sp.out_frames // 2) / fps
+        # sound follows the picture: crossfaded under overlaps, faded with fades, declicked at cuts
+        fin = (sp.head or sp.fade_in) / fps or DECLICK
+        fout = (sp.tail or sp.fade_out) / fps or DECLICK
         start_samples = int(Fraction(sp.start, fps) * RATE)
         chain = (f"[{i}:a:0]aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
                  f"apad,atrim=end={secs:.6f},asetpts=PTS-STARTPTS,"

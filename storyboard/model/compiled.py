@@ -56,8 +56,6 @@ class CompiledShot(_Frozen):
     characters: list[CharacterUse] = []
     depends_on: list[str] = []
     dialogue: list[Line] = []
-    # what the offline animatic draws; harmless to every other backend
-    panel: dict = {}
     warnings: list[str] = []
 
     @property
@@ -67,5 +65,4 @@ class CompiledShot(_Frozen):
     def request(self) -> dict:
         """Every input that shapes the rendered clip (for the cache key), and nothing else."""
         return self.model_dump(include={"prompt", "seconds", "segments", "size", "model", "backend",
-                                        "input_reference", "reference_images", "characters", "fps",
-                                        "duration", "dialogue", "panel"})
+                                        "input_reference", "reference_images", "characters", "fps"})

@@ -45,6 +45,8 @@ Angle = _vocab("angle", vocab.ANGLES)
 Move = _vocab("camera move", vocab.MOVES)
 Continuity = _vocab("continuity", vocab.CONTINUITY)
 
+OVERLAPPING = ("dissolve", "wipe-left")  # transitions that lay the two shots over each other
+
 _TRANSITION = re.compile(r"^\s*([a-z-]+)\s*(?:(\d+(?:\.\d+)?)\s*s?)?\s*$")
 
 
@@ -82,7 +84,7 @@ class Transition(Frozen):
     @property
     def overlaps(self) -> bool:
         """Dissolves and wipes overlap the two shots; fades do not."""
-        return self.kind in ("dissolve", "wipe-left")
+        return self.kind in OVERLAPPING
 
 
 TransitionField = Annotated[Transition, WithJsonSchema({

@@ -99,7 +99,7 @@ def test_music_is_looped_and_ducked(tmp_path, clips):
 
 
 def test_burnt_subtitles(tmp_path, clips):
-    from storyboard.cut import subtitle_cards
+    from storyboard.cutting import subtitle_cards
     from tests.media import video_frames
     lines = {"a": [{"name": "Ana", "text": "Hello there.", "start": 0.5, "end": 1.5}]}
     shots = [("a", 3.0, "cut", 0), ("b", 3.0, "cut", 0)]

@@ -105,9 +105,8 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             t = sb.transition_after(i)
             shot_rows.append((shot.id, shot.duration, t.kind, t.seconds))
         tl = build(shot_rows, fps, width, height, dialogue)
-        from storyboard.compiler import character_colour
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
-        colours = {name: character_colour(cid) for name, cid in cid_by_name.items()}
+        colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
         cards = subtitle_cards(tl, work, colours) if burn_subtitles and tl.cues else None
         music = loaded.asset(sb.music) if sb.music else None
         final = out_dir / "final.mp4"
