@@ -40,6 +40,7 @@ class BackendCaps(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
+    code: str = ""  # "package.module:Class" that renders for this backend (else an entry point of the name)
     description: str = ""
     aliases: list[str] = []
     default_model: str
