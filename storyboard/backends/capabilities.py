@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +31,7 @@ class ModelCaps(BaseModel):
     native_audio: bool = False
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
+    params: dict[str, Any] = {}  # backend-specific request settings (endpoint ids, field names), read only by that backend
 
     def price_per_second(self, size: str) -> float:
         return self.price.get(size, self.price.get("*", 0.0))
