@@ -76,6 +76,7 @@ def create(caps: BackendCaps, cache=None) -> Backend:
         try:
             from storyboard.backends import openai_videos  # noqa: F401
             from storyboard.backends import veo  # noqa: F401
+            from storyboard.backends import fal  # noqa: F401
         except ImportError:
             pass
     if caps.name not in _REGISTRY:
