@@ -62,7 +62,6 @@ def fal(media, ca, project, monkeypatch, tmp_path):
     # fal-client reads FAL_QUEUE_RUN_HOST once, at import, which this process may have done already;
     # child processes (the kill test) read the environment above
     monkeypatch.setattr(sdk, "QUEUE_URL_FORMAT", f"https://{fake.host}/")
-    monkeypatch.setattr(sdk, "RUN_URL_FORMAT", f"https://{fake.host}/")
     cfg = project / "config.toml"
     cfg.write_text("[backends.fal]\npoll_seconds = 0.02\n")
     monkeypatch.setenv("STORYBOARD_CONFIG", str(cfg))
