@@ -185,6 +185,11 @@ def _more_commands(sub) -> None:
     pl.add_argument("--new-take", action="store_true")
     pl.set_defaults(func=cmd_plan)
 
+    mo = sub.add_parser("models", help="every backend's models: lengths, sizes, references, sound, price")
+    mo.add_argument("--backend", "-b", metavar="B", help="only this backend")
+    mo.add_argument("--json", action="store_true")
+    mo.set_defaults(func=cmd_models)
+
 
     r = sub.add_parser("render", help="render what is not cached, then make the cut")
     r.add_argument("file", metavar="FILE")
@@ -239,6 +244,49 @@ def cmd_compile(args: argparse.Namespace) -> int:
             out.print(f"  [dim]-[/] {f}", markup=True, highlight=False)
         for w in s.warnings:
             out.print(f"  [yellow]warning:[/] {w}")
+    return 0
+
+
+def _spans(values: list[float]) -> str:
+    """[3, 4, 5, 8, 10] -> "3-5, 8, 10s": a model's clip lengths, short."""
+    out: list[list[float]] = []
+    for v in sorted(values):
+        if out and v - out[-1][-1] == 1:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return ", ".join(f"{r[0]:g}-{r[-1]:g}" if len(r) > 2 else ", ".join(f"{x:g}" for x in r) for r in out) + "s"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """The capability table (with the user's config on top) as the user will be billed by it."""
+    from storyboard.backends import capabilities
+    backends = [capabilities.get(args.backend)] if args.backend else list(capabilities.table().values())
+    if args.json:
+        doc = {b.name: {"description": b.description, "default_model": b.default_model, "env": b.env,
+                        "models": {n: m.model_dump(exclude={"params"}) for n, m in b.models.items()}} for b in backends}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    for b in backends:
+        t = Table(title=f"{b.name}: {b.description}" + (f" (needs {' or '.join(b.env)})" if b.env else ""),
+                  title_justify="left")
+        for col in ("model", "lengths", "sizes", "first frame", "references", "sound", "$/s"):
+            t.add_column(col, justify="right" if col == "$/s" else "left", no_wrap=col in ("model", "sizes", "$/s"))
+        for name, m in b.models.items():
+            lengths = "any" if b.exact_duration or not m.durations else _spans(m.durations)
+            if m.extension_durations:
+                lengths += f" (+ extensions of {_spans(m.extension_durations)})"
+            refs = [f"{m.max_characters} characters" if m.characters else "",
+                    f"{m.reference_images} images" if m.reference_images else ""]
+            sizes = ["*"] if b.any_size else m.sizes
+            price = "\n".join(f"{m.price_per_second(size):.4g}" for size in sizes)  # one line per size
+            t.add_row(name + (" *" if name == b.default_model else ""), lengths,
+                      "any" if b.any_size else "\n".join(sizes), "yes" if m.image_reference else "no",
+                      ", ".join(r for r in refs if r) or "-", "yes" if m.makes_sound else "no", price)
+        out.print(t)
+    cfg = capabilities.config_path()
+    out.print(f"* the backend's default model. Prices are dollars per second asked; override them in {cfg}",
+              markup=False)
     return 0
 
 

@@ -30,7 +30,8 @@ def _isolated(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
     monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
+                "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL"):
         monkeypatch.delenv(var, raising=False)
 
 

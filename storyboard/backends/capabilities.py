@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,7 +31,7 @@ class ModelCaps(BaseModel):
     makes_sound: bool = False  # the clip has its own sound; a silent clip is then worth a warning
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
-    params: dict = {}  # backend-specific request settings (endpoint, field names); read only by that backend
+    params: dict[str, Any] = {}  # backend-specific request settings (endpoint ids, field names), read only by that backend
 
     def price_per_second(self, size: str) -> float:
         return self.price.get(size, self.price.get("*", 0.0))
@@ -45,6 +46,7 @@ class BackendCaps(BaseModel):
     aliases: list[str] = []
     default_model: str
     concurrency: int = 2
+    env: list[str] = []  # the credentials it reads from the environment (one of them), shown by `models`
     exact_duration: bool = False  # makes a clip of exactly the shot's length: nothing is trimmed
     any_size: bool = False  # makes any frame size
     any_model: bool = False  # stands in for whatever model the storyboard names

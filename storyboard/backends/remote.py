@@ -84,6 +84,7 @@ class RemoteBackend(Backend):
     """Template for a paid backend: subclasses implement the provider calls below."""
 
     can_list = True  # can the provider list recent jobs (to reconcile an unclear create)?
+    lists_unfinished = True  # does that list show jobs still queued or running? If not, a miss proves nothing
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
@@ -217,13 +218,20 @@ class RemoteBackend(Backend):
         last_error: Exception | None = None
         for attempt in range(3):
             try:
-                for job in self.recent():
-                    if self.matches(job, req, seg, since):
-                        return job.id
-                return None
+                listed = self.recent()
             except Exception as e:  # noqa: BLE001 - any failure to list leaves the outcome unknown
                 last_error = e
                 self.sleep(min(10.0, 1.0 + 2 * attempt))
+                continue
+            for job in listed:
+                if self.matches(job, req, seg, since):
+                    return job.id
+            if self.lists_unfinished:
+                return None
+            raise AmbiguousSubmission(f"shot '{req.shot.id}': a submission's outcome is unknown ({reason or 'no reply'}) "
+                                      f"and {self.caps.name} lists a job only once it has finished; nothing is "
+                                      "submitted again by itself: run again in a few minutes to find it "
+                                      "(add --new-take to submit anew)")
         raise AmbiguousSubmission(f"shot '{req.shot.id}': a submission's outcome is unknown ({reason or 'no reply'}) "
                                   f"and the job list could not be read ({last_error}); run again to re-check, "
                                   "nothing will be submitted twice")
