@@ -71,17 +71,20 @@ def default_out(path: Path) -> Path:
 def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
            concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
            burn_subtitles: bool = False, cache: Cache | None = None, confirm=None,
-           on_event=lambda e: None, on_step=lambda s: None) -> RenderReport:
+           on_event=lambda e: None, on_step=lambda s: None, media_root: str | None = None) -> RenderReport:
     """Render what is not cached, then make the cut and every export in `out_dir`.
 
-    `confirm(plan) -> bool` is asked before a paid backend spends anything; without it nothing is spent."""
+    `confirm(plan) -> bool` is asked before a paid backend spends anything; without it nothing is spent.
+    `media_root`: the exports name media as absolute paths under this folder (see handoff.url)."""
     from storyboard import cut
     from storyboard.backends.base import create
     from storyboard.budget import Budget
     from storyboard.errors import StoryboardError
+    from storyboard.exports.handoff import check_media_root
     from storyboard.fsutil import folder_lock
     from storyboard.renderer import Renderer
 
+    check_media_root(media_root)  # before anything is spent
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     with folder_lock(out_dir):
@@ -100,7 +103,7 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
         man = cut.manifest(prep.loaded, prep.caps.name, outcomes, budget.spent)
         cut.write_manifest(out_dir, man)  # written first: what was spent is never lost
         result = cut.make(prep.loaded, outcomes, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
-                          on_step=on_step)
+                          on_step=on_step, media_root=media_root)
         files = dict(result.files, **{"manifest.json": out_dir / "manifest.json"})
         # a stop with its own status (budget, quota, retries, ambiguous) outranks "incomplete"
         fatal = next((o.error for o in outcomes.values()
