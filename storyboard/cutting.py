@@ -13,10 +13,10 @@ from PIL import Image
 
 from storyboard.backends import panel as draw
 from storyboard.cache import Entry
-from storyboard.exports import editorial, subtitles
+from storyboard.exports import editorial, handoff, subtitles
 from storyboard.fsutil import atomic_write_json, atomic_write_text, publish, temp_name
 from storyboard.loader import Loaded
-from storyboard.media import assemble, clips
+from storyboard.media import assemble, clips, stems
 from storyboard.media.ffmpeg import run
 from storyboard.media.probe import probe
 from storyboard.renderer import Outcome
@@ -76,7 +76,8 @@ def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Path:
 
 
 def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: float = -14.0,
-         burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None) -> CutResult:
+         burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None,
+         media_root: str | None = None) -> CutResult:
     sb = loaded.storyboard
     fps, width, height = sb.defaults.fps, sb.defaults.width, sb.defaults.height
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -119,27 +120,56 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             raise assemble.MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
         publish(tmp, final)
         files = {"final.mp4": final}
-        on_step("writing exports")
-        atomic_write_text(out_dir / "final.srt", subtitles.srt(tl.cues))
-        atomic_write_text(out_dir / "final.vtt", subtitles.vtt(tl.cues))
-        clip_info = []
-        for shot, src in zip(sb.shots, sources):
-            o = outcomes[shot.id]
-            meta = o.meta
-            # the house-format source the cut used: in the cache, at the cut's rate, exactly the shot's frames
-            clip_info.append({"path": src if o.entry else None, "frames": to_frames(shot.duration, fps),
-                              "metadata": {"prompt": o.job.shot.prompt, "backend": meta.get("backend", o.job.shot.backend),
-                                           "model": meta.get("model_reported", o.job.shot.model),
-                                           "job_id": meta.get("job_id"), "cost": meta.get("cost", 0.0),
-                                           "status": o.status, "take": o.job.take}})
-        otl = editorial.build_otio(tl, sb.title, clip_info)
-        for name, adapter in (("timeline.otio", "otio_json"), ("final.edl", "cmx_3600"), ("final.xml", "fcp_xml")):
-            atomic_write_text(out_dir / name, editorial.to_string(otl, adapter))
-            files[name] = out_dir / name
-        files["final.srt"], files["final.vtt"] = out_dir / "final.srt", out_dir / "final.vtt"
+        files.update(handoff_exports(loaded, outcomes, tl, sources, music, out_dir, media_root, on_step))
         return CutResult(final, tl, files)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, sources: list[Path],
+                    music: Path | None, out_dir: Path, media_root: str | None,
+                    on_step: Callable[[str], None]) -> dict[str, Path]:
+    """Subtitles, and the editor's hand-off: media/ (each shot's picture linked from the cache or
+    copied, its sound and the music bed as WAV) and the timeline, EDL and FCP XML naming them."""
+    sb = loaded.storyboard
+    fps = tl.fps
+    files: dict[str, Path] = {}
+    for name, text in (("final.srt", subtitles.srt(tl.cues)), ("final.vtt", subtitles.vtt(tl.cues))):
+        atomic_write_text(out_dir / name, text)
+        files[name] = out_dir / name
+    on_step("gathering media")
+    named = [handoff.shot_files(i + 1, shot.id, outcomes[shot.id].job.take if outcomes[shot.id].entry else None)
+             for i, shot in enumerate(sb.shots)]
+    for src, f in zip(sources, named):
+        handoff.place(src, out_dir / f.video)
+    stems.write_shot_sounds([(src, sp.length, out_dir / f.sound) for src, sp, f in zip(sources, tl.spans, named)], fps)
+    keep = {n.rsplit("/", 1)[-1] for f in named for n in (f.video, f.sound)}
+    bed = None
+    if music is not None:
+        rel = handoff.music_file(sb.music)
+        stems.write_music(music, out_dir / rel, tl.total_frames, fps)
+        keep.add(rel.rsplit("/", 1)[-1])
+        bed = editorial.Bed(handoff.url(rel, media_root))
+    handoff.prune(out_dir / handoff.MEDIA, keep)
+    files[handoff.MEDIA] = out_dir / handoff.MEDIA
+    on_step("writing exports")
+    reels = handoff.reel_names([s.id for s in sb.shots])
+    shots = []
+    for shot, f, reel in zip(sb.shots, named, reels):
+        o = outcomes[shot.id]
+        meta = o.meta
+        shots.append(editorial.ShotClip(
+            video=handoff.url(f.video, media_root), sound=handoff.url(f.sound, media_root), reel=reel,
+            metadata={"prompt": o.job.shot.prompt, "backend": meta.get("backend", o.job.shot.backend),
+                      "model": meta.get("model_reported", o.job.shot.model), "job_id": meta.get("job_id"),
+                      "cost": meta.get("cost", 0.0), "status": o.status, "take": o.job.take},
+            slate="" if o.entry else ": ".join(x for x in (o.status, o.reason) if x),
+            warnings=tuple(o.warnings or meta.get("warnings", []))))
+    otl = editorial.build_otio(tl, sb.title, shots, bed)
+    for name, text in editorial.exports(otl, tl.width, tl.height).items():
+        atomic_write_text(out_dir / name, text)
+        files[name] = out_dir / name
+    return files
 
 
 def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: float) -> dict:

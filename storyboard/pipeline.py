@@ -118,16 +118,20 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
 
 
 def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = -14.0,
-        burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None) -> "CutResult":
+        burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None,
+        media_root: str | None = None) -> "CutResult":
     """The final cut and every export in `out_dir` from rendered shots (slates where a shot has no
-    clip); the manifest is written first, so what was spent is never lost."""
+    clip); the manifest is written first, so what was spent is never lost. `media_root`: the exports
+    name media as absolute paths under this folder (see exports.handoff.url), else relative ones."""
     from storyboard import cutting
+    from storyboard.exports.handoff import check_media_root
+    check_media_root(media_root)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent)
     cutting.write_manifest(out_dir, man)
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
-                          burn_subtitles=burn_subtitles, on_step=on_step)
+                          burn_subtitles=burn_subtitles, on_step=on_step, media_root=media_root)
     result.files["manifest.json"] = out_dir / "manifest.json"
     return result
 
@@ -140,12 +144,15 @@ def default_out(path: Path) -> Path:
 def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
            concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
            burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
-           on_event=lambda e: None, on_step=lambda s: None) -> tuple[Rendered, "CutResult"]:
+           on_event=lambda e: None, on_step=lambda s: None,
+           media_root: str | None = None) -> tuple[Rendered, "CutResult"]:
     """render_shots, then cut, holding the output folder's one-writer lock throughout."""
+    from storyboard.exports.handoff import check_media_root
     from storyboard.fsutil import folder_lock
+    check_media_root(media_root)  # before anything is spent
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     with folder_lock(out_dir):
         rendered = render_shots(prep, cache=cache, concurrency=concurrency, max_cost=max_cost, confirm=confirm,
                                 on_event=on_event, select=select, new_take=new_take)
         return rendered, cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
-                             on_step=on_step)
+                             on_step=on_step, media_root=media_root)

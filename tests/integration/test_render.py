@@ -57,7 +57,8 @@ def test_render_makes_the_cut_and_every_export(film, capsys):
     assert main(["render", str(film)]) == 0
     out = film.parent / "film"
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert names == ["final.edl", "final.mp4", "final.srt", "final.vtt", "final.xml", "manifest.json", "timeline.otio"]
+    assert names == ["final.edl", "final.mp4", "final.srt", "final.vtt", "final.xml", "manifest.json", "media",
+                     "timeline.otio"]
     frames = 48 + 48 + 36 - 12
     assert decodes(out / "final.mp4") == frames
     info = probe(out / "final.mp4")

@@ -42,22 +42,3 @@ def test_subtitles_are_timed_in_the_cut_across_a_dissolve():
     srt = subtitles.srt(tl.cues)
     assert "2\n00:00:02,250 --> 00:00:03,000\nBEN: Second -> line." in srt
     assert subtitles.vtt(tl.cues).startswith("WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v Ana>First.")
-
-
-def test_otio_round_trip():
-    import opentimelineio as otio
-
-    from storyboard.exports import editorial
-    tl = build([("a", 3.0, "dissolve", 1), ("b", 3.0, "wipe-left", 0.5), ("c", 2.0, "cut", 0)], FPS, 320, 180)
-    info = [{"path": f"/tmp/{s}.mp4", "frames": 72, "metadata": {"prompt": "p", "job_id": "j"}} for s in "ab"]
-    info.append({"path": None, "metadata": {"status": "failed"}})
-    otl = editorial.build_otio(tl, "T", info)
-    back = otio.adapters.read_from_string(editorial.to_string(otl, "otio_json"), "otio_json")
-    assert back.duration().to_frames() == tl.total_frames
-    names = [c.name for c in back.find_clips()]
-    assert names == ["a", "b", "c"]
-    assert back.find_clips()[0].metadata["storyboard"]["job_id"] == "j"
-    assert len([t for t in back.tracks[0] if isinstance(t, otio.schema.Transition)]) == 2
-    edl = editorial.to_string(otl, "cmx_3600")
-    assert "FROM CLIP NAME:  a" in edl and "\n001  A " in edl  # the reel is the shot id
-    assert "<xmeml" in editorial.to_string(otl, "fcp_xml")
