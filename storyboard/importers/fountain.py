@@ -2,10 +2,11 @@
 
 fountain-py (MIT, no dependencies) covers the whole syntax: forced headings, cues and
 transitions, centred text, sections, synopses, notes, boneyard, page breaks, dual dialogue,
-lyrics, the title page and scene numbers, and gives each element its line. Two gaps are
+lyrics, the title page and scene numbers, and gives each element its line. Three gaps are
 filled here: it drops notes written inside a line of text (`He sits. [[check the chair]]`),
-so those are found in the text and put back, by line; and it reads CR LF line ends as
-blank lines, so line ends are made LF first.
+so those are found in the text and put back, by line; it takes a cue in capitals outside
+ASCII (ZOË) for action, so such cues get the spec's forcing '@'; and it reads CR LF line
+ends as blank lines, so line ends are made LF first.
 """
 
 from __future__ import annotations
