@@ -205,6 +205,38 @@ def _more_commands(sub) -> None:
     r.add_argument("--media-root", metavar="DIR", help="exports name media as DIR/media/... (DIR: this out folder, as the editor sees it)")
     r.set_defaults(func=cmd_render)
 
+    im = sub.add_parser("import", help="turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a "
+                                       "storyboard draft that validates, with comments marking what to fill in")
+    im.add_argument("script", metavar="SCRIPT", help="the screenplay: .fountain or .fdx")
+    im.add_argument("-o", "--out", metavar="FILE", help="the storyboard to write (default: SCRIPT with .yaml)")
+    im.add_argument("--scene", action="extend", nargs="+", default=[], metavar="N",
+                    help="import only these scenes: their numbers as written (#12#), else their place in the script")
+    im.add_argument("--bible", metavar="FILE", help="a series bible: reuse its character and location ids, and include it")
+    im.add_argument("--merge", metavar="FILE", help="update this storyboard from the changed script, keeping your "
+                                                    "edits (camera, duration, prompt...); prints what changed")
+    im.add_argument("--force", action="store_true", help="replace an existing output file")
+    im.set_defaults(func=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from storyboard.importers import run
+    done = run(Path(args.script), Path(args.out) if args.out else None, args.scene,
+               Path(args.bible) if args.bible else None, Path(args.merge) if args.merge else None, args.force)
+    scene = None
+    for c in done.changes:
+        if c.scene != scene:
+            scene = c.scene
+            out.print(f"[bold]{scene or 'definitions'}[/]")
+        out.print(f"  {c}", markup=False)
+    if args.merge and not done.changes:
+        out.print("the script changed nothing in the storyboard", markup=False)
+    out.print(f"wrote {done.path}: {done.shots} shots in {done.scenes} scenes; {done.characters} characters and "
+              f"{done.locations} locations to describe" if not args.merge else f"updated {done.path}", markup=False)
+    if done.backup:
+        out.print(f"the previous version is {done.backup}", markup=False)
+    out.print("fill in what its comments mark, then: storyboard render " + str(done.path), markup=False)
+    return 0
+
 
 def _print_warnings(diags) -> None:
     for d in diags:
