@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from storyboard.checks import speech_seconds
+from storyboard.timeline import speech_seconds
 from storyboard.errors import UsageError
 from storyboard.importers import yamltext
 from storyboard.importers.screenplay import Beat, Scene, Screenplay, Speech
