@@ -110,7 +110,7 @@ def plan(shots: list[CompiledShot], backend: str, asset_digest: Callable[[str], 
         base_key = _digest({"v": KEY_VERSION, **fields})
         have = existing_takes(cache, base_key)
         latest = have[-1] if have else cache.take(base_key)
-        wanted = set(range(1, takes + 1)) if shot.id in asked else set()
+        wanted = set(range(1, takes + 1)) if shot.id in asked and takes > 1 else set()
         if shot.id in renew:  # one more than any take made; take 1 if none ever was
             wanted.add(max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1)
         pinned = pins.get(shot.id)

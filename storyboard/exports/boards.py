@@ -189,6 +189,13 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: "Prepared", out_dir: Path, x: 
             pdf.set_xy(x, cy)
             pdf.cell(w, lh, line)
             cy += lh
+    # ruled lines in the room left, for notes by hand
+    pdf.set_draw_color(*RULE)
+    pdf.set_line_width(0.1)
+    ry = cy + 5.5
+    while ry < y + h - 0.5:
+        pdf.line(x, ry, x + w, ry)
+        ry += 5.5
 
 
 def _wrap(pdf, text: str, width: float) -> list[str]:
