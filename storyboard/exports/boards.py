@@ -134,7 +134,7 @@ def _picture(s: ShotSheet, prep: "Prepared", out_dir: Path, width: int, height: 
     """The middle key frame of the take in the cut; else the drawn panel (the review page's, if it drew one)."""
     if s.entry is not None:
         try:
-            return str(clip_stills(s.entry)[BIG][1])
+            return str(clip_stills(s.entry)[0][BIG][0])
         except MediaError:
             pass
     drawn = out_dir / "review" / panel_name(s.compiled)

@@ -60,12 +60,13 @@ def write(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: P
     return {PAGE: page, FOLDER: folder}
 
 
-def _stills(entries: dict[str, Entry]) -> dict[str, list[Path] | str]:
-    """Small stills of every clip, by key (several at once: PyAV decodes outside the GIL); a clip whose
-    stills cannot be taken gets the reason instead."""
-    def one(entry: Entry) -> list[Path] | str:
+def _stills(entries: dict[str, Entry]) -> dict[str, tuple[list[Path], float] | str]:
+    """(small stills, seconds) of every clip, by key (several at once: PyAV decodes outside the GIL);
+    a clip whose stills cannot be taken gets the reason instead."""
+    def one(entry: Entry) -> tuple[list[Path], float] | str:
         try:
-            return clip_stills(entry)[SMALL]
+            paths, seconds = clip_stills(entry)
+            return paths[SMALL], seconds
         except MediaError as e:
             return str(e)
     with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
@@ -120,30 +121,22 @@ def _shot_view(s: ShotSheet, prep: "Prepared", sheet: Sheet, files: _Files, stil
     w, h = SMALL, max(2, round(SMALL * sheet.height / sheet.width))
     view["w"], view["h"] = w, h
     got = stills.get(s.clip_key) if s.clip else None
-    if s.clip is not None and isinstance(got, list):
+    if s.clip is not None and isinstance(got, tuple):
         name = f"{stem}_t{s.take}.mp4" if any(t.key == s.clip_key for t in s.takes) else f"{stem}_kept.mp4"
         view["clip"] = files.link(s.clip, name)
-        view["clip_seconds"] = _seconds(s.clip)
-        view["strip"] = [files.link(p, f"{s.clip_key[:16]}-{i}.jpg") for i, p in enumerate(got)]
+        view["clip_seconds"] = round(got[1], 3)
+        view["strip"] = [files.link(p, f"{s.clip_key[:16]}-{i}.jpg") for i, p in enumerate(got[0])]
     else:
         if isinstance(got, str):
             view["problems"].append(got)
         view["panel"] = files.drawn(panel_name(s.compiled), lambda: drawn_panel(s.compiled, prep.loaded.asset, w, h))
     for t in s.takes:
-        pics = stills.get(t.key) if t.entry is not None else None
+        got = stills.get(t.key) if t.entry is not None else None
+        ok = isinstance(got, tuple)
         view["takes"].append({
             "t": t, "in_cut": t.key == s.clip_key, "pinned": s.pinned and t.key == s.clip_key,
             "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(t.created)) if t.created else "",
-            "still": files.link(pics[1], f"{t.key[:16]}-1.jpg") if isinstance(pics, list) else None,
-            "clip": files.link(t.entry.clip, f"{stem}_t{t.number}.mp4") if isinstance(pics, list) else None,
-            "seconds": _seconds(t.entry.clip) if isinstance(pics, list) else None})
+            "still": files.link(got[0][1], f"{t.key[:16]}-1.jpg") if ok else None,
+            "clip": files.link(t.entry.clip, f"{stem}_t{t.number}.mp4") if ok else None,
+            "seconds": round(got[1], 3) if ok else None})
     return view
-
-
-def _seconds(clip: Path) -> float | None:
-    """How long a clip plays (probed: a provider's clip may run past the shot)."""
-    from storyboard.media.probe import probe
-    try:
-        return round(probe(clip).video_duration, 3)
-    except MediaError:
-        return None

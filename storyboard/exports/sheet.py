@@ -190,19 +190,26 @@ BIG, SMALL = 640, 384  # widths: boards print the big still, the page shows the 
 AT = (0.0, 0.5, 1.0)  # first, middle and last frame (the key frame at or before each)
 
 
-def clip_stills(entry) -> dict[int, list[Path]]:
-    """{width: [first, middle, last]} JPEGs of a cached clip, made once and kept beside it in the cache
-    (an entry never changes, so neither do its stills)."""
+def clip_stills(entry: Entry) -> tuple[dict[int, list[Path]], float]:
+    """({width: stills}, seconds) of a cached clip: the first, middle and last key frames small (for
+    the page), the middle one big (for the boards); made once and kept beside the clip in the cache (an
+    entry never changes, so neither do its stills), with how long its picture runs."""
     from storyboard.fsutil import atomic_write_bytes
     from storyboard.media.stills import key_stills
-    paths = {w: [entry.folder / f"still-{w}-{i}.jpg" for i in range(len(AT))] for w in (BIG, SMALL)}
-    if all(p.exists() for ps in paths.values() for p in ps):
-        return paths
-    for i, im in enumerate(key_stills(entry.clip, AT, BIG)):
-        for w in (BIG, SMALL):
-            pic = im if im.width <= w else im.resize((w, max(2, round(im.height * w / im.width))), Image.LANCZOS)
-            atomic_write_bytes(paths[w][i], jpeg(pic))
-    return paths
+    paths = {SMALL: [entry.folder / f"still-{SMALL}-{i}.jpg" for i in range(len(AT))],
+             BIG: [entry.folder / f"still-{BIG}-1.jpg"]}
+    seconds_file = entry.folder / "still-seconds.txt"
+    try:
+        if all(p.exists() for ps in paths.values() for p in ps):
+            return paths, float(seconds_file.read_text())
+    except (OSError, ValueError):
+        pass
+    got = key_stills(entry.clip, AT, (SMALL, BIG))
+    for i, pics in enumerate(got.pictures):
+        atomic_write_bytes(paths[SMALL][i], jpeg(pics[SMALL]))
+    atomic_write_bytes(paths[BIG][0], jpeg(got.pictures[1][BIG]))
+    atomic_write_bytes(seconds_file, f"{got.seconds:.4f}\n".encode())
+    return paths, got.seconds
 
 
 def drawn_panel(cshot: "CompiledShot", asset, width: int, height: int) -> Image.Image:
