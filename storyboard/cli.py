@@ -232,12 +232,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     prep = prepare(args.file, args.backend)
     p = make_plan(prep, select=args.shot, new_take=args.new_take, takes=args.takes)
     if args.json:
+        owner = {j.base_key: j.shot.id for j in p.jobs}
         doc = {"backend": p.backend, "total": p.total, "total_text": f"${p.total:.2f}", "shots": [
             {"id": j.shot.id, "duration": j.shot.duration, "seconds": j.shot.seconds, "segments": j.shot.segments,
              "model": j.shot.model, "size": j.shot.size, "price_per_second": j.price_per_second,
              "cost": j.cost if j.selected else 0.0, "cache": "hit" if j.cached else "miss", "take": j.take,
              "selected": j.selected, "key": j.key, "pinned": j.pinned} for j in p.jobs],
-            "other_takes": [{"shot": j.shot.id.split(" take ")[0], "take": j.take, "cost": j.cost, "key": j.key}
+            "other_takes": [{"shot": owner[j.base_key], "take": j.take, "cost": j.cost, "key": j.key}
                             for j in p.extra]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0

@@ -109,7 +109,8 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
         from storyboard import takes as takes_
         outcomes = takes_.keep_clips({j.shot.id: made[j.shot.id] for j in p.jobs}, cache, takes_.last_cut(out_dir))
         man = cut.manifest(prep.loaded, prep.caps.name, outcomes, budget.spent)
-        man["other_takes"] = [{"shot": j.shot.id.split(" take ")[0], "take": j.take, "status": made[j.shot.id].status,
+        owner = {j.base_key: j.shot.id for j in p.jobs}
+        man["other_takes"] = [{"shot": owner[j.base_key], "take": j.take, "status": made[j.shot.id].status,
                                "key": j.key, "cost": made[j.shot.id].meta.get("cost", 0.0)} for j in p.extra]
         cut.write_manifest(out_dir, man)  # written first: what was spent is never lost
         result = cut.make(prep.loaded, outcomes, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
