@@ -128,6 +128,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     cached = sum(1 for o in report.outcomes.values() if o.status == "cached")
     out.print(f"{made} rendered, {cached} from the cache, ${report.spent:.2f} spent, "
               f"{time.monotonic() - t0:.1f}s. The cut: {report.files['final.mp4']}", markup=False)
+    out.print(f"review: {report.files['review.html']}", markup=False)
     if report.status == 1:
         err.print("incomplete: some shots stand as slates in the cut", markup=False)
     elif report.fatal is not None:
@@ -312,15 +313,18 @@ def cmd_takes(args: argparse.Namespace) -> int:
 
     from storyboard.cache import Cache
     from storyboard.model.vocab import unknown
+    from dataclasses import replace
+
     from storyboard.pipeline import make_plan, prepare
-    from storyboard.takes import list_takes
+    from storyboard.takes import list_takes, pin_problems
     prep = prepare(args.file, args.backend)
     ids = [s.id for s in prep.shots]
     for sid in args.shots:
         if sid not in ids:
             raise UsageError(unknown("shot", sid, ids))
     cache = Cache()
-    p = make_plan(prep, cache)
+    p = make_plan(prep, cache, check_pins=False)  # the list is how to fix a pin that points nowhere
+    _print_warnings(replace(d, severity="warning") for d in pin_problems(prep, p))
     rows = []
     for j in p.jobs:
         if args.shots and j.shot.id not in args.shots:

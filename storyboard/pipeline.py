@@ -43,7 +43,7 @@ def prepare(path: str | Path, backend: str | None = None) -> Prepared:
 
 
 def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tuple = (),
-              new_take: bool = False, takes: int = 1) -> Plan:
+              new_take: bool = False, takes: int = 1, check_pins: bool = True) -> Plan:
     """The plan, or FormatError if a pinned take does not exist (`takes`: make takes 1..N of the selected shots)."""
     from storyboard import takes as takes_
     ids = {s.id for s in prep.shots}
@@ -55,7 +55,7 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
         raise UsageError("--takes must be at least 1")
     p = plan(prep.shots, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(), select, new_take,
              pins=takes_.pins(prep), takes=takes)
-    if p.missing_takes:
+    if p.missing_takes and check_pins:
         raise FormatError(takes_.pin_problems(prep, p))
     return p
 

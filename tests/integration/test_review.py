@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -76,16 +77,16 @@ def clips_in_cache() -> list[Path]:
 
 
 class Visit:
-    """A page opened from file:// with every console error and request recorded."""
+    """A page opened (from file://, or a URL) with every console error and request recorded."""
 
-    def __init__(self, browser, html: Path):
+    def __init__(self, browser, html: Path | str):
         self.page = browser.new_page(viewport={"width": 1300, "height": 900})
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(html.as_uri())
+        self.page.goto(html if isinstance(html, str) else html.as_uri())
         self.page.wait_for_function("() => window.storyboardReview && window.storyboardReview.ready")
 
     def load_every_image(self) -> list[tuple[str, int]]:
@@ -170,6 +171,36 @@ def test_review_page_in_chromium_with_takes_and_a_pinned_take(project, browser, 
     finally:
         v.close()
     assert "5.0s" in text and ">3<" in text and "animatic" in text and "$0.00" in text
+
+    # the same folder from a static web server
+    with static_server(html.parent) as base:
+        v = Visit(browser, f"{base}/review.html")
+        try:
+            assert all(w > 0 for _, w in v.load_every_image())
+            assert len(v.play_every_clip()) == 5
+            assert v.errors == [] and all(u.startswith(base) for u in v.requests), v.requests
+        finally:
+            v.close()
+
+
+@contextlib.contextmanager
+def static_server(folder: Path):
+    """A plain static file server on 127.0.0.1 (byte ranges are not needed to play a clip)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_review_of_a_storyboard_never_rendered_shows_drawn_panels(project, browser, monkeypatch):
