@@ -88,6 +88,13 @@ def interactive(html: Path) -> None:
         browser.close()
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, every thread: the cost whatever else the machine is doing."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shots", type=int, default=300)
@@ -108,9 +115,11 @@ def main() -> None:
         plan, outcomes = seed(prep, cache, args.distinct)
         out = root / "out"
         for run in ("first", "again"):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), _cpu()
             review.write(prep, plan, outcomes, out, cache)
-            print(f"review.html and review/ for {args.shots} shots ({run}): {time.perf_counter() - t:.2f}s (target < 10 s)")
+            print(f"review.html and review/ for {args.shots} shots ({run}): {time.perf_counter() - t:.2f}s "
+                  f"(target < 10 s); {_cpu() - cpu:.2f} CPU-seconds, load average {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} cores")
         size = sum(f.stat().st_size for f in (out / "review").glob("*.jpg")) / 1e6
         print(f"  {len(list((out / 'review').glob('*.jpg')))} stills, {size:.1f} MB; page "
               f"{(out / 'review.html').stat().st_size / 1e3:.0f} kB")

@@ -112,8 +112,8 @@ def keep_clips(outcomes: dict[str, Outcome], cache: Cache, last: dict[str, dict]
             continue
         kept = _latest_other_take(cache, o.job)
         what = f"take {kept[1]}" if kept else ""
-        if kept is None and (prev := last.get(sid)) and prev.get("clip"):
-            entry = cache.get(Path(prev["clip"]).parent.name)
+        if kept is None and (prev := last.get(sid)) and prev.get("clip") and _is_key(prev.get("key")):
+            entry = cache.get(prev["key"])
             if entry is not None:
                 kept = (entry, int(entry.meta.get("take") or prev.get("take") or 1))
                 what = f"the clip of the last cut (take {kept[1]} of an earlier version)"
@@ -136,3 +136,8 @@ def _latest_other_take(cache: Cache, job: RenderJob) -> tuple[Entry, int] | None
         if n != job.take and (entry := cache.get(take_key(job.base_key, n))) is not None:
             return entry, n
     return None
+
+
+def _is_key(key: object) -> bool:
+    """A cache key (a sha256 in hex), not whatever a hand-edited manifest holds."""
+    return isinstance(key, str) and len(key) == 64 and all(ch in "0123456789abcdef" for ch in key)
