@@ -14,7 +14,7 @@ import jinja2
 
 from storyboard.cache import Cache, Entry
 from storyboard.errors import MediaError
-from storyboard.exports.sheet import (SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel,
+from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel,
                                       jpeg, panel_name)
 from storyboard.fsutil import atomic_write_bytes, atomic_write_text
 from storyboard.planner import Plan
@@ -42,9 +42,9 @@ def write(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: P
     folder.mkdir(parents=True, exist_ok=True)
     files = _Files(folder)
     entries: dict[str, Entry] = {}
-    for s, o in zip(sheet.shots, (outcomes[s.id] for s in sheet.shots)):
-        if o.entry is not None:
-            entries[o.entry.key] = o.entry
+    for s in sheet.shots:
+        if s.entry is not None:
+            entries[s.entry.key] = s.entry
         entries.update({t.key: t.entry for t in s.takes if t.entry is not None})
     stills = _stills(entries)
     shots = [_shot_view(s, prep, sheet, files, stills) for s in sheet.shots]
@@ -129,7 +129,8 @@ def _shot_view(s: ShotSheet, prep: "Prepared", sheet: Sheet, files: _Files, stil
     else:
         if isinstance(got, str):
             view["problems"].append(got)
-        view["panel"] = files.drawn(panel_name(s.compiled), lambda: drawn_panel(s.compiled, prep.loaded.asset, w, h))
+        bw, bh = BIG, max(2, round(BIG * sheet.height / sheet.width))  # the boards print the same picture
+        view["panel"] = files.drawn(panel_name(s.compiled), lambda: drawn_panel(s.compiled, prep.loaded.asset, bw, bh))
     for t in s.takes:
         got = stills.get(t.key) if t.entry is not None else None
         ok = isinstance(got, tuple)
