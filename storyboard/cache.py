@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from storyboard.fsutil import atomic_write_json, fsync_dir
 
 
 STALE_STAGING_SECONDS = 24 * 3600
+_TAKES_LOCK = threading.Lock()
 
 
 def default_root() -> Path:
@@ -102,9 +104,13 @@ class Cache:
         except (OSError, ValueError):
             return 1
 
-    def set_take(self, base_key: str, take: int) -> None:
+    def raise_take(self, base_key: str, take: int) -> None:
+        """Record `take` as the latest of its request unless a later one is; takes of one request
+        finish in any order (render --takes N), so the count only grows."""
         from storyboard.fsutil import atomic_write_text
-        atomic_write_text(self.root / "takes" / base_key, f"{take}\n")
+        with _TAKES_LOCK:
+            if take > self.take(base_key) or not (self.root / "takes" / base_key).exists():
+                atomic_write_text(self.root / "takes" / base_key, f"{take}\n")
 
     # -- small JSON records: job journals, failures, provider characters ----------------------
     def record(self, kind: str, name: str) -> dict | None:

@@ -56,6 +56,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         _print_warnings(diags)
         sb = loaded.storyboard
+        if any(s.take is not None for s in sb.shots):  # a pinned take must exist in the cache
+            from storyboard.pipeline import pinned_take_problems
+            problems = pinned_take_problems(f, args.backend)
+            if problems:
+                for d in problems:
+                    err.print(str(d), markup=False)
+                err.print(f"{f}: {len(problems)} problem{'s' * (len(problems) != 1)}", markup=False)
+                status = 2
+                continue
         out.print(f"[bold]{f}[/]: valid", end="")
         out.print(f" - {sb.title!r}" if sb.title else "", markup=False)
         out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)} "
@@ -130,9 +139,10 @@ def cmd_render(args: argparse.Namespace) -> int:
             live.update(table())
         try:
             rendered, result = render(prep, Path(args.out) if args.out else None, select=args.shot,
-                                      new_take=args.new_take, concurrency=args.concurrency, max_cost=args.max_cost,
-                                      loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
-                                      on_event=on_event, on_step=on_step, media_root=args.media_root)
+                                      new_take=args.new_take, takes=args.takes, concurrency=args.concurrency,
+                                      max_cost=args.max_cost, loudness=args.loudness,
+                                      burn_subtitles=args.burn_subtitles, confirm=confirm, on_event=on_event,
+                                      on_step=on_step, media_root=args.media_root)
         except SpendNotConfirmed as e:
             raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     for sid, o in rendered.outcomes.items():
@@ -144,6 +154,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     cached = sum(1 for o in rendered.outcomes.values() if o.status == "cached")
     out.print(f"{made} rendered, {cached} from the cache, ${rendered.spent:.2f} spent, "
               f"{time.monotonic() - t0:.1f}s. The cut: {result.files['final.mp4']}", markup=False)
+    out.print(f"review: {result.files['review.html']}", markup=False)
     if rendered.stop is not None:  # a stop with its own status outranks "incomplete"
         err.print(f"storyboard: {rendered.stop}", markup=False)
         return exit_code(rendered.stop)
@@ -183,6 +194,7 @@ def _more_commands(sub) -> None:
     pl.add_argument("--json", action="store_true")
     pl.add_argument("--shot", action="append", default=[], metavar="ID")
     pl.add_argument("--new-take", action="store_true")
+    pl.add_argument("--takes", type=int, default=1, metavar="N", help="price N takes of each selected shot")
     pl.set_defaults(func=cmd_plan)
 
     mo = sub.add_parser("models", help="every backend's models: lengths, sizes, references, sound, price")
@@ -200,10 +212,13 @@ def _more_commands(sub) -> None:
     r.add_argument("--concurrency", type=int, metavar="N", help="shots rendered at once")
     r.add_argument("--shot", action="append", default=[], metavar="ID", help="render only these (and what they need)")
     r.add_argument("--new-take", action="store_true", help="a new take of the selected shots instead of the cache")
+    r.add_argument("--takes", type=int, default=1, metavar="N",
+                   help="make takes 1..N of the selected shots (the cut uses the latest, or the pinned `take:`)")
     r.add_argument("--loudness", type=float, default=-14.0, metavar="LUFS", help="integrated loudness target")
     r.add_argument("--burn-subtitles", action="store_true", help="burn the dialogue into the picture")
     r.add_argument("--media-root", metavar="DIR", help="exports name media as DIR/media/... (DIR: this out folder, as the editor sees it)")
     r.set_defaults(func=cmd_render)
+    _look_commands(sub)
 
     im = sub.add_parser("import", help="turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a "
                                        "storyboard draft that validates, with comments marking what to fill in")
@@ -326,13 +341,16 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from storyboard.pipeline import make_plan, prepare
     prep = prepare(args.file, args.backend)
-    p = make_plan(prep, select=args.shot, new_take=args.new_take)
+    p = make_plan(prep, select=args.shot, new_take=args.new_take, takes=args.takes)
     if args.json:
+        owner = {j.base_key: j.shot.id for j in p.jobs}
         doc = {"backend": p.backend, "total": p.total, "total_text": f"${p.total:.2f}", "shots": [
             {"id": j.shot.id, "duration": j.shot.duration, "seconds": j.shot.seconds, "segments": j.shot.segments,
              "model": j.shot.model, "size": j.shot.size, "price_per_second": j.price_per_second,
              "cost": j.cost if j.selected else 0.0, "cache": "hit" if j.cached else "miss", "take": j.take,
-             "selected": j.selected, "key": j.key} for j in p.jobs]}
+             "selected": j.selected, "key": j.key, "pinned": j.pinned} for j in p.jobs],
+            "other_takes": [{"shot": owner[j.base_key], "take": j.take, "cost": j.cost, "key": j.key}
+                            for j in p.extra]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     _print_warnings(prep.warnings)
@@ -345,7 +363,7 @@ def _show_plan(p, title: str) -> None:
     t = Table(title=f"plan: {title} on {p.backend}", title_justify="left")
     for col in ("shot", "in cut", "asked", "model", "size", "$/s", "cost", "cache", "take"):
         t.add_column(col, justify="right" if col in ("in cut", "asked", "$/s", "cost", "take") else "left")
-    for j in p.jobs:
+    for j in p.jobs + p.extra:
         if not j.selected:
             continue
         t.add_row(j.shot.id, f"{j.shot.duration:g}s", f"{j.shot.seconds:g}s", j.shot.model, j.shot.size,
@@ -353,9 +371,107 @@ def _show_plan(p, title: str) -> None:
     out.print(t)
     n = len(p.to_render)
     secs = sum(j.shot.seconds for j in p.to_render)
-    out.print(f"to render: {n} shot{'s' * (n != 1)}, {secs:g}s of video; total [bold]${p.total:.2f}[/]")
+    out.print(f"to render: {n} {'take' if p.extra else 'shot'}{'s' * (n != 1)}, {secs:g}s of video; "
+              f"total [bold]${p.total:.2f}[/]")
 
 
+
+
+# -- looking and choosing: the review page, takes, boards (from the cache; nothing rendered) ----------
+
+def _look_commands(sub) -> None:
+    rv = sub.add_parser("review", help="rebuild review.html from the cache; renders and spends nothing")
+    rv.add_argument("file", metavar="FILE")
+    rv.add_argument("--backend", "-b", metavar="B")
+    rv.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
+    rv.set_defaults(func=cmd_review)
+
+    tk = sub.add_parser("takes", help="every take of each shot's current request")
+    tk.add_argument("file", metavar="FILE")
+    tk.add_argument("shots", nargs="*", metavar="SHOT")
+    tk.add_argument("--backend", "-b", metavar="B")
+    tk.add_argument("--json", action="store_true")
+    tk.set_defaults(func=cmd_takes)
+
+    bd = sub.add_parser("boards", help="boards.pdf and shotlist.csv from the cache")
+    bd.add_argument("file", metavar="FILE")
+    bd.add_argument("--backend", "-b", metavar="B")
+    bd.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
+    bd.add_argument("--grid", default="2x3", metavar="ROWSxCOLS", help="panels per page (default 2x3)")
+    bd.add_argument("--paper", default="a4", choices=["a4", "letter", "a3", "legal"], help="paper size (landscape)")
+    bd.set_defaults(func=cmd_boards)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from storyboard.pipeline import prepare, review
+    prep = prepare(args.file, args.backend)
+    files = review(prep, Path(args.out) if args.out else None)
+    out.print(f"review: {files['review.html']}", markup=False)
+    return 0
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from storyboard.pipeline import boards, prepare
+    prep = prepare(args.file, args.backend)
+    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper)
+    out.print(f"boards: {files['boards.pdf']}\nshot list: {files['shotlist.csv']}", markup=False)
+    return 0
+
+
+def cmd_takes(args: argparse.Namespace) -> int:
+    import time
+
+    from storyboard.cache import Cache
+    from storyboard.model.vocab import unknown
+    from dataclasses import replace
+
+    from storyboard.pipeline import make_plan, prepare
+    from storyboard.takes import list_takes, pin_problems
+    prep = prepare(args.file, args.backend)
+    ids = [s.id for s in prep.shots]
+    for sid in args.shots:
+        if sid not in ids:
+            raise UsageError(unknown("shot", sid, ids))
+    cache = Cache()
+    p = make_plan(prep, cache, check_pins=False)  # the list is how to fix a pin that points nowhere
+    _print_warnings(replace(d, severity="warning") for d in pin_problems(prep, p))
+    rows = []
+    for j in p.jobs:
+        if args.shots and j.shot.id not in args.shots:
+            continue
+        for t in list_takes(cache, j.base_key):
+            rows.append((j, t))
+        if not any(r[0] is j for r in rows):
+            rows.append((j, None))
+    if args.json:
+        doc = {"backend": p.backend, "shots": [
+            {"id": j.shot.id, "in_cut": j.take if cache.get(j.key) else None, "pinned": j.pinned,
+             "takes": [{"take": t.number, "status": t.status, "created": t.created, "model": t.model,
+                        "seconds": t.seconds, "cost": t.cost, "reason": t.reason or None, "key": t.key}
+                       for jj, t in rows if jj is j and t is not None]}
+            for j in p.jobs if not args.shots or j.shot.id in args.shots]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    out.print(f"takes of {prep.loaded.storyboard.title or args.file} on {p.backend}", markup=False)
+    for j in p.jobs:
+        if args.shots and j.shot.id not in args.shots:
+            continue
+        mine = [tk for jj, tk in rows if jj is j and tk is not None]
+        if not mine:
+            out.print(f"{j.shot.id}: no takes of its current request yet", markup=False)
+            continue
+        lines = []
+        for tk in mine:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(tk.created)) if tk.created else "-"
+            status = tk.status if tk.status == "made" else f"{tk.status}: {tk.reason}"
+            mark = ("pinned, in the cut" if j.pinned else "in the cut") if tk.key == j.key else ""
+            lines.append((f"take {tk.number}", when, tk.model or "-", f"{tk.seconds:g}s", f"${tk.cost:.2f}", status, mark))
+        widths = [max(len(r[k]) for r in lines) for k in range(6)]
+        out.print(f"{j.shot.id}:", markup=False)
+        for r in lines:
+            cells = "  ".join(c.rjust(w) if k in (3, 4) else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths)))
+            out.print(f"  {cells}{'  <- ' + r[6] if r[6] else ''}".rstrip(), markup=False)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,20 +28,36 @@ class RenderJob:
     cached: bool
     context: ShotContext  # the shot's continuity: who is on screen, wearing what, where
     selected: bool = True  # false: not asked for by --shot (still planned, for its key)
+    pinned: bool = False  # the storyboard's `take:` chose this take
+
+
+@dataclass(frozen=True)
+class MissingTake:
+    """A shot pins a take its current request does not have."""
+
+    shot: str
+    take: int
+    existing: list[int]
 
 
 @dataclass(frozen=True)
 class Plan:
     backend: str
-    jobs: list[RenderJob] = field(default_factory=list)
+    jobs: list[RenderJob] = field(default_factory=list)  # one per shot: the take the cut uses
+    extra: list[RenderJob] = field(default_factory=list)  # other takes this run makes (--takes N, pinned --new-take)
+    missing_takes: list[MissingTake] = field(default_factory=list)
 
     @property
     def to_render(self) -> list[RenderJob]:
-        return [j for j in self.jobs if j.selected and not j.cached]
+        return [j for j in self.jobs + self.extra if j.selected and not j.cached]
 
     @property
     def total(self) -> float:
         return round(sum(j.cost for j in self.to_render), 4)
+
+    def job(self, shot_id: str) -> RenderJob:
+        """The job of a shot: the take the cut uses."""
+        return next(j for j in self.jobs if j.shot.id == shot_id)
 
 
 def key_fields(shot: CompiledShot, ctx: ShotContext, exact_duration: bool, key_extra: KeyExtra | None) -> dict:
@@ -56,18 +72,27 @@ def key_fields(shot: CompiledShot, ctx: ShotContext, exact_duration: bool, key_e
 
 
 def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, asset_digest: Callable[[str], str],
-         cache: Cache, select: Iterable[str] = (), new_take: bool = False, key_extra: KeyExtra | None = None) -> Plan:
+         cache: Cache, select: Iterable[str] = (), new_take: bool = False, key_extra: KeyExtra | None = None,
+         pins: dict[str, int] | None = None, takes: int = 1) -> Plan:
     """Keys, takes, hits and prices for every shot. `asset_digest` turns a project path into its sha256;
     `key_extra` is the backend's own key fields (project files it reads are listed under "assets").
 
     A continuous shot's key includes its predecessor's key, which stands for the predecessor's last
-    frame: the same key always means the same cached clip, hence the same frame."""
+    frame: the same key always means the same cached clip, hence the same frame.
+
+    The cut uses a shot's pinned take (`pins`, from `take:`), else its latest take with a clip, else
+    the take to make. `new_take` makes one more take of the selected shots; `takes` makes sure they
+    have takes 1..N. Takes the cut does not use go to `Plan.extra`."""
     caps = capabilities.get(backend)
     select = set(select)
+    pins = pins or {}
     chosen = _with_dependencies(shots, select) if select else {s.id for s in shots}
-    renew = (select or {s.id for s in shots}) if new_take else set()
+    asked = select or {s.id for s in shots}
+    renew = asked if new_take else set()
     keys: dict[str, str] = {}
     jobs: list[RenderJob] = []
+    extra: list[RenderJob] = []
+    missing: list[MissingTake] = []
     for shot in shots:
         _, mcaps, _ = caps.model(shot.model)
         ctx = contexts[shot.index]
@@ -81,17 +106,45 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         if fields["previous"] is None and shot.depends_on:
             fields["previous"] = keys.get(shot.depends_on[0])
         base_key = digest({"v": KEY_VERSION, **fields})
-        take = cache.take(base_key)
-        if shot.id in renew:
-            take += 1
-        key = digest({"base": base_key, "take": take})
-        keys[shot.id] = key
+        have = existing_takes(cache, base_key)
+        latest = have[-1] if have else cache.take(base_key)
+        wanted = set(range(1, takes + 1)) if shot.id in asked and takes > 1 else set()
+        if shot.id in renew:  # one more than any take made; take 1 if none ever was
+            wanted.add(max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1)
+        pinned = pins.get(shot.id)
+        take = pinned or max([latest, *wanted])
+        if pinned and pinned not in have and pinned not in wanted:
+            missing.append(MissingTake(shot.id, pinned, have))
         price = mcaps.price_per_second(shot.size)
-        cached = cache.get(key) is not None
-        jobs.append(RenderJob(shot=shot, key=key, base_key=base_key, take=take, price_per_second=price,
-                              cost=0.0 if cached else round(shot.seconds * price, 4), cached=cached,
-                              context=ctx, selected=shot.id in chosen))
-    return Plan(backend=caps.name, jobs=jobs)
+
+        def job(n: int, sid: str = shot.id) -> RenderJob:
+            key = take_key(base_key, n)
+            cached = n in have
+            return RenderJob(shot=shot if sid == shot.id else shot.model_copy(update={"id": sid}), key=key,
+                             base_key=base_key, take=n, price_per_second=price,
+                             cost=0.0 if cached else round(shot.seconds * price, 4), cached=cached, context=ctx,
+                             selected=shot.id in chosen or sid != shot.id, pinned=n == pinned)
+        cut = job(take)
+        keys[shot.id] = cut.key
+        jobs.append(cut)
+        extra += [job(n, f"{shot.id} take {n}") for n in sorted(wanted - set(have) - {take})]
+    return Plan(backend=caps.name, jobs=jobs, extra=extra, missing_takes=missing)
+
+
+def take_key(base_key: str, take: int) -> str:
+    """The cache key of one take of a request."""
+    return digest({"base": base_key, "take": take})
+
+
+def existing_takes(cache: Cache, base_key: str) -> list[int]:
+    """The takes of a request that have a clip in the cache, in order."""
+    counted = cache.take(base_key)
+    have = [n for n in range(1, counted + 1) if cache.get(take_key(base_key, n)) is not None]
+    n = counted + 1
+    while cache.get(take_key(base_key, n)) is not None:  # made by a run whose count was overtaken
+        have.append(n)
+        n += 1
+    return have
 
 
 def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:

@@ -211,8 +211,7 @@ class Renderer:
                     "size": job.shot.size, "fps": job.shot.fps, "dialogue": result.dialogue,
                     "warnings": warnings, "created": time.time(), **result.extra}
             entry = self.cache.publish(job.key, staging, meta)
-            if job.take > self.cache.take(job.base_key):
-                self.cache.set_take(job.base_key, job.take)
+            self.cache.raise_take(job.base_key, job.take)
             self.cache.drop_record("failures", job.key)
             self.budget.commit(job.cost, charged)
             self.emit(sid, "done", 100)

@@ -77,6 +77,19 @@ def panel_for(shot: CompiledShot, ctx: ShotContext) -> dict:
     }
 
 
+def opening_picture(shot: CompiledShot, ctx: ShotContext, asset, width: int, height: int):
+    """The first frame the animatic would render for a shot (its scene and HUD), drawn without
+    encoding anything: the review page and the boards show it for shots never rendered."""
+    from PIL import Image
+    panel = panel_for(shot, ctx)
+    portraits = {cid: asset(p) for cid, p in panel["portraits"].items()}
+    loc_image = asset(panel["location_image"]) if panel["location_image"] else None
+    im = draw.draw_scene(panel, width, height, portraits, loc_image).resize((width, height), Image.LANCZOS)
+    hud = draw.draw_hud(panel, width, height)
+    im.paste(hud, (0, 0), hud)
+    return im
+
+
 class AnimaticBackend(Backend):
     @classmethod
     def key_extra(cls, shot: CompiledShot, ctx: ShotContext) -> dict:

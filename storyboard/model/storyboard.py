@@ -216,6 +216,8 @@ class Shot(Frozen):
     changes: dict[Id, StateChange] = Field({}, description="keyed by character or location id")
     transition: TransitionField | None = Field(None, description="into the next shot; defaults.transition when absent")
     prompt: Text = ""
+    take: int | None = Field(None, ge=1, description="use this take of the shot's request (1, 2, ...); "
+                                                     "default: the latest")
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -223,6 +225,17 @@ class Shot(Frozen):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError(f"duration must be a number of seconds from 1 to 20, like 8 or 6.5; got {v!r}")
         return float(v)
+
+    @field_validator("take", mode="before")
+    @classmethod
+    def _take(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"must be a whole number from 1, like take: 2 (the second take); got {v!r}")
+        if v < 1:
+            raise ValueError(f"there is no take {v}; takes are numbered from 1 (take: 1 is the first)")
+        return v
 
 
 class Storyboard(Frozen):

@@ -57,8 +57,8 @@ def test_render_makes_the_cut_and_every_export(film, capsys):
     assert main(["render", str(film)]) == 0
     out = film.parent / "film"
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert names == ["final.edl", "final.mp4", "final.srt", "final.vtt", "final.xml", "manifest.json", "media",
-                     "timeline.otio"]
+    assert names == ["boards.pdf", "final.edl", "final.mp4", "final.srt", "final.vtt", "final.xml", "manifest.json",
+                     "media", "review", "review.html", "shotlist.csv", "timeline.otio"]
     frames = 48 + 48 + 36 - 12
     assert decodes(out / "final.mp4") == frames
     info = probe(out / "final.mp4")
@@ -86,12 +86,12 @@ def _umask() -> int:
 def test_new_take_and_shot_selection(film, capsys):
     assert main(["render", str(film)]) == 0
     capsys.readouterr()
-    assert main(["render", str(film), "--shot", "one", "--new-take"]) == 1
+    assert main(["render", str(film), "--shot", "one", "--new-take"]) == 0
     man = read_manifest(film.parent / "film")
     status = {s["id"]: (s["status"], s["take"]) for s in man["shots"]}
     # a new take of 'one' changes the frame 'two' continues from; 'two' was not asked for, so it
-    # is not rendered (nothing is made unasked) and the message says how to make it
-    assert status["one"] == ("rendered", 2) and status["two"][0] == "skipped" and status["three"] == ("cached", 1)
+    # is not rendered (nothing is made unasked): the cut keeps its last clip and says how to make it
+    assert status["one"] == ("rendered", 2) and status["two"] == ("kept", 1) and status["three"] == ("cached", 1)
     assert "add --shot two to render it from the new frame" in capsys.readouterr().err
     assert main(["render", str(film), "--shot", "two"]) == 0
     capsys.readouterr()

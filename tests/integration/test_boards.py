@@ -1,0 +1,98 @@
+"""boards.pdf and shotlist.csv: pages in the grid, every shot id in the text pypdf reads back, every
+letter of every alphabet in the embedded fonts, drawn panels for shots never rendered."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from storyboard.cli import main
+from storyboard.exports.boards import COLUMNS, Grid, fonts
+from storyboard.errors import UsageError
+from tests.conftest import read_manifest
+
+SHOTS = [("arrive", "street", "Inès steps out of the taxi; 健二 holds an umbrella.", "kenji", "(politely) お気をつけて。"),
+         ("cafe", "cafe", "Ελένη sips coffee and reads a letter in Русский.", "eleni", "Καλημέρα. Что это?"),
+         ("walk", "street", "They walk past the neon signs.", "ines", "(V.O.) Je m'en souviens."),
+         ("train", "street", "A train passes overhead.", None, None),
+         ("photo", "cafe", "Inès photographs Ελένη at the window.", "ines", "Ne bouge pas."),
+         ("night", "street", "The street empties; rain on the neon.", None, None),
+         ("end", "cafe", "Dawn. The café opens its shutters.", "eleni", "안녕하세요!")]
+
+
+def storyboard(project):
+    lines = ["version: 1", "title: \"Inès à Tōkyō — 東京の夜\"", "characters:",
+             "  ines: {name: Inès, description: a photographer, wardrobe: a red coat}",
+             "  kenji: {name: 健二, description: a taxi driver, wardrobe: white gloves}",
+             "  eleni: {name: Ελένη, description: a tourist}",
+             "locations:",
+             "  street: {name: 新宿の通り, description: a neon street, time: night, weather: rain}",
+             "  cafe: {name: Café Зима, description: a tiny café, time: dawn}",
+             "shots:"]
+    for sid, loc, action, who, line in SHOTS:
+        lines += [f"  - id: {sid}", "    duration: 3", f"    location: {loc}", f"    action: \"{action}\""]
+        if who:
+            lines += [f"    characters: [{who}]" if "V.O." not in line else "    characters: []",
+                      "    dialogue:", f"      - {who}: \"{line}\""]
+    path = project / "intl.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_pdf(path):
+    from pypdf import PdfReader
+    reader = PdfReader(str(path))
+    return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
+
+
+def test_boards_of_a_storyboard_never_rendered(project, monkeypatch):
+    from storyboard.backends.animatic import AnimaticBackend
+    monkeypatch.setattr(AnimaticBackend, "render", lambda self, req: pytest.fail("boards rendered a shot"))
+    path = storyboard(project)
+    assert main(["boards", str(path)]) == 0
+    out = project / "intl"
+    pages, text = read_pdf(out / "boards.pdf")
+    assert pages == 2  # 7 panels, 2 rows of 3 a page
+    for sid, *_ in SHOTS:
+        assert sid in text
+    assert "WIDE" not in text and "MEDIUM · EYE-LEVEL · STATIC" in text
+    assert text.count("not rendered") == len(SHOTS)
+    rows = list(csv.reader(io.StringIO((out / "shotlist.csv").read_text("utf-8"))))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 1 + len(SHOTS)
+    first = dict(zip(COLUMNS, rows[1]))
+    assert first["id"] == "arrive" and first["location"] == "新宿の通り" and first["time"] == "night"
+    assert first["characters"] == "健二" and first["dialogue"] == "健二 (politely): お気をつけて。"
+    assert first["status"] == "not rendered" and first["take"] == "" and first["cost"] == ""
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "3", "4", "5", "6"]  # a new scene at each change of place
+    assert main(["boards", str(path), "--grid", "1x2", "--paper", "letter"]) == 0
+    assert read_pdf(out / "boards.pdf")[0] == 4
+
+
+def test_every_letter_of_the_storyboard_is_in_the_embedded_fonts():
+    from fontTools.ttLib import TTFont
+    have: set[int] = set()
+    for f in fonts():
+        have |= set(TTFont(str(f), lazy=True).getBestCmap())
+    text = "".join(" ".join(x for x in shot if x) for shot in SHOTS) + "Inès à Tōkyō — 東京の夜 Café Зима 新宿の通り ΕΛΈΝΗ"
+    missing = {ch for ch in text if ord(ch) not in have and not ch.isspace()}
+    assert missing == set()
+
+
+def test_grid_words():
+    assert Grid.parse("2x3") == Grid(2, 3) and Grid.parse("1X4") == Grid(1, 4)
+    for bad in ("3", "0x2", "axb", "9x9"):
+        with pytest.raises(UsageError):
+            Grid.parse(bad)
+
+
+def test_boards_after_a_render_show_the_clips(project):
+    (project / "film.yaml").write_text(
+        "version: 1\nshots:\n  - {id: alpha, duration: 1.5, action: A door.}\n  - {id: beta, duration: 1.5}\n")
+    assert main(["render", str(project / "film.yaml")]) == 0
+    pages, text = read_pdf(project / "film" / "boards.pdf")
+    assert pages == 1 and "alpha" in text and "beta" in text and "not rendered" not in text
+    rows = list(csv.reader(io.StringIO((project / "film" / "shotlist.csv").read_text("utf-8"))))
+    assert [(r[2], r[14], r[15]) for r in rows[1:]] == [("alpha", "done", "1"), ("beta", "done", "1")]
+    assert read_manifest(project / "film")["spent"] == 0
