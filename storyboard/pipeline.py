@@ -16,7 +16,7 @@ from storyboard.continuity import ShotContext, fold
 from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
 from storyboard.loader import Loaded, load
 from storyboard.model.compiled import CompiledShot
-from storyboard.planner import Plan, file_digester, plan
+from storyboard.planner import Plan, RenderJob, file_digester, plan
 
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
     from storyboard.cutting import CutResult
@@ -117,6 +117,15 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     return Rendered(p, outcomes, budget.spent, stop)
 
 
+def shot_warnings(prep: Prepared) -> dict[str, list[str]]:
+    """What the checks and the compiler said about each shot (what plan and compile show)."""
+    out: dict[str, list[str]] = {s.id: list(s.warnings) for s in prep.shots}
+    for d in prep.warnings:
+        if d.shot in out and d.message not in out[d.shot]:
+            out[d.shot].append(d.message)
+    return out
+
+
 def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = -14.0,
         burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None) -> "CutResult":
     """The final cut and every export in `out_dir` from rendered shots (slates where a shot has no
@@ -124,7 +133,8 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     from storyboard import cutting
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent)
+    man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent,
+                           warnings=shot_warnings(prep))
     cutting.write_manifest(out_dir, man)
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
                           burn_subtitles=burn_subtitles, on_step=on_step)
@@ -142,10 +152,128 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
            burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
            on_event=lambda e: None, on_step=lambda s: None) -> tuple[Rendered, "CutResult"]:
     """render_shots, then cut, holding the output folder's one-writer lock throughout."""
+    cache = cache or Cache()
+    batch = plan_batch([prep], cache, select, new_take)
+    (done,) = render_batch(batch, [Path(out_dir) if out_dir else default_out(prep.loaded.path)], cache=cache,
+                           concurrency=concurrency, max_cost=max_cost, loudness=loudness,
+                           burn_subtitles=burn_subtitles, confirm=(lambda b: confirm(b.items[0][1])) if confirm else None,
+                           on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s))
+    return done
+
+
+# -- several storyboards in one run ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Batch:
+    """Storyboards planned together (the episodes of a series): one plan to show, one total to
+    confirm. A request two storyboards share is rendered once, by the first that has it."""
+
+    items: list[tuple[Prepared, Plan]]
+
+    @property
+    def backend(self) -> str:
+        return self.items[0][1].backend
+
+    def first_with(self, key: str) -> int:
+        """The index of the first storyboard that renders `key`."""
+        return next(i for i, (_, p) in enumerate(self.items) if any(j.key == key for j in p.to_render))
+
+    @property
+    def to_render(self) -> list[tuple[int, RenderJob]]:
+        """(storyboard index, job) of every request to render, each once."""
+        seen: set[str] = set()
+        out = []
+        for i, (_, p) in enumerate(self.items):
+            for j in p.to_render:
+                if j.key not in seen:
+                    seen.add(j.key)
+                    out.append((i, j))
+        return out
+
+    @property
+    def total(self) -> float:
+        return round(sum(j.cost for _, j in self.to_render), 4)
+
+
+def plan_batch(preps: list[Prepared], cache: Cache | None = None, select: list[str] | tuple = (),
+               new_take: bool = False) -> Batch:
+    """Plan every storyboard against one cache. `select` (--shot) names shots of any of them: an id
+    none of them has is an error; a storyboard that has none of the ids renders nothing new."""
+    from dataclasses import replace
+    cache = cache or Cache()
+    known = {s.id for prep in preps for s in prep.shots}
+    for sid in select:
+        if sid not in known:
+            from storyboard.model.vocab import unknown
+            raise UsageError("--shot: " + unknown("shot", sid, sorted(known)))
+    items = []
+    for prep in preps:
+        mine = [sid for sid in select if any(s.id == sid for s in prep.shots)]
+        if select and not mine:
+            p = make_plan(prep, cache)
+            p = Plan(p.backend, [replace(j, selected=False) for j in p.jobs])
+        else:
+            p = make_plan(prep, cache, mine, new_take)
+        items.append((prep, p))
+    return Batch(items)
+
+
+def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, concurrency: int | None = None,
+                 max_cost: float | None = None, loudness: float = -14.0, burn_subtitles: bool = False,
+                 confirm: Callable[[Batch], bool] | None = None,
+                 on_event: Callable[[int, "Event"], None] = lambda i, e: None,
+                 on_step: Callable[[int, str], None] = lambda i, s: None,
+                 on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
+                 ) -> list[tuple[Rendered, "CutResult"]]:
+    """Render and cut every storyboard of a batch, one after another, into its own folder.
+
+    One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
+    (never more than `concurrency` jobs at once, never more than `max_cost` spent in all). Every
+    output folder is locked before anything is spent. A request an earlier storyboard rendered is
+    a cache hit by the time a later one reaches it; one that failed there is not tried again.
+    A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut."""
+    import contextlib
+    from dataclasses import replace
+
     from storyboard.fsutil import folder_lock
-    out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
-    with folder_lock(out_dir):
-        rendered = render_shots(prep, cache=cache, concurrency=concurrency, max_cost=max_cost, confirm=confirm,
-                                on_event=on_event, select=select, new_take=new_take)
-        return rendered, cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
-                             on_step=on_step)
+    from storyboard.renderer import Outcome
+    cache = cache or Cache()
+    if len(outs) != len(batch.items):
+        raise UsageError("one output folder per storyboard")
+    if len({Path(o).resolve() for o in outs}) != len(outs):
+        raise UsageError("two storyboards would write into the same output folder; give them different names")
+    results: list[tuple[Rendered, "CutResult"]] = []
+    with contextlib.ExitStack() as held:
+        for out in outs:
+            held.enter_context(folder_lock(Path(out)))
+        if batch.total > 0 and (confirm is None or not confirm(batch)):
+            raise SpendNotConfirmed(batch.backend, batch.total)
+        spent = 0.0
+        failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
+        for i, (prep, p) in enumerate(batch.items):
+            jobs = []
+            for j in p.jobs:
+                if j.selected and not j.cached and cache.get(j.key) is not None:
+                    j = replace(j, cached=True, cost=0.0)  # rendered by an earlier storyboard of the batch
+                elif j.selected and not j.cached and j.key in failed:
+                    j = replace(j, selected=False)
+                jobs.append(j)
+            cap = None if max_cost is None else max(0.0, max_cost - spent)
+            rendered = render_shots(prep, Plan(p.backend, jobs), cache=cache, concurrency=concurrency, max_cost=cap,
+                                    confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
+                                    on_event=lambda e, i=i: on_event(i, e))
+            for j in p.jobs:
+                o = rendered.outcomes[j.shot.id]
+                if j.key in failed and o.entry is None:
+                    rendered.outcomes[j.shot.id] = Outcome(o.job, "failed", reason=f"the same request failed in "
+                                                           f"an earlier storyboard of this run: {failed[j.key]}")
+                elif o.entry is None and o.status in ("failed", "blocked"):
+                    failed.setdefault(j.key, o.reason)
+            spent += rendered.spent
+            result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
+                         on_step=lambda s, i=i: on_step(i, s))
+            results.append((rendered, result))
+            on_cut(i, rendered, result)
+            if rendered.stop is not None:
+                break
+    return results
