@@ -215,7 +215,7 @@ class _Progress:
         self._start()
         label = self.label(i, e.shot)
         with self._lock:
-            self.tally.update(label, e.state, e.spent, run=i)
+            self.tally.update(label, e.state, e.spent)
             if not self.bar:
                 self.rows[label] = (e.state, e.percent, e.message, e.elapsed, e.spent)
             if self.quiet:

@@ -19,6 +19,7 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.planner import Plan, RenderJob, file_digester, plan
 
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
+    from storyboard.budget import Budget
     from storyboard.cutting import CutResult
     from storyboard.renderer import Event, Outcome
 
@@ -92,12 +93,13 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
                  confirm: Callable[[Plan], bool] | None = None,
                  on_event: Callable[["Event"], None] = lambda e: None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 select: list[str] | tuple = (), new_take: bool = False) -> Rendered:
+                 select: list[str] | tuple = (), new_take: bool = False, budget: "Budget | None" = None) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
     `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
     SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
-    (tests pass fakes, so no real back-off is waited out)."""
+    (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
+    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused."""
     from storyboard.backends.base import create
     from storyboard.budget import Budget
     from storyboard.renderer import Renderer
@@ -107,14 +109,15 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
-    budget = Budget(max_cost)
+    budget = budget or Budget(max_cost)
+    before = budget.spent
     try:
         outcomes = Renderer(p, backend, cache, prep.loaded.asset, concurrency or prep.caps.concurrency,
                             budget, on_event).run()
     finally:
         backend.close()
     stop = next((o.error for o in outcomes.values() if isinstance(o.error, Stop)), None)
-    return Rendered(p, outcomes, budget.spent, stop)
+    return Rendered(p, outcomes, budget.spent - before, stop)
 
 
 def shot_warnings(prep: Prepared) -> dict[str, list[str]]:
@@ -248,7 +251,8 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
             held.enter_context(folder_lock(Path(out)))
         if batch.total > 0 and (confirm is None or not confirm(batch)):
             raise SpendNotConfirmed(batch.backend, batch.total)
-        spent = 0.0
+        from storyboard.budget import Budget
+        budget = Budget(max_cost)  # one --max-cost for the run
         failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
         for i, (prep, p) in enumerate(batch.items):
             jobs = []
@@ -258,8 +262,7 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                 elif j.selected and not j.cached and j.key in failed:
                     j = replace(j, selected=False)
                 jobs.append(j)
-            cap = None if max_cost is None else max(0.0, max_cost - spent)
-            rendered = render_shots(prep, Plan(p.backend, jobs), cache=cache, concurrency=concurrency, max_cost=cap,
+            rendered = render_shots(prep, Plan(p.backend, jobs), cache=cache, concurrency=concurrency, budget=budget,
                                     confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
                                     on_event=lambda e, i=i: on_event(i, e))
             for j in p.jobs:
@@ -269,7 +272,6 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                                                            f"an earlier storyboard of this run: {failed[j.key]}")
                 elif o.entry is None and o.status in ("failed", "blocked"):
                     failed.setdefault(j.key, o.reason)
-            spent += rendered.spent
             result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
                          on_step=lambda s, i=i: on_step(i, s))
             results.append((rendered, result))

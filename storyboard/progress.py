@@ -28,11 +28,11 @@ class Tally:
         self.t0 = clock()
         self.started: float | None = None  # when the first shot began rendering (cached ones take no time)
         self.counts: Counter[str] = Counter({"queued": total})
+        self.spent = 0.0
         self._state: dict[Hashable, str] = {}
-        self._spent: dict[Hashable, float] = {}
 
-    def update(self, shot: Hashable, state: str, spent: float = 0.0, run: Hashable = None) -> None:
-        """`spent` is what the run `run` (one storyboard's render) has spent so far."""
+    def update(self, shot: Hashable, state: str, spent: float = 0.0) -> None:
+        """`spent` is what the run has spent so far (events report the run's running total)."""
         new = bucket(state)
         old = self._state.get(shot, "queued")
         if new != old:
@@ -41,15 +41,11 @@ class Tally:
             self._state[shot] = new
         if new == "working" and self.started is None:
             self.started = self.clock()
-        self._spent[run] = spent
+        self.spent = max(self.spent, spent)
 
     @property
     def finished(self) -> int:
         return sum(self.counts[b] for b in FINISHED)
-
-    @property
-    def spent(self) -> float:
-        return sum(self._spent.values())
 
     @property
     def elapsed(self) -> float:
