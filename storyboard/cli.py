@@ -122,7 +122,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             return False
         _show_batch(b, names, args.verbose)
         cap = f" (never more than ${args.max_cost:.2f})" if args.max_cost is not None else ""
-        return out.input(f"spend up to ${b.total:.2f}{cap}? [y/N] ").strip().lower() in ("y", "yes")
+        return out.input(f"spend up to ${b.total:.2f}{cap}? [y/N] ", markup=False).strip().lower() in ("y", "yes")
 
     display = _Progress(batch, names)
     try:
@@ -528,7 +528,8 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
     else:
         t = Table(title=f"plan: {title} on {batch.backend} ({len(jobs)} shots; --verbose lists each)",
                   title_justify="left")
-        for col in ("storyboard", "shots", "cached", "shared", "to render", "seconds", "cost"):
+        for col in ("storyboard", "shots", "cached") + (("shared",) if several else ()) + ("to render", "seconds",
+                                                                                          "cost"):
             t.add_column(col, justify="left" if col == "storyboard" else "right")
         mine = {}
         for i, j in batch.to_render:
@@ -538,8 +539,8 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
             sel = [j for j in p.jobs if j.selected]
             shared = sum(1 for j in sel if _shared(batch, i, j))
             n, secs, cost = mine.get(i, (0, 0.0, 0.0))
-            t.add_row(names[i], str(len(sel)), str(sum(1 for j in sel if j.cached)), str(shared), str(n),
-                      f"{secs:g}s", f"${cost:.2f}")
+            t.add_row(names[i], str(len(sel)), str(sum(1 for j in sel if j.cached)),
+                      *((str(shared),) if several else ()), str(n), f"{secs:g}s", f"${cost:.2f}")
     out.print(t)
     todo = batch.to_render
     secs = sum(j.shot.seconds for _, j in todo)
