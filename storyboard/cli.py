@@ -451,7 +451,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
                "warnings": [str(d) for d in prep.warnings]}
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return 0
-    _print_warnings(prep.warnings)
+    _print_diagnostics(prep.warnings, verbose=False)
     for s in prep.shots:
         out.rule(f"[bold]{s.index + 1}. {s.id}[/]  {s.duration:g}s in the cut, {s.seconds:g}s asked"
                  f"{' (' + ' + '.join(f'{x:g}' for x in s.segments) + ')' if len(s.segments) > 1 else ''}"

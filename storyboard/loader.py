@@ -517,7 +517,9 @@ def _diagnostic(err: dict, data: Any, positions: Positions) -> Diagnostic:
     if typ == "list_type":
         return positions.diag(loc, f"{label} must be a list, e.g. [a, b]; got {_show(value)}")
     if typ in ("dict_type", "model_type", "model_attributes_type"):
-        return positions.diag(loc, f"{label} must be a mapping of keys; got {_show(value)}")
+        spaced = ("; a colon needs a space after it: " + value.replace(":", ": ", 1)
+                  if isinstance(value, str) and re.match(r"^[\w-]+:\S", value) else "")
+        return positions.diag(loc, f"{label} must be a mapping of keys; got {_show(value)}{spaced}")
     if typ == "too_short" and field_name == "shots":
         return positions.diag(loc, "a storyboard needs at least one shot under 'shots:'")
     if typ == "literal_error":

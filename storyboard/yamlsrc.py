@@ -230,14 +230,22 @@ def syntax_message(e: yaml.YAMLError, text: str) -> tuple[int, int, str]:
         ql, qc, quote, ends = opened
         where = f"is not closed on this line (it runs on to line {ends})" if ends else "is never closed"
         return ql, qc, f"the {quote} opened here {where}; end the text with {quote} on the same line"
+    if "quoted scalar" in context and "escape" in problem:
+        return pl, pc, ("a backslash inside \"...\" starts an escape YAML does not know here; write \\\\ for a "
+                        "backslash, or put the text in '...' quotes")
     if "quoted scalar" in context:
         quote = line_of(cl)[cc - 1:cc] or '"'
         return cl, cc, f"the {quote} opened here is never closed; end the text with {quote} on the same line"
     if "flow sequence" in context or "flow mapping" in context:
         opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
+        if problem.startswith("expected ','") and pl == cl:  # broken inside its own line: an unquoted value
+            return pl, pc, _flow_value_message(line_of(pl), pc, opener, closer)
         if problem.startswith("expected ','"):
             return cl, cc, (f"the '{opener}' opened here is not closed before line {pl}; end it with '{closer}' "
                             "on its line, and quote any value inside that holds a comma, a colon or a bracket")
+    if context.startswith("found duplicate anchor"):
+        return pl, pc, (f"this anchor is already defined on line {cl}; give each '&' anchor its own name, or "
+                        "quote the text if the '&' is meant")
     if problem == "mapping values are not allowed here":
         text_line = line_of(pl)
         m = _KEY_LINE.match(text_line)
@@ -270,6 +278,17 @@ def syntax_message(e: yaml.YAMLError, text: str) -> tuple[int, int, str]:
                     "or ' #' or starts with one of @ ` | > { [ ! % & *")
 
 
+def _flow_value_message(line: str, col: int, opener: str, closer: str) -> str:
+    """`{description: a keeper: old}`: a value inside {...} or [...] holding ': ' or a bracket."""
+    start = max(line.rfind(",", 0, col - 1), line.rfind(opener, 0, col - 1)) + 1
+    ends = [i for i in (line.find(",", col - 1), line.find(closer, col - 1)) if i >= 0]
+    piece = line[start:min(ends) if ends else len(line)].strip()
+    key, sep, value = piece.partition(": ")
+    example = f'{key}: "{value}"' if sep and opener == "{" else f'"{piece}"'
+    return (f"inside {opener}...{closer} this value breaks off at column {col}; a value that holds ': ', a comma "
+            f"or a bracket must be quoted there: {example}")
+
+
 def _indent_of(line: str) -> int:
     """The column (0-based) where the line's content starts; a '- ' list dash counts as indentation."""
     m = re.match(r"^(\s*(?:-\s+)*)", line)
@@ -287,6 +306,10 @@ def _indent_message(lines: list[str], bad: int) -> tuple[int, int, str]:
     col = _indent_of(line)
     m = _KEY_LINE.match(line)
     word = (m.group(2).strip() if m else line.strip())[:30]
+    block = _text_block_above(lines, bad, col)
+    if block:
+        return bad, col + 1, (f"'{word}' is indented less than the lines of the text block opened on line {block[0]} "
+                              f"(column {block[1] + 1}); indent every line of a '|' or '>' text alike")
     # the columns still open at this line: the line above, then each shallower line above that
     open_cols: list[tuple[int, int, str, bool]] = []  # (column, line, text, is a list dash)
     for n in range(bad - 1, 0, -1):
@@ -318,6 +341,23 @@ def _indent_message(lines: list[str], bad: int) -> tuple[int, int, str]:
                           f"{said}: indent it exactly like the keys it belongs with")
 
 
+def _text_block_above(lines: list[str], bad: int, col: int) -> tuple[int, int] | None:
+    """(line of the `key: |` or `key: >` that opens a text block right above `bad`, the block's
+    column) when `bad` looks like a line of that text indented too little."""
+    block_col = None
+    for n in range(bad - 1, 0, -1):
+        above = lines[n - 1]
+        if not above.strip():
+            continue
+        indent = len(above) - len(above.lstrip())
+        if re.search(r":\s*[|>][-+0-9]*\s*(#.*)?$", above):
+            return (n, block_col) if block_col is not None and indent < col < block_col else None
+        if block_col is not None and indent != block_col:
+            return None
+        block_col = indent
+    return None
+
+
 def _text_after_quote(lines: list[str], line: int, col: int) -> str:
     """`title: "The" Keeper`: text after a closing quote on the same line."""
     before = (lines[line - 1] if 0 < line <= len(lines) else "")[:col - 1].rstrip()
@@ -342,7 +382,8 @@ def _unclosed_quote(text: str, error_line: int) -> tuple[int, int, str, int | No
                 if any(_KEY_LINE.match(x) for x in inner):  # it swallowed "key: value" lines
                     found = (tok.start_mark.line + 1, tok.start_mark.column + 1, tok.style, tok.end_mark.line + 1)
     except yaml.YAMLError as e:
-        if isinstance(e, yaml.MarkedYAMLError) and "quoted scalar" in (e.context or "") and e.context_mark:
+        if (isinstance(e, yaml.MarkedYAMLError) and "quoted scalar" in (e.context or "") and e.context_mark
+                and "escape" not in (e.problem or "")):
             cm = e.context_mark
             rest = text[cm.index:].splitlines()[1:]
             if any(_KEY_LINE.match(x) for x in rest):
