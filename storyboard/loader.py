@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from storyboard.common import deep_merge
 from storyboard.errors import Diagnostic, FormatError
 from storyboard.model import Storyboard
+from storyboard.model.storyboard import Character, Defaults, DialogueLine, Location, Shot
 from storyboard.model.vocab import nearest
 from storyboard.yamlsrc import Source, read_yaml
 
@@ -338,7 +339,6 @@ def _salvage(data: Any) -> Storyboard | None:
     errors. A part that failed is left neutral so it raises no second, derived complaint: a broken
     character keeps its id, a broken field of a shot takes its default, a broken line is heard
     off screen. None when there are no shots to check."""
-    from storyboard.model.storyboard import Character, Defaults, DialogueLine, Location, Shot
     if not isinstance(data, dict) or not isinstance(data.get("shots"), list) or not data["shots"]:
         return None
 
@@ -358,37 +358,37 @@ def _salvage(data: Any) -> Storyboard | None:
         defaults = Defaults.model_validate(data.get("defaults") or {})
     except ValidationError:
         defaults = Defaults()
-    shots = [_salvage_shot(i, raw, set(chars), Shot, DialogueLine) for i, raw in enumerate(data["shots"])]
+    shots = [_salvage_shot(i, raw, set(chars)) for i, raw in enumerate(data["shots"])]
     return Storyboard.model_construct(version=1, defaults=defaults, characters=chars,
                                       locations=entries(data.get("locations"), Location), shots=shots)
 
 
-def _salvage_shot(i: int, raw: Any, chars: set[str], shot_model: Any, line_model: Any) -> Any:
+def _salvage_shot(i: int, raw: Any, chars: set[str]) -> Shot:
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     shown_id = raw_id if isinstance(raw_id, str) else f"#{i + 1}"
     if not isinstance(raw, dict):
-        return shot_model.model_construct(id=shown_id, duration=20.0)
+        return Shot.model_construct(id=shown_id, duration=20.0)
     try:
-        return shot_model.model_validate(raw)
+        return Shot.model_validate(raw)
     except ValidationError as e:
         broken = {err["loc"][0] for err in e.errors() if err["loc"]}
-    fields = {k: v for k, v in raw.items() if k not in broken and k in shot_model.model_fields}
+    fields = {k: v for k, v in raw.items() if k not in broken and k in Shot.model_fields}
     fields.update(id="x", duration=20.0)  # stand-ins that pass; the real id is put back below
     lines: list = []
     if "dialogue" in broken and isinstance(raw.get("dialogue"), list):
         stand_in = next(iter(sorted(chars)), None)
         for item in raw["dialogue"]:
             try:
-                lines.append(line_model.model_validate(item))
+                lines.append(DialogueLine.model_validate(item))
             except ValidationError:
                 if stand_in is None:  # nobody to stand in: later lines would lose their places
                     break
-                lines.append(line_model.model_construct(speaker=stand_in, text="", voice_over=True, off_screen=False))
+                lines.append(DialogueLine.model_construct(speaker=stand_in, text="", voice_over=True, off_screen=False))
         fields.pop("dialogue", None)
     try:
-        shot = shot_model.model_validate(fields)
+        shot = Shot.model_validate(fields)
     except ValidationError:
-        return shot_model.model_construct(id=shown_id, duration=20.0)
+        return Shot.model_construct(id=shown_id, duration=20.0)
     update: dict = {"id": raw_id if isinstance(raw_id, str) and "id" not in broken else shown_id}
     if "duration" not in broken:
         update["duration"] = float(raw["duration"])

@@ -83,3 +83,19 @@ def test_a_series_in_one_run(tmp_path, capsys):
         assert (out / ep / "final.mp4").is_file()
         assert [s["id"] for s in read_manifest(out / ep)["shots"]] == ids
     assert read_manifest(out / "ep02")["shots"][0]["status"] == "cached"
+
+
+def test_an_interrupt_is_said_on_a_line_of_its_own(film, monkeypatch):
+    from storyboard.backends.animatic import AnimaticBackend
+
+    def interrupted(self, req):
+        req.report("drawing", 5)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(AnimaticBackend, "render", interrupted)
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=screen, force_terminal=True, width=100, highlight=False, soft_wrap=True))
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=100, highlight=False, soft_wrap=True))
+    assert main(["render", str(film)]) == 130
+    text = ANSI.sub("", screen.getvalue())
+    assert "\nstoryboard: interrupted; run the same command again to resume" in text
+    assert "shot" in text  # the table was on screen when it happened
