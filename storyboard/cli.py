@@ -482,7 +482,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         def shots(i, p):
             return [{"id": j.shot.id, "duration": j.shot.duration, "seconds": j.shot.seconds,
                      "segments": j.shot.segments, "model": j.shot.model, "size": j.shot.size,
-                     "price_per_second": j.price_per_second, "cost": j.cost if j.selected else 0.0,
+                     "price_per_second": j.price_per_second,
+                     "cost": j.cost if j.selected and not _shared(batch, i, j) else 0.0,
                      "cache": "hit" if j.cached else "miss", "take": j.take, "selected": j.selected, "key": j.key,
                      "shared_with": names[batch.first_with(j.key)] if _shared(batch, i, j) else None}
                     for j in p.jobs]
@@ -490,8 +491,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if len(batch.items) == 1:
             doc["shots"] = shots(0, batch.items[0][1])
         else:
-            doc["storyboards"] = [{"file": f, "total": p.total, "shots": shots(i, p)}
-                                  for i, (f, (_, p)) in enumerate(zip(args.files, batch.items))]
+            doc["storyboards"] = [{"file": f, "total": round(sum(j.cost for k, j in batch.to_render if k == i), 4),
+                                   "shots": shots(i, p)} for i, (f, (_, p)) in enumerate(zip(args.files, batch.items))]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     _print_plan_warnings(batch, names, verbose=False)

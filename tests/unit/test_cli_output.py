@@ -154,3 +154,14 @@ def test_the_progress_display_draws_per_refresh_not_per_event(monkeypatch, proje
     assert len(drawn) < 100
     shown = screen.getvalue()
     assert "10000/10000 shots" in shown and "10000 done" in shown
+
+
+def test_plan_json_of_several_storyboards_counts_a_shared_request_once(capsys):
+    import json
+    files = [str(EXAMPLES / "series" / f"ep0{n}.yaml") for n in (1, 2)]
+    assert main(["plan", *files, "--backend", "openai", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["total"] == pytest.approx(2.4)
+    assert [s["total"] for s in doc["storyboards"]] == pytest.approx([1.6, 0.8])
+    pickup = doc["storyboards"][1]["shots"][0]
+    assert (pickup["id"], pickup["cost"], pickup["shared_with"]) == ("pickup", 0.0, "ep01")
