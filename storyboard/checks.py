@@ -10,7 +10,7 @@ from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.timeline import speech_seconds
+from storyboard.timeline import dialogue_fit
 
 if TYPE_CHECKING:
     from storyboard.backends.capabilities import BackendCaps
@@ -102,27 +102,28 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCap
                                                   f"valid: {', '.join(mcaps.sizes)}"))
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
-        need = sum(speech_seconds(line.text) for line in shot.dialogue) + 0.25 * max(0, len(shot.dialogue) - 1)
-        if need > shot.duration:
+        need, overrun = dialogue_fit([line.text for line in shot.dialogue], shot.duration)
+        if overrun:  # the same estimate and placing as the render's: they agree on what fits
             words = sum(len(line.text.split()) for line in shot.dialogue)
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
                                                    f"{need:.1f}s but the shot lasts {shot.duration:g}s; "
-                                                   "lengthen the shot or cut words", severity="warning"))
+                                                   "lengthen the shot or cut words", severity="warning", shot=shot.id))
         seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         if seg.seconds + 1e-9 < shot.duration:
             out.append(pos.diag(p + ("duration",), f"{model_name} makes at most {seg.seconds:g}s and cannot extend; "
-                                                   f"shot '{shot.id}' will be {seg.seconds:g}s"))
+                                                   f"shot '{shot.id}' will be {seg.seconds:g}s", shot=shot.id))
         on_screen = list(dict.fromkeys(shot.characters))
         cameos = [c for c in on_screen if sb.characters.get(c) and sb.characters[c].cameo]
         if mcaps.characters and len(cameos) > mcaps.max_characters:
             out.append(pos.diag(p + ("characters",), f"shot '{shot.id}' shows {len(cameos)} characters with cameos; "
                                                      f"{model_name} takes at most {mcaps.max_characters}; "
-                                                     f"the others are described in words", severity="warning"))
+                                                     f"the others are described in words", severity="warning",
+                                shot=shot.id))
         refs = [c for c in on_screen if sb.characters.get(c) and sb.characters[c].reference]
         if mcaps.reference_images and len(refs) > mcaps.reference_images:
             out.append(pos.diag(p + ("characters",), f"shot '{shot.id}' has {len(refs)} reference images; "
                                                      f"{model_name} takes at most {mcaps.reference_images}",
-                                severity="warning"))
+                                severity="warning", shot=shot.id))
     if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
     return out

@@ -86,7 +86,6 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
         sources: list[Path] = []
         keyframes_of: dict[int, list[int]] = {}
         dialogue: dict[str, list[dict]] = {}
-        shot_rows = []
         on_step("conforming clips")
         for i, shot in enumerate(sb.shots):
             o = outcomes[shot.id]
@@ -103,9 +102,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
                 lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text}
                                          for d in shot.dialogue], shot.duration)
             dialogue[shot.id] = lines
-            t = sb.transition_after(i)
-            shot_rows.append((shot.id, shot.duration, t.kind, t.seconds))
-        tl = build(shot_rows, fps, width, height, dialogue)
+        tl = build(cut_rows(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
         colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
         cards = subtitle_cards(tl, work, colours) if burn_subtitles and tl.cues else None
@@ -172,11 +169,31 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     return files
 
 
-def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: float) -> dict:
-    """Per shot: status, clip, job id, model as reported, prompt hash, seconds billed, cost. No secrets."""
+def cut_rows(sb) -> list[tuple[str, float, str, float]]:
+    """Each shot as timeline.build takes it: (id, seconds, transition kind, transition seconds)."""
+    return [(shot.id, shot.duration, sb.transition_after(i).kind, sb.transition_after(i).seconds)
+            for i, shot in enumerate(sb.shots)]
+
+
+def timecode(frame: int, fps: int) -> str:
+    """HH:MM:SS:FF at a whole frame rate."""
+    s, f = divmod(frame, fps)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"
+
+
+def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: float,
+             warnings: dict[str, list[str]] | None = None) -> dict:
+    """Per shot: status, clip, job id, model as reported, prompt hash, seconds billed, cost, where it
+    sits in the cut (in and out, out exclusive), and every warning: the plan's (`warnings`, by shot)
+    and the render's. No secrets."""
+    sb = loaded.storyboard
+    fps = sb.defaults.fps
+    spans = {sp.shot_id: sp for sp in build(cut_rows(sb), fps, sb.defaults.width, sb.defaults.height).spans}
     shots = []
     for sid, o in outcomes.items():
         m = o.meta
+        sp = spans[sid]
+        said = list(dict.fromkeys([*(warnings or {}).get(sid, []), *(o.warnings or m.get("warnings", []))]))
         shots.append({
             "id": sid, "status": o.status, "reason": o.reason or None,
             "clip": str(o.entry.clip) if o.entry else None, "key": o.job.key, "take": o.job.take,
@@ -184,10 +201,12 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
             "prompt_sha256": hashlib.sha256(o.job.shot.prompt.encode()).hexdigest(),
             "duration": o.job.shot.duration, "seconds_asked": o.job.shot.seconds,
             "seconds_billed": m.get("seconds_billed", 0.0), "cost": m.get("cost", 0.0) if o.status != "cached" else 0.0,
-            "cost_when_made": m.get("cost", 0.0), "warnings": o.warnings or m.get("warnings", []),
+            "cost_when_made": m.get("cost", 0.0), "warnings": said,
+            "in": round(sp.start / fps, 4), "out": round((sp.start + sp.length) / fps, 4),
+            "in_timecode": timecode(sp.start, fps), "out_timecode": timecode(sp.start + sp.length, fps),
         })
     return {"storyboard": str(loaded.path), "title": loaded.storyboard.title, "backend": backend,
-            "spent": round(spent, 4), "shots": shots}
+            "spent": round(spent, 4), "fps": fps, "shots": shots}
 
 
 def write_manifest(out_dir: Path, data: dict) -> Path:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -24,6 +24,7 @@ class Diagnostic:
     col: int
     message: str
     severity: str = "error"  # "error" | "warning"
+    shot: str | None = field(default=None, compare=False)  # the shot it is about, if one: to group and file it
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}"
@@ -31,9 +32,10 @@ class Diagnostic:
         return f"{where}: {tag}{self.message}"
 
     @staticmethod
-    def at(file: str | Path, pos: tuple[int, int] | None, message: str, severity: str = "error") -> "Diagnostic":
+    def at(file: str | Path, pos: tuple[int, int] | None, message: str, severity: str = "error",
+           shot: str | None = None) -> "Diagnostic":
         line, col = pos or (1, 1)
-        return Diagnostic(str(file), line, col, message, severity)
+        return Diagnostic(str(file), line, col, message, severity, shot)
 
 
 class StoryboardError(Exception):

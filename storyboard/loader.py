@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from storyboard.common import deep_merge
 from storyboard.errors import Diagnostic, FormatError
 from storyboard.model import Storyboard
+from storyboard.model.storyboard import Character, Defaults, DialogueLine, Location, Shot
 from storyboard.model.vocab import nearest
 from storyboard.yamlsrc import Source, read_yaml
 
@@ -35,6 +37,7 @@ class Positions:
     values: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
     keys: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
     top: str = ""
+    bare: dict[tuple, tuple[str, str]] = field(default_factory=dict)  # Source.bare, merged
 
     def add(self, src: Source, prefix: tuple = (), only: tuple = ()) -> None:
         for table, mine in ((src.values, self.values), (src.keys, self.keys)):
@@ -42,6 +45,7 @@ class Positions:
                 if only and (not path or path[0] not in only):
                     continue
                 mine[prefix + path] = (src.file, line, col)
+        self.bare.update({prefix + p: v for p, v in src.bare.items() if not only or p[0] in only})
 
     def of(self, path: tuple, key: bool = False) -> tuple[str, int, int]:
         p = tuple(path)
@@ -53,9 +57,10 @@ class Positions:
             p = p[:-1]
         return self.values.get((), (self.top, 1, 1))
 
-    def diag(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Diagnostic:
+    def diag(self, path: tuple, message: str, key: bool = False, severity: str = "error",
+             shot: str | None = None) -> Diagnostic:
         f, line, col = self.of(path, key)
-        return Diagnostic(f, line, col, message, severity)
+        return Diagnostic(f, line, col, message, severity, shot)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,10 @@ def load(path: str | Path) -> Loaded:
     """Read, merge, check paths and validate one storyboard file; FormatError lists every problem.
     Reads the file and its includes, nothing else (no config, no capability table)."""
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.yaml"))[:3]
+        hint = f"; the storyboards in it: {', '.join(inside)}" if inside else "; it holds no .yaml file"
+        raise FormatError([Diagnostic(str(path), 1, 1, f"this is a folder: name a storyboard file in it{hint}")])
     if not path.is_file():
         raise FormatError([Diagnostic(str(path), 1, 1, "no such storyboard file")])
     return _validated(path, None)
@@ -104,15 +113,20 @@ def _validated(path: Path, top: Source | None) -> Loaded:
     data = _load_tree(path, root, positions, problems, stack=(), src=top)
     if problems:
         raise FormatError(problems)
+    from storyboard import checks
+    problems = _control_characters(data, positions)
     try:
         sb = Storyboard.model_validate(data)
     except ValidationError as e:
-        raise FormatError([_diagnostic(err, data, positions) for err in e.errors()]) from None
-    from storyboard import checks
-    diags = checks.structure(sb, positions)
-    errors = [d for d in diags if d.severity == "error"]
-    if errors:
-        raise FormatError(errors)
+        problems += [_diagnostic(err, data, positions) for err in e.errors()]
+        # the semantic checks run on what did validate, so one round shows every kind of problem
+        salvaged = _salvage(data)
+        if salvaged is not None:
+            problems += [d for d in checks.structure(salvaged, positions) if d.severity == "error"]
+        raise FormatError(sorted(set(problems))) from None
+    problems += [d for d in checks.structure(sb, positions) if d.severity == "error"]
+    if problems:
+        raise FormatError(problems)
     return Loaded(sb, path, root, positions)
 
 
@@ -202,14 +216,63 @@ def _safe_path(base: Path, rel: str, root: Path) -> tuple[Path, str]:
     resolved = target.resolve()
     rroot = root.resolve()
     if not resolved.is_relative_to(rroot):
-        lexical_inside = Path(os.path.normpath(base.resolve() / rel)).is_relative_to(rroot)
-        how = "a symlink there" if lexical_inside else "it"
-        return Path(), f"{how} leads outside the project folder {rroot}; keep files inside it"
+        lexical = Path(os.path.normpath(base.resolve() / rel))
+        if lexical.is_relative_to(rroot):
+            return Path(), f"a symlink there leads outside the project folder {rroot}; keep files inside it"
+        return Path(), f"it leads outside the project folder {rroot}; " + _widen_root(rroot, lexical)
     if not resolved.exists():
         return Path(), "no such file"
     if not resolved.is_file():
         return Path(), "not a file"
     return resolved, ""
+
+
+def _widen_root(root: Path, target: Path) -> str:
+    """How to take a file above the project folder into it: where the root comes from, and which
+    marker to put where."""
+    common = Path(os.path.commonpath([root, target]))
+    if (root / ".git").exists() and not (root / ".storyboard").exists():
+        return f"the project folder is the git repository at {root}; keep shared files inside it"
+    if (root / ".storyboard").exists():
+        return (f"the project folder is marked by its .storyboard file; move that marker up to {common} "
+                "to take the file in, or keep shared files inside the project folder")
+    return (f"the project folder is the storyboard's own folder, since no folder above it holds a .storyboard "
+            f"or .git marker; mark the project's top folder with an empty marker file: touch {common / '.storyboard'}")
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # what text may not hold
+
+
+def _control_characters(data: Any, positions: Positions) -> list[Diagnostic]:
+    """Text holding control characters (NUL, escape codes...) is refused, naming the field: they
+    break prompts, subtitles and the tools a clip passes through. Tabs and line breaks are text."""
+    out: list[Diagnostic] = []
+
+    def walk(node: Any, loc: tuple) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(k, str) and (m := CONTROL.search(k)):
+                    where = f"'{loc[0]}'" if len(loc) == 1 else _where(loc, data)
+                    out.append(positions.diag(loc + (k,), f"the key {k!r} in {where} holds a control "
+                                                          f"character (U+{ord(m.group()):04X}); remove it", key=True))
+                walk(v, loc + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, loc + (i,))
+        elif isinstance(node, str) and (m := CONTROL.search(node)):
+            out.append(positions.diag(loc, f"{_label(loc, data)} holds a control character "
+                                           f"(U+{ord(m.group()):04X}); remove it"))
+    walk(data, ())
+    return out
+
+
+def _label(loc: tuple, data: Any) -> str:
+    """"'action' of shot 'climb'", "dialogue line 2 of shot 'climb'", ... for a value's place."""
+    if len(loc) >= 3 and loc[-3] == "dialogue" and isinstance(loc[-2], int):
+        return _where(loc[:-1], data)
+    if loc and isinstance(loc[-1], str):
+        return f"'{loc[-1]}' of {_where(loc[:-1], data)}"
+    return f"item {loc[-1] + 1} of {_where(loc[:-1], data)}" if loc else "the storyboard"
 
 
 def _fix_assets(data: dict, src: Source, base: Path, root: Path, problems: list[Diagnostic]) -> None:
@@ -267,6 +330,76 @@ def sniff(path: Path, kind: str) -> str:
               or head[:4] == b"OggS" or head[:4] == b"fLaC" or (head[:4] == b"RIFF" and head[8:12] == b"WAVE"))
         return "" if ok else "not an mp3, m4a, wav, ogg or flac file (checked by its bytes)"
     return ""
+
+
+# -- what validated, when something did not -------------------------------------------------------
+
+def _salvage(data: Any) -> Storyboard | None:
+    """The storyboard as far as it validated, for the semantic checks to run on beside the type
+    errors. A part that failed is left neutral so it raises no second, derived complaint: a broken
+    character keeps its id, a broken field of a shot takes its default, a broken line is heard
+    off screen. None when there are no shots to check."""
+    if not isinstance(data, dict) or not isinstance(data.get("shots"), list) or not data["shots"]:
+        return None
+
+    def entries(section: Any, model: type[BaseModel]) -> dict:
+        if not isinstance(section, dict):
+            return {}
+        out = {}
+        for key, value in section.items():
+            try:
+                out[key] = model.model_validate(value)
+            except ValidationError:
+                out[key] = model.model_construct(description="")
+        return out
+
+    chars = entries(data.get("characters"), Character)
+    try:
+        defaults = Defaults.model_validate(data.get("defaults") or {})
+    except ValidationError:
+        defaults = Defaults()
+    shots = [_salvage_shot(i, raw, set(chars)) for i, raw in enumerate(data["shots"])]
+    return Storyboard.model_construct(version=1, defaults=defaults, characters=chars,
+                                      locations=entries(data.get("locations"), Location), shots=shots)
+
+
+def _salvage_shot(i: int, raw: Any, chars: set[str]) -> Shot:
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    shown_id = raw_id if isinstance(raw_id, str) else f"#{i + 1}"
+    if not isinstance(raw, dict):
+        return Shot.model_construct(id=shown_id, duration=20.0)
+    try:
+        return Shot.model_validate(raw)
+    except ValidationError as e:
+        broken = {err["loc"][0] for err in e.errors() if err["loc"]}
+    fields = {k: v for k, v in raw.items() if k not in broken and k in Shot.model_fields}
+    fields.update(id="x", duration=20.0)  # stand-ins that pass; the real id is put back below
+    lines: list = []
+    if "dialogue" in broken and isinstance(raw.get("dialogue"), list):
+        stand_in = next(iter(sorted(chars)), None)
+        for item in raw["dialogue"]:
+            try:
+                lines.append(DialogueLine.model_validate(item))
+            except ValidationError:
+                if stand_in is None:  # nobody to stand in: later lines would lose their places
+                    break
+                lines.append(DialogueLine.model_construct(speaker=stand_in, text="", voice_over=True, off_screen=False))
+        fields.pop("dialogue", None)
+    try:
+        shot = Shot.model_validate(fields)
+    except ValidationError:
+        return Shot.model_construct(id=shown_id, duration=20.0)
+    update: dict = {"id": raw_id if isinstance(raw_id, str) and "id" not in broken else shown_id}
+    if "duration" not in broken:
+        update["duration"] = float(raw["duration"])
+    if lines:
+        update["dialogue"] = lines
+    if "characters" in broken:  # who is on screen is unknown: nobody is off screen
+        listed = raw.get("characters") if isinstance(raw.get("characters"), list) else []
+        speakers = [d.speaker for d in update.get("dialogue", shot.dialogue)]
+        update["characters"] = list(dict.fromkeys([c for c in listed if isinstance(c, str) and c in chars]
+                                                  + [s for s in speakers if s in chars]))
+    return shot.model_copy(update=update)
 
 
 # -- pydantic errors -> placed, helpful messages ------------------------------------------------
@@ -348,6 +481,8 @@ def _diagnostic(err: dict, data: Any, positions: Positions) -> Diagnostic:
     loc = tuple(p for p in err["loc"] if p != "[key]")
     typ = err["type"]
     field_name = loc[-1] if loc else ""
+    if typ == "extra_forbidden" and loc in positions.bare:
+        return positions.diag(loc, _comma_message(str(field_name), _where(loc[:-1], data), positions.bare[loc]), key=True)
     if typ == "extra_forbidden":
         where = _where(loc[:-1], data)
         valid = _fields_at(loc[:-1]) or []
@@ -363,6 +498,8 @@ def _diagnostic(err: dict, data: Any, positions: Positions) -> Diagnostic:
         reason = str(err.get("ctx", {}).get("error", err["msg"]))
         return positions.diag(loc, f"{label}: {reason}")
     value = err.get("input")
+    if typ == "string_type" and value is None and loc in positions.bare:
+        return positions.diag(loc, _comma_message(str(field_name), where, positions.bare[loc]), key=True)
     if typ in ("string_type",):
         return positions.diag(loc, f"{label} must be text, got {_show(value)}; put it in quotes")
     if typ in ("float_type", "int_type", "float_parsing", "int_parsing"):
@@ -380,12 +517,25 @@ def _diagnostic(err: dict, data: Any, positions: Positions) -> Diagnostic:
     if typ == "list_type":
         return positions.diag(loc, f"{label} must be a list, e.g. [a, b]; got {_show(value)}")
     if typ in ("dict_type", "model_type", "model_attributes_type"):
-        return positions.diag(loc, f"{label} must be a mapping of keys; got {_show(value)}")
+        spaced = ("; a colon needs a space after it: " + value.replace(":", ": ", 1)
+                  if isinstance(value, str) and re.match(r"^[\w-]+:\S", value) else "")
+        return positions.diag(loc, f"{label} must be a mapping of keys; got {_show(value)}{spaced}")
     if typ == "too_short" and field_name == "shots":
         return positions.diag(loc, "a storyboard needs at least one shot under 'shots:'")
     if typ == "literal_error":
         return positions.diag(loc, f"{label}: {err['msg']}")
     return positions.diag(loc, f"{label}: {err['msg']}")
+
+
+def _comma_message(key: str, where: str, before: tuple[str, str]) -> str:
+    """`{voice: soft, hesitant}`: the comma ended the value, and 'hesitant' became a key of its own."""
+    prev_key, prev_value = before
+    if not prev_key:
+        return (f"'{key}' in {where} has no value; inside {{...}} write key: value pairs, and quote a value "
+                "that holds a comma")
+    return (f"'{key}' in {where} has no value: inside {{...}} a comma ends a value, so '{prev_value}, {key}' was "
+            f"read as two keys; a value containing a comma inside {{...}} must be quoted: "
+            f"{prev_key}: \"{prev_value}, {key}\"")
 
 
 def _show(v: Any) -> str:

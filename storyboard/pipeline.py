@@ -16,9 +16,10 @@ from storyboard.continuity import ShotContext, fold
 from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
 from storyboard.loader import Loaded, load
 from storyboard.model.compiled import CompiledShot
-from storyboard.planner import Plan, file_digester, plan
+from storyboard.planner import Plan, RenderJob, file_digester, plan
 
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
+    from storyboard.budget import Budget
     from storyboard.cutting import CutResult
     from storyboard.renderer import Event, Outcome
 
@@ -101,12 +102,14 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
                  confirm: Callable[[Plan], bool] | None = None,
                  on_event: Callable[["Event"], None] = lambda e: None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 select: list[str] | tuple = (), new_take: bool = False, takes: int = 1) -> Rendered:
+                 select: list[str] | tuple = (), new_take: bool = False, takes: int = 1,
+                 budget: "Budget | None" = None) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
     `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
     SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
-    (tests pass fakes, so no real back-off is waited out)."""
+    (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
+    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused."""
     from storyboard.backends.base import create
     from storyboard.budget import Budget
     from storyboard.renderer import Renderer
@@ -116,15 +119,25 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
-    budget = Budget(max_cost)
+    budget = budget or Budget(max_cost)
+    before = budget.spent
     try:
         made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
                         concurrency or prep.caps.concurrency, budget, on_event).run()
     finally:
         backend.close()
     stop = next((o.error for o in made.values() if isinstance(o.error, Stop)), None)
-    return Rendered(p, {j.shot.id: made[j.shot.id] for j in p.jobs}, budget.spent, stop,
+    return Rendered(p, {j.shot.id: made[j.shot.id] for j in p.jobs}, budget.spent - before, stop,
                     {j.shot.id: made[j.shot.id] for j in p.extra})
+
+
+def shot_warnings(prep: Prepared) -> dict[str, list[str]]:
+    """What the checks and the compiler said about each shot (what plan and compile show)."""
+    out: dict[str, list[str]] = {s.id: list(s.warnings) for s in prep.shots}
+    for d in prep.warnings:
+        if d.shot in out and d.message not in out[d.shot]:
+            out[d.shot].append(d.message)
+    return out
 
 
 def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = -14.0,
@@ -144,7 +157,8 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rendered.outcomes = takes_.keep_clips(rendered.outcomes, cache, takes_.last_cut(out_dir))
-    man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent)
+    man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent,
+                           warnings=shot_warnings(prep))
     owner = {j.base_key: j.shot.id for j in rendered.plan.jobs}
     man["other_takes"] = [{"shot": owner[j.base_key], "take": j.take, "status": rendered.extra[j.shot.id].status,
                            "key": j.key, "cost": rendered.extra[j.shot.id].meta.get("cost", 0.0)}
@@ -170,15 +184,13 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
            on_event=lambda e: None, on_step=lambda s: None,
            media_root: str | None = None) -> tuple[Rendered, "CutResult"]:
     """render_shots, then cut, holding the output folder's one-writer lock throughout."""
-    from storyboard.exports.handoff import check_media_root
-    from storyboard.fsutil import folder_lock
-    check_media_root(media_root)  # before anything is spent
-    out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
-    with folder_lock(out_dir):
-        rendered = render_shots(prep, cache=cache, concurrency=concurrency, max_cost=max_cost, confirm=confirm,
-                                on_event=on_event, select=select, new_take=new_take, takes=takes)
-        return rendered, cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
-                             on_step=on_step, media_root=media_root, cache=cache)
+    cache = cache or Cache()
+    batch = plan_batch([prep], cache, select, new_take, takes)
+    (done,) = render_batch(batch, [Path(out_dir) if out_dir else default_out(prep.loaded.path)], cache=cache,
+                           concurrency=concurrency, max_cost=max_cost, loudness=loudness,
+                           burn_subtitles=burn_subtitles, confirm=(lambda b: confirm(b.items[0][1])) if confirm else None,
+                           on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s), media_root=media_root)
+    return done
 
 
 # -- review page, boards and takes, from the cache: nothing is rendered or spent -------------------
@@ -223,3 +235,124 @@ def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
     with folder_lock(out_dir):
         p, outcomes = from_cache(prep, out_dir, cache)
         return sheets.write(prep, p, outcomes, out_dir, cache, layout, paper)
+
+
+
+
+# -- several storyboards in one run ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Batch:
+    """Storyboards planned together (the episodes of a series): one plan to show, one total to
+    confirm. A request two storyboards share is rendered once, by the first that has it."""
+
+    items: list[tuple[Prepared, Plan]]
+
+    @property
+    def backend(self) -> str:
+        return self.items[0][1].backend
+
+    def first_with(self, key: str) -> int:
+        """The index of the first storyboard that renders `key`."""
+        return next(i for i, (_, p) in enumerate(self.items) if any(j.key == key for j in p.to_render))
+
+    @property
+    def to_render(self) -> list[tuple[int, RenderJob]]:
+        """(storyboard index, job) of every request to render, each once."""
+        seen: set[str] = set()
+        out = []
+        for i, (_, p) in enumerate(self.items):
+            for j in p.to_render:
+                if j.key not in seen:
+                    seen.add(j.key)
+                    out.append((i, j))
+        return out
+
+    @property
+    def total(self) -> float:
+        return round(sum(j.cost for _, j in self.to_render), 4)
+
+
+def plan_batch(preps: list[Prepared], cache: Cache | None = None, select: list[str] | tuple = (),
+               new_take: bool = False, takes: int = 1) -> Batch:
+    """Plan every storyboard against one cache. `select` (--shot) names shots of any of them: an id
+    none of them has is an error; a storyboard that has none of the ids renders nothing new."""
+    from dataclasses import replace
+    cache = cache or Cache()
+    known = {s.id for prep in preps for s in prep.shots}
+    for sid in select:
+        if sid not in known:
+            from storyboard.model.vocab import unknown
+            raise UsageError("--shot: " + unknown("shot", sid, sorted(known)))
+    items = []
+    for prep in preps:
+        mine = [sid for sid in select if any(s.id == sid for s in prep.shots)]
+        if select and not mine:
+            p = make_plan(prep, cache)
+            p = replace(p, jobs=[replace(j, selected=False) for j in p.jobs], extra=[])
+        else:
+            p = make_plan(prep, cache, mine, new_take, takes)
+        items.append((prep, p))
+    return Batch(items)
+
+
+def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, concurrency: int | None = None,
+                 max_cost: float | None = None, loudness: float = -14.0, burn_subtitles: bool = False,
+                 confirm: Callable[[Batch], bool] | None = None,
+                 on_event: Callable[[int, "Event"], None] = lambda i, e: None,
+                 on_step: Callable[[int, str], None] = lambda i, s: None,
+                 on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
+                 media_root: str | None = None) -> list[tuple[Rendered, "CutResult"]]:
+    """Render and cut every storyboard of a batch, one after another, into its own folder.
+
+    One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
+    (never more than `concurrency` jobs at once, never more than `max_cost` spent in all). Every
+    output folder is locked before anything is spent. A request an earlier storyboard rendered is
+    a cache hit by the time a later one reaches it; one that failed there is not tried again.
+    A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut."""
+    import contextlib
+    from dataclasses import replace
+
+    from storyboard.exports.handoff import check_media_root
+    from storyboard.fsutil import folder_lock
+    from storyboard.renderer import Outcome
+    check_media_root(media_root)  # before anything is spent
+    cache = cache or Cache()
+    if len(outs) != len(batch.items):
+        raise UsageError("one output folder per storyboard")
+    if len({Path(o).resolve() for o in outs}) != len(outs):
+        raise UsageError("two storyboards would write into the same output folder; give them different names")
+    results: list[tuple[Rendered, "CutResult"]] = []
+    with contextlib.ExitStack() as held:
+        for out in outs:
+            held.enter_context(folder_lock(Path(out)))
+        if batch.total > 0 and (confirm is None or not confirm(batch)):
+            raise SpendNotConfirmed(batch.backend, batch.total)
+        from storyboard.budget import Budget
+        budget = Budget(max_cost)  # one --max-cost for the run
+        failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
+        for i, (prep, p) in enumerate(batch.items):
+            jobs = []
+            for j in p.jobs:
+                if j.selected and not j.cached and cache.get(j.key) is not None:
+                    j = replace(j, cached=True, cost=0.0)  # rendered by an earlier storyboard of the batch
+                elif j.selected and not j.cached and j.key in failed:
+                    j = replace(j, selected=False)
+                jobs.append(j)
+            rendered = render_shots(prep, replace(p, jobs=jobs), cache=cache, concurrency=concurrency, budget=budget,
+                                    confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
+                                    on_event=lambda e, i=i: on_event(i, e))
+            for j in p.jobs:
+                o = rendered.outcomes[j.shot.id]
+                if j.key in failed and o.entry is None:
+                    rendered.outcomes[j.shot.id] = Outcome(o.job, "failed", reason=f"the same request failed in "
+                                                           f"an earlier storyboard of this run: {failed[j.key]}")
+                elif o.entry is None and o.status in ("failed", "blocked"):
+                    failed.setdefault(j.key, o.reason)
+            result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
+                         on_step=lambda s, i=i: on_step(i, s), media_root=media_root, cache=cache)
+            results.append((rendered, result))
+            on_cut(i, rendered, result)
+            if rendered.stop is not None:
+                break
+    return results

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from fractions import Fraction
-
 import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from storyboard.model.storyboard import OVERLAPPING
 
 LEAD = 0.3  # silence before the first line of a shot
 GAP = 0.3  # between lines
 WORDS_PER_SECOND = 2.8  # brisk film dialogue; above this a line will not fit the shot
+OVERRUN = 0.05  # seconds a line may run past the shot's end before it counts as cut: below what a warning shows
+MIN_CUE = 0.5  # a subtitle shorter than this cannot be read: a later cue waits instead
 
 
 def speech_seconds(text: str) -> float:
     """How long a line takes to say, estimated from its words (pauses included). The one estimate
-    shared by the checks, the plan and the cut."""
+    shared by the checks, the plan, the animatic and the cut: lines are placed with it, by
+    `place_lines`, everywhere."""
     words = len(re.findall(r"[\w']+", text))
     return 0.4 + words / WORDS_PER_SECOND
+
+
+def dialogue_fit(texts: list[str], shot_seconds: float) -> tuple[float, list[int]]:
+    """When the last of these lines ends, placed in a shot as the cut places them, and which run
+    past the shot's end (beyond OVERRUN)."""
+    spans, overrun = place_lines([speech_seconds(t) for t in texts], shot_seconds)
+    return (spans[-1][1] if spans else 0.0), overrun
 
 
 def place_lines(lengths: list[float], shot_seconds: float) -> tuple[list[tuple[float, float]], list[int]]:
@@ -31,7 +40,7 @@ def place_lines(lengths: list[float], shot_seconds: float) -> tuple[list[tuple[f
     t = lead
     for i, n in enumerate(lengths):
         spans.append((round(t, 3), round(t + n, 3)))
-        if t + n > shot_seconds + 1e-6:
+        if t + n > shot_seconds + OVERRUN:
             overrun.append(i)
         t += n + gap
     return spans, overrun
@@ -125,4 +134,25 @@ def build(shots: list[tuple[str, float, str, float]], fps: int, width: int, heig
             end = Fraction(sp.start, fps) + Fraction(min(line["end"], sp.length / fps)).limit_denominator(1000)
             if end > start:
                 cues.append(Cue(start, end, line["name"], line["text"]))
-    return Timeline(fps, width, height, spans, cues)
+    total = Fraction(spans[-1].start + spans[-1].length, fps) if spans else Fraction(0)
+    return Timeline(fps, width, height, spans, apart(sorted(cues, key=lambda c: c.start), total))
+
+
+def apart(cues: list[Cue], total: Fraction) -> list[Cue]:
+    """Cues one at a time: under a dissolve the next shot's first line can start before the last
+    line of the shot before has ended. The earlier cue then ends where the later starts, unless
+    that leaves it too short to read; then the later one waits for it. Nothing runs past `total`."""
+    out: list[Cue] = []
+    least = Fraction(MIN_CUE).limit_denominator(1000)
+    for cue in cues:
+        if out and cue.start < out[-1].end:
+            prev = out[-1]
+            if cue.start - prev.start >= min(least, prev.end - prev.start):
+                out[-1] = replace(prev, end=cue.start)
+            else:
+                length = max(cue.end - cue.start, least)
+                cue = replace(cue, start=prev.end, end=min(prev.end + length, total))
+                if cue.end <= cue.start:
+                    continue
+        out.append(cue)
+    return out

@@ -17,7 +17,7 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.media import clips
 from storyboard.media.ffmpeg import run
 from storyboard.timeline import frames as to_frames
-from storyboard.timeline import place_lines
+from storyboard.timeline import place_lines, speech_seconds
 
 ROOM_TONE_DBFS = -50.0
 
@@ -121,9 +121,17 @@ class AnimaticBackend(Backend):
         req.report("voicing", 25)
         colours = {c["id"]: c["colour"] for c in panel.get("characters", [])}
         voices = panel.get("voices", {})
-        speech = [ScratchVoices.speak(line.text, **voices.get(line.speaker, {})) for line in shot.dialogue]
         seconds = n / fps
-        spans, overrun = place_lines([len(s) / RATE for s in speech], seconds)
+        # lines sit where the shared estimate puts them (as the checks and the subtitles of other
+        # backends have them); a voice longer than its place is spoken faster to fit it
+        spans, overrun = place_lines([speech_seconds(line.text) for line in shot.dialogue], seconds)
+        speech = []
+        for line, (start, end) in zip(shot.dialogue, spans):
+            params = voices.get(line.speaker, {"pitch": 1.0, "pace": 1.0})
+            audio = ScratchVoices.speak(line.text, **params)
+            if len(audio) > (end - start) * RATE:
+                audio = ScratchVoices.speak(line.text, params["pitch"], params["pace"] * (end - start) * RATE / len(audio))
+            speech.append(audio)
         total = int(round(seconds * RATE))
         mix = room_tone(total, stable_int("room", shot.id, shot.prompt))
         subtitles: list[clips.Overlay] = []

@@ -27,10 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from storyboard.timeline import speech_seconds
 from storyboard.errors import UsageError
 from storyboard.importers import yamltext
 from storyboard.importers.screenplay import Beat, Scene, Screenplay, Speech
+from storyboard.loader import CONTROL
+from storyboard.timeline import speech_seconds
 
 MAX_SECONDS = 20.0
 MIN_SECONDS = 2.0
@@ -434,6 +435,7 @@ def build(sp: Screenplay, source: str, *, known_characters: dict[str, dict] | No
     Known characters and locations (a bible's, or the storyboard being merged into) keep their
     ids, matched by name or by id; those in `elsewhere` (default: all known) are not defined again.
     """
+    sp = printable(sp)
     known_characters = {k: v for k, v in (known_characters or {}).items() if isinstance(v, dict)}
     known_locations = {k: v for k, v in (known_locations or {}).items() if isinstance(v, dict)}
     elsewhere = set(known_characters) | set(known_locations) if elsewhere is None else elsewhere
@@ -453,6 +455,20 @@ def build(sp: Screenplay, source: str, *, known_characters: dict[str, dict] | No
         top["include"] = list(include)
     return Draft(header, top, d.characters(), d.locations, shots, footer=list(sp.trailing),
                  scenes={p: _scene_title(sc) for p, sc in zip(prefixes, sp.scenes, strict=True)})
+
+
+def printable(value: Any) -> Any:
+    """The script with control characters dropped from every text (a storyboard may not hold them;
+    they come from a bad copy and paste, not from the writer)."""
+    import dataclasses
+    if isinstance(value, str):
+        return CONTROL.sub("", value)
+    if isinstance(value, tuple):
+        return tuple(printable(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: printable(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
+    return value
 
 
 # -- text ---------------------------------------------------------------------------------------

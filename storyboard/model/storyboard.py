@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSchema,
-                      field_validator, model_validator)
+                      field_validator, model_serializer, model_validator)
 
 from storyboard.model import vocab
 
@@ -51,32 +51,15 @@ _TRANSITION = re.compile(r"^\s*([a-z-]+)\s*(?:(\d+(?:\.\d+)?)\s*s?)?\s*$")
 
 
 class Transition(Frozen):
-    """Into the next shot: a cut, or a dissolve / fade / fade-to-black / wipe of some seconds."""
+    """Into the next shot: a cut, or a dissolve / fade / fade-to-black / wipe of some seconds.
+    Written (and serialised) as text: "cut", "dissolve 1s", "fade 0.5"."""
 
     kind: Literal["cut", "dissolve", "fade", "fade-to-black", "wipe-left"] = "cut"
     seconds: float = 0.0
 
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            m = _TRANSITION.match(v.lower())
-            if not m or m.group(1) not in vocab.TRANSITIONS:
-                word = m.group(1) if m else v
-                raise ValueError(vocab.unknown("transition", word, ("cut", "dissolve Ns", "fade Ns", "fade-to-black Ns", "wipe-left Ns"))
-                                 .replace("did you mean 'dissolve Ns'", "did you mean 'dissolve 1s'"))
-            kind, secs = m.group(1), m.group(2)
-            if kind == "cut":
-                if secs:
-                    raise ValueError("a cut has no duration; write 'cut' or 'dissolve 1s'")
-                return {"kind": "cut", "seconds": 0.0}
-            seconds = float(secs) if secs else 1.0
-            if not 0 < seconds <= 10:
-                raise ValueError(f"transition of {seconds:g}s; it must be more than 0 and at most 10 seconds")
-            return {"kind": kind, "seconds": seconds}
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            raise ValueError(f"transition {v!r} needs a kind: cut, dissolve {v}s, fade {v}s, fade-to-black {v}s or wipe-left {v}s")
-        return v
+    @model_serializer
+    def _as_text(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         return "cut" if self.kind == "cut" else f"{self.kind} {self.seconds:g}s"
@@ -87,15 +70,49 @@ class Transition(Frozen):
         return self.kind in OVERLAPPING
 
 
-TransitionField = Annotated[Transition, WithJsonSchema({
-    "type": "string", "pattern": r"^(cut|(dissolve|fade|fade-to-black|wipe-left)( \d+(\.\d+)?s)?)$",
+def _transition(v: Any) -> Any:
+    """A transition as written: "dissolve 1s" (the s may be left out: "dissolve 1")."""
+    if isinstance(v, str):
+        m = _TRANSITION.match(v.lower())
+        if not m or m.group(1) not in vocab.TRANSITIONS:
+            word = m.group(1) if m else v
+            raise ValueError(vocab.unknown("transition", word, ("cut", "dissolve Ns", "fade Ns", "fade-to-black Ns", "wipe-left Ns"))
+                             .replace("did you mean 'dissolve Ns'", "did you mean 'dissolve 1s'"))
+        kind, secs = m.group(1), m.group(2)
+        if kind == "cut":
+            if secs:
+                raise ValueError("a cut has no duration; write 'cut' or 'dissolve 1s'")
+            return Transition()
+        seconds = float(secs) if secs else 1.0
+        if not 0 < seconds <= 10:
+            raise ValueError(f"transition of {seconds:g}s; it must be more than 0 and at most 10 seconds")
+        return Transition(kind=kind, seconds=seconds)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        raise ValueError(f"transition {v!r} needs a kind: cut, dissolve {v}s, fade {v}s, fade-to-black {v}s or wipe-left {v}s")
+    if isinstance(v, Transition):
+        return v
+    raise ValueError("a transition is written as text: cut, dissolve 1s, fade 1s, fade-to-black 2s or wipe-left 0.5s")
+
+
+# JSON Schema patterns are case-sensitive; the tool lower-cases first, so each letter takes either case
+def _either_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)  # words hold letters and -
+
+
+_KINDS = "|".join(_either_case(k) for k in vocab.TRANSITIONS if k != "cut")
+TransitionField = Annotated[Transition, BeforeValidator(_transition), WithJsonSchema({
+    "type": "string",
+    "pattern": rf"^\s*({_either_case('cut')}|({_KINDS})\s*(\d+(\.\d+)?\s*[sS]?)?)\s*$",
+    "description": "into the next shot: cut | dissolve Ns | fade Ns | fade-to-black Ns | wipe-left Ns (N: more than 0, "
+                   "at most 10; 1 when left out)",
     "examples": ["cut", "dissolve 1s", "fade 1s", "fade-to-black 2s", "wipe-left 0.5s"]})]
 
 
 class Defaults(Frozen):
     model: StrictStr = Field("sora-2", description="sora-2 | sora-2-pro; backends may accept more")
     size: StrictStr = Field("1280x720", pattern=r"^\d{3,4}x\d{3,4}$", description="WIDTHxHEIGHT, e.g. 1280x720")
-    transition: TransitionField = Transition()
+    transition: TransitionField = Field(Transition(), description="the transition into the next shot "
+                                                                  "where a shot names none")
     fps: int = Field(24, strict=True, ge=12, le=60, description="frames per second of the cut")
 
     @property
@@ -186,10 +203,10 @@ class DialogueLine(Frozen):
         return self.voice_over or self.off_screen
 
 
-DialogueField = Annotated[DialogueLine, WithJsonSchema({
-    "type": "object", "minProperties": 1, "maxProperties": 1,
-    "additionalProperties": {"type": "string"},
-    "description": "speaker id: text; '(delivery)' before the text, '(V.O.)' or '(O.S.)' for a voice not on screen"})]
+DialogueField = Annotated[DialogueLine, WithJsonSchema({"anyOf": [
+    {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": {"type": "string"},
+     "description": "speaker id: text; '(delivery)' before the text, '(V.O.)' or '(O.S.)' for a voice not on screen"},
+    {**DialogueLine.model_json_schema(), "title": "a dialogue line spelt out field by field"}]})]
 
 
 class StateChange(Frozen):

@@ -168,14 +168,79 @@ def test_models_round_trip():
     assert sb.running_time == pytest.approx(33 - 1 - 0.5)  # less the dissolve and the wipe
 
 
-def test_schema_accepts_the_examples():
-    import jsonschema
-    import yaml
 
-    from storyboard.schema import json_schema
-    schema = json_schema()
-    for name in ("keeper/keeper.yaml", "series/ep01.yaml", "series/ep02.yaml"):
-        data = yaml.safe_load((EXAMPLES / name).read_text())
-        jsonschema.validate(data, schema)
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"version": 1, "shots": [{"id": "a", "duration": 4, "dialog": []}]}, schema)
+def test_include_above_an_unmarked_project_says_how_to_mark_it(tmp_path):
+    """The format document's `include: [../bible.yaml]`: without a marker the project folder is the
+    storyboard's own, and the message says which marker to put where."""
+    (tmp_path / "bible.yaml").write_text("style: x\n")
+    ep = write(tmp_path / "eps", "ep.yaml", "version: 1\ninclude: [../bible.yaml]\nshots: [{id: a, duration: 4}]\n")
+    with pytest.raises(FormatError) as e:
+        load(ep)
+    assert "no folder above it holds a .storyboard or .git marker" in messages(e)
+    assert f"touch {tmp_path.resolve() / '.storyboard'}" in messages(e)
+    (tmp_path / ".storyboard").write_text("")  # doing what it says makes the include work
+    assert load(ep).storyboard.style == "x"
+
+
+def test_include_above_a_marked_project_says_to_move_the_marker(project):
+    (project / "bible.yaml").write_text("style: x\n")
+    (project / "eps").mkdir()
+    (project / "eps" / ".storyboard").write_text("")
+    ep = write(project / "eps", "ep.yaml", "version: 1\ninclude: [../bible.yaml]\nshots: [{id: a, duration: 4}]\n")
+    with pytest.raises(FormatError) as e:
+        load(ep)
+    assert f"move that marker up to {project.resolve()}" in messages(e)
+
+
+def test_a_folder_is_not_a_storyboard(project):
+    write(project / "scene", "one.yaml", "version: 1\nshots: [{id: a, duration: 4}]\n")
+    with pytest.raises(FormatError) as e:
+        load(project / "scene")
+    assert "this is a folder: name a storyboard file in it; the storyboards in it: one.yaml" in messages(e)
+
+
+@pytest.mark.parametrize("text,field", [
+    ('title: "a\\0b"', "'title' of the storyboard"),
+    ('style: "\\x07"', "'style' of the storyboard"),
+    ('characters: {mara: {description: "a\\x1bkeeper"}}', "'description' of character 'mara'"),
+    ('characters: {"ma\\x00ra": {description: a keeper}}', "the key 'ma\\x00ra' in 'characters'"),
+])
+def test_control_characters_are_refused_naming_the_field(project, text, field):
+    ep = write(project, "ep.yaml", f"version: 1\n{text}\nshots: [{{id: a, duration: 4}}]\n")
+    with pytest.raises(FormatError) as e:
+        load(ep)
+    assert field in messages(e) and "holds a control character" in messages(e)
+
+
+def test_tabs_and_line_breaks_are_text(project):
+    ep = write(project, "ep.yaml", 'version: 1\nstyle: "a\\tb\\nc"\nshots: [{id: a, duration: 4}]\n')
+    assert load(ep).storyboard.style == "a\tb\nc"
+
+
+def test_nesting_is_cut_off_before_python_s_stack(project):
+    deep = "{a: " * 5000 + "1" + "}" * 5000
+    ep = write(project, "ep.yaml", f"version: 1\ntitle: {deep}\nshots: [{{id: a, duration: 4}}]\n")
+    with pytest.raises(FormatError) as e:
+        load(ep)
+    assert "nest more than 64 deep" in messages(e)
+
+
+def test_a_bare_key_in_braces_with_a_known_name(project):
+    """`{description: a keeper, wardrobe}` leaves wardrobe empty: the message says why, not just 'must be text'."""
+    ep = write(project, "ep.yaml", "version: 1\ncharacters:\n  mara: {description: a keeper, old, wardrobe}\n"
+                                    "shots: [{id: a, duration: 4}]\n")
+    with pytest.raises(FormatError) as e:
+        load(ep)
+    assert "'old' in character 'mara' has no value" in messages(e)
+    assert "'wardrobe' in character 'mara' has no value" in messages(e)
+
+
+def test_a_dialogue_line_spelt_out_is_still_checked(project):
+    """A line with a broken field next to an unknown character: both are reported in one round."""
+    ep = write(project, "ep.yaml", "version: 1\ncharacters: {mara: {description: x}}\nshots:\n"
+                                    "  - id: a\n    duration: 4\n    characters: [mara, tom]\n"
+                                    "    dialogue:\n      - mara: 5\n      - ben: hello\n")
+    with pytest.raises(FormatError) as e:
+        load(ep)
+    assert "the line of 'mara' must be text" in messages(e)
+    assert "unknown character 'tom'" in messages(e) and "unknown speaker 'ben'" in messages(e)

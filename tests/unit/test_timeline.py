@@ -42,3 +42,52 @@ def test_subtitles_are_timed_in_the_cut_across_a_dissolve():
     srt = subtitles.srt(tl.cues)
     assert "2\n00:00:02,250 --> 00:00:03,000\nBEN: Second -> line." in srt
     assert subtitles.vtt(tl.cues).startswith("WEBVTT\n\n00:00:00.500 --> 00:00:01.500\n<v Ana>First.")
+
+
+
+def test_cues_never_overlap_at_a_dissolve():
+    """Under a dissolve the next shot's first line starts before the last line of the shot before ends:
+    the earlier cue ends where the later starts (cue 1 used to end at 4.377, cue 2 start at 4.300)."""
+    lines = {"a": [{"name": "Ana", "text": "Long.", "start": 0.5, "end": 4.377}],
+             "b": [{"name": "Ben", "text": "Next.", "start": 0.3, "end": 1.5}]}
+    tl = build([("a", 5.0, "dissolve", 1), ("b", 3.0, "cut", 0)], FPS, 320, 180, lines)
+    (a, b) = tl.cues
+    assert a.end == b.start == Fraction(43, 10)
+    assert (a.start, b.end) == (Fraction(1, 2), Fraction(11, 2))
+
+
+def test_a_cue_too_short_to_read_makes_the_next_wait():
+    lines = {"a": [{"name": "Ana", "text": "Late.", "start": 3.9, "end": 4.6}],
+             "b": [{"name": "Ben", "text": "Early.", "start": 0.0, "end": 0.8}]}
+    tl = build([("a", 5.0, "dissolve", 1), ("b", 3.0, "cut", 0)], FPS, 320, 180, lines)
+    (a, b) = tl.cues
+    assert (a.start, a.end) == (Fraction(39, 10), Fraction(23, 5))  # kept whole: clipping would leave 0.1 s
+    assert b.start == a.end and b.end - b.start == Fraction(4, 5)
+    assert all(x.end <= y.start for x, y in zip(tl.cues, tl.cues[1:]))
+
+
+def test_cues_stay_apart_for_any_dissolve():
+    import itertools
+    for d, s1, s2 in itertools.product((0.5, 1, 2), (0.1, 2.5, 3.9), (0.0, 0.2, 0.9)):
+        lines = {"a": [{"name": "A", "text": "x", "start": s1, "end": 4.0}],
+                 "b": [{"name": "B", "text": "y", "start": s2, "end": s2 + 1}]}
+        tl = build([("a", 4.0, "dissolve", d), ("b", 3.0, "cut", 0)], FPS, 320, 180, lines)
+        assert all(c.end > c.start for c in tl.cues)
+        assert all(x.end <= y.start for x, y in zip(tl.cues, tl.cues[1:])), (d, s1, s2)
+        assert tl.cues[-1].end <= tl.duration
+
+
+def test_one_estimate_of_speaking_time():
+    """The checks' "needs about" and the placing the render and the subtitles use are one computation:
+    a shot exactly as long as its dialogue needs is no overrun, a shot shorter than it is."""
+    from storyboard.timeline import dialogue_fit, estimated_lines, place_lines, speech_seconds
+    texts = ["We should have left before the rain.", "Not yet."]
+    need, overrun = dialogue_fit(texts, 20)
+    spans, _ = place_lines([speech_seconds(t) for t in texts], 20)
+    assert need == spans[-1][1] and not overrun
+    tight = dialogue_fit(texts, 1)[0]  # in a short shot the lines close up: what the shot needs at least
+    assert tight < need
+    assert dialogue_fit(texts, tight)[1] == []
+    assert dialogue_fit(texts, tight - 0.1)[1] == [1]
+    timed = estimated_lines([{"text": t} for t in texts], 20)
+    assert [(d["start"], d["end"]) for d in timed] == spans
