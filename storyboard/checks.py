@@ -10,7 +10,7 @@ from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.timeline import speech_seconds
+from storyboard.timeline import beat, needed_seconds
 
 if TYPE_CHECKING:
     from storyboard.backends.capabilities import BackendCaps
@@ -102,7 +102,7 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCap
                                                   f"valid: {', '.join(mcaps.sizes)}"))
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
-        need = sum(speech_seconds(line.text) for line in shot.dialogue) + 0.25 * max(0, len(shot.dialogue) - 1)
+        need = needed_seconds([beat(line.text, line.at, line.pause) for line in shot.dialogue])
         if need > shot.duration:
             words = sum(len(line.text.split()) for line in shot.dialogue)
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
