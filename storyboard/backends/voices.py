@@ -203,14 +203,23 @@ class ScratchVoices:
         return line
 
 
+_PRAAT = threading.Lock()  # Praat keeps one random generator for the process
+
+
 def recast(audio: np.ndarray, rate: int, voice: Voice, pitch_range: float, duration: float) -> np.ndarray:
-    """Praat's Change gender: new median pitch, formants scaled, pitch range, duration (PSOLA)."""
+    """Praat's Change gender: new median pitch, formants scaled, pitch range, duration (PSOLA).
+    Praat's overlap-add draws random numbers: they are seeded from the samples, so the same line
+    comes out the same."""
     import parselmouth
-    from parselmouth.praat import call
+    from parselmouth.praat import call, run
     if voice.pitch == 0 and voice.formant == 1.0 and pitch_range == 1.0 and abs(duration - 1) < 1e-3:
         return audio
     snd = parselmouth.Sound(audio, sampling_frequency=rate)
-    out = call(snd, "Change gender", 60, 600, voice.formant, voice.pitch, pitch_range, duration)
+    seed = int(len(audio) + 1000 * voice.pitch + 100000 * duration) % 2_000_000_000
+    with _PRAAT:
+        run(f"random_initializeWithSeedUnsafelyButPredictably ({seed})")
+        out = call(snd, "Change gender", 60, 600, voice.formant, voice.pitch, pitch_range, duration)
+        run("random_initializeSafelyAndUnpredictably ()")
     return np.asarray(out.values[0], dtype=np.float64)
 
 
