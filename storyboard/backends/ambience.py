@@ -26,8 +26,11 @@ BEDS: dict[str, tuple[str, ...]] = {  # bed -> the words that ask for it
     "tick": ("tick", "ticking", "clock", "meter", "metronome", "dripping tap"),
 }
 SILENCE = ("silence", "silent", "nothing", "no sound", "dead air")
-LEVEL_DB = {"rain": -27, "wind": -29, "surf": -27, "thunder": -24, "crowd": -30, "traffic": -31, "birds": -33,
-            "fire": -31, "hum": -36, "static": -36, "tick": -34}
+# each bed's level: together they sit well under dialogue (lines peak at -6 dBFS, about -20 dBFS RMS)
+LEVEL_DB = {"rain": -32, "wind": -33, "surf": -32, "thunder": -28, "crowd": -34, "traffic": -35, "birds": -37,
+            "fire": -35, "hum": -40, "static": -40, "tick": -38}
+SOFT = ("distant", "faint", "far", "far-off", "easing", "low", "soft", "calm", "gentle", "light", "quiet", "thinning")
+LOUD = ("roaring", "heavy", "loud", "howling", "pounding", "lashing", "driving", "thundering", "deafening")
 
 
 def beds_for(sound: str) -> list[str]:
@@ -47,7 +50,7 @@ def bed(sound: str, seconds: float, rate: int, flashes: list[float] | None = Non
     n = int(round(seconds * rate))
     out = np.zeros(n, dtype=np.float64)
     names = beds_for(sound)
-    intensity = 1.0 if not look.has_any(sound, ("distant", "faint", "far", "easing", "low", "soft")) else 0.6
+    intensity = 0.6 if look.has_any(sound, SOFT) else 1.4 if look.has_any(sound, LOUD) else 1.0
     for name in names:
         rng = np.random.default_rng(stable_int("ambience", name, sound, str(n)))
         layer = MAKERS[name](n, rate, rng, flashes or [])

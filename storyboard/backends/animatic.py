@@ -223,7 +223,7 @@ class AnimaticBackend(Backend):
             if start >= seconds:
                 continue
             card = text.draw_subtitle(ln["name"], ln["text"], colours.get(ln["speaker"], "#ffffff"), w, h,
-                                      note=ln["mark"] or ln["delivery"])
+                                      note=", ".join(x for x in (ln["mark"], ln["delivery"]) if x))
             saved = _save(card, work / f"sub{k}.png")
             if saved:
                 layers.append(Layer(*saved, enable=between(start, min(end, seconds))))

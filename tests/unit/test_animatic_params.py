@@ -3,6 +3,7 @@ sound beds, and what its cache key holds."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import storyboard
 from storyboard.backends import ambience
 from storyboard.backends.animatic import AnimaticBackend, panel_for
-from storyboard.backends.voices import cast_voices, distance, named
+from storyboard.backends.voices import cast_voices, catalogue, distance, named
 from storyboard.media.camera import rig
 from storyboard.model.vocab import MOVES
 from storyboard.timeline import Beat, beat, needed_seconds, place_lines, speech_seconds
@@ -162,3 +163,10 @@ def test_a_moved_shot_keeps_its_key_and_marks_its_lines(project):
         assert [ln["mark"] for ln in panel["dialogue"]] == ["", "O.S."]  # (O.S.) is not drawn as (V.O.)
     assert keys[0]["a"] == keys[1]["a"] and keys[0]["b"] == keys[1]["b"]
     assert AnimaticBackend.key_extra(prep.shots[1], prep.contexts[1])["panel"]["dialogue"][1]["voice"]
+
+
+def test_the_catalogue_names_distinct_voices():
+    voices = catalogue()
+    assert all(named(v.name) == v for v in voices)  # every listed name can be written as `voice: <name>`
+    for a, b in itertools.combinations(voices, 2):
+        assert (a.pitch, a.formant) != (b.pitch, b.formant), (a, b)
