@@ -10,7 +10,7 @@ from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.timeline import dialogue_fit
+from storyboard.timeline import beat, dialogue_fit
 
 if TYPE_CHECKING:
     from storyboard.backends.capabilities import BackendCaps
@@ -102,8 +102,8 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCap
                                                   f"valid: {', '.join(mcaps.sizes)}"))
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
-        need, overrun = dialogue_fit([line.text for line in shot.dialogue], shot.duration)
-        if overrun:  # the same estimate and placing as the render's: they agree on what fits
+        need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration)
+        if overrun:  # the same placing as the render's: they agree on what fits
             words = sum(len(line.text.split()) for line in shot.dialogue)
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
                                                    f"{need:.1f}s but the shot lasts {shot.duration:g}s; "

@@ -41,6 +41,7 @@ class ShotContext:
     on_screen: tuple[CharacterState, ...]
     heard: tuple[CharacterState, ...]  # speakers not on screen (V.O., O.S.)
     previous: str | None  # id of the shot before, when this one continues it
+    cast: tuple[CharacterState, ...] = ()  # every character of the film as first described (voices are cast from it)
 
 
 def initial_state(sb: Storyboard) -> tuple[dict[str, CharacterState], dict[str, LocationState]]:
@@ -55,6 +56,7 @@ def initial_state(sb: Storyboard) -> tuple[dict[str, CharacterState], dict[str, 
 def fold(sb: Storyboard) -> list[ShotContext]:
     """One ShotContext per shot; a shot's `changes` hold from that shot until changed again."""
     chars, locs = initial_state(sb)
+    cast = tuple(chars.values())
     out: list[ShotContext] = []
     for i, shot in enumerate(sb.shots):
         for key, change in shot.changes.items():
@@ -71,5 +73,5 @@ def fold(sb: Storyboard) -> list[ShotContext]:
             index=i, shot=shot, style=sb.style.strip(),
             location=locs.get(shot.location) if shot.location else None,
             on_screen=on_screen, heard=heard,
-            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None))
+            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None, cast=cast))
     return out

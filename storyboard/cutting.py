@@ -99,8 +99,8 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             sources.append(src)
             keyframes_of[i] = assemble.keyframes(src, fps)
             if lines is None:
-                lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text}
-                                         for d in shot.dialogue], shot.duration)
+                lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text,
+                                          "at": d.at, "pause": d.pause} for d in shot.dialogue], shot.duration)
             dialogue[shot.id] = lines
         tl = build(cut_rows(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
@@ -110,7 +110,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
         final = out_dir / "final.mp4"
         tmp = temp_name(final)
         assemble.make_cut(tl, sources, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
-                          keyframes_of=keyframes_of, on_step=on_step)
+                          keyframes_of=keyframes_of, on_step=on_step, music_gain_db=sb.music_volume)
         on_step("checking the cut")
         info = probe(tmp)
         if info.frames and info.frames != tl.total_frames:
@@ -144,7 +144,7 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     bed = None
     if music is not None:
         rel = handoff.music_file(sb.music)
-        stems.write_music(music, out_dir / rel, tl.total_frames, fps)
+        stems.write_music(music, out_dir / rel, tl.total_frames, fps, sb.music_volume)
         keep.add(rel.rsplit("/", 1)[-1])
         bed = editorial.Bed(handoff.url(rel, media_root))
     handoff.prune(out_dir / handoff.MEDIA, keep)

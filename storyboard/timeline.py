@@ -8,8 +8,11 @@ from fractions import Fraction
 
 from storyboard.model.storyboard import OVERLAPPING
 
-LEAD = 0.3  # silence before the first line of a shot
-GAP = 0.3  # between lines
+LEAD = 0.3  # least silence before the first line of a shot
+GAP = 0.3  # least silence between lines
+TAIL = 0.4  # silence left after the last line when the shot has room
+TIGHT_LEAD, TIGHT_GAP = 0.1, 0.12  # the gaps when the lines barely fit
+MAX_LEAD, MAX_GAP = 2.0, 3.0  # the most a spread adds before the first line and between two lines
 WORDS_PER_SECOND = 2.8  # brisk film dialogue; above this a line will not fit the shot
 OVERRUN = 0.05  # seconds a line may run past the shot's end before it counts as cut: below what a warning shows
 MIN_CUE = 0.5  # a subtitle shorter than this cannot be read: a later cue waits instead
@@ -17,38 +20,86 @@ MIN_CUE = 0.5  # a subtitle shorter than this cannot be read: a later cue waits 
 
 def speech_seconds(text: str) -> float:
     """How long a line takes to say, estimated from its words (pauses included). The one estimate
-    shared by the checks, the plan, the animatic and the cut: lines are placed with it, by
-    `place_lines`, everywhere."""
+    shared by the checks, the plan and the cut; the animatic's voices are fitted to it."""
     words = len(re.findall(r"[\w']+", text))
     return 0.4 + words / WORDS_PER_SECOND
 
 
-def dialogue_fit(texts: list[str], shot_seconds: float) -> tuple[float, list[int]]:
-    """When the last of these lines ends, placed in a shot as the cut places them, and which run
-    past the shot's end (beyond OVERRUN)."""
-    spans, overrun = place_lines([speech_seconds(t) for t in texts], shot_seconds)
-    return (spans[-1][1] if spans else 0.0), overrun
+@dataclass(frozen=True)
+class Beat:
+    """One line for placing: how long it takes to say, and what the storyboard fixed about its timing."""
+
+    seconds: float
+    at: float | None = None  # starts this many seconds into the shot (`at:`)
+    pause: float | None = None  # this much silence before it (`pause:`)
 
 
-def place_lines(lengths: list[float], shot_seconds: float) -> tuple[list[tuple[float, float]], list[int]]:
-    """Start and end of each line in a shot, one after the other; and which lines overrun the shot."""
-    total = sum(lengths) + GAP * max(0, len(lengths) - 1)
-    lead, gap = LEAD, GAP
-    if total + lead > shot_seconds:  # tighten before giving up
-        lead, gap = 0.1, 0.12
-    spans, overrun = [], []
-    t = lead
-    for i, n in enumerate(lengths):
-        spans.append((round(t, 3), round(t + n, 3)))
-        if t + n > shot_seconds + OVERRUN:
-            overrun.append(i)
-        t += n + gap
+def beat(text: str, at: float | None = None, pause: float | None = None) -> Beat:
+    return Beat(speech_seconds(text), at, pause)
+
+
+def place_lines(lines: list[Beat] | list[float], shot_seconds: float) -> tuple[list[tuple[float, float]], list[int]]:
+    """Start and end of each line in a shot, and which lines overrun it.
+
+    A line with `at` starts there; the lines after it follow it. Between fixed points the lines are
+    spread with natural gaps: the room the shot leaves goes to the silences (a little before the
+    first line, more between lines, the rest after the last), a written `pause` is kept as written.
+    When the lines barely fit, the gaps shrink before anything overruns."""
+    beats = [b if isinstance(b, Beat) else Beat(float(b)) for b in lines]
+    groups: list[list[int]] = []
+    for i, b in enumerate(beats):
+        if not groups or b.at is not None:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    spans: list[tuple[float, float]] = [(0.0, 0.0)] * len(beats)
+    for gi, group in enumerate(groups):
+        first = beats[group[0]]
+        origin = first.at if first.at is not None else 0.0
+        limit = beats[groups[gi + 1][0]].at - GAP if gi + 1 < len(groups) else shot_seconds - TAIL  # type: ignore[operator]
+        lead_fixed = first.at is not None or first.pause is not None
+        lead = 0.0 if first.at is not None else (first.pause if first.pause is not None else LEAD)
+        gaps = [beats[i].pause if beats[i].pause is not None else GAP for i in group[1:]]
+        flexible = [beats[i].pause is None for i in group[1:]]
+        slack = limit - origin - lead - sum(beats[i].seconds for i in group) - sum(gaps)
+        if slack >= 0:
+            weight = (0 if lead_fixed else 0.6) + sum(flexible) + 1.0  # the 1.0: the silence after
+            unit = slack / weight
+            if not lead_fixed:
+                lead += min(MAX_LEAD, 0.6 * unit)
+            gaps = [g + min(MAX_GAP, unit) if flex else g for g, flex in zip(gaps, flexible)]
+        else:
+            if not lead_fixed:
+                lead = TIGHT_LEAD
+            gaps = [TIGHT_GAP if flex else g for g, flex in zip(gaps, flexible)]
+        t = origin + lead
+        for k, i in enumerate(group):
+            if k:
+                t += gaps[k - 1]
+            spans[i] = (round(t, 3), round(t + beats[i].seconds, 3))
+            t += beats[i].seconds
+    overrun = [i for i, (_, end) in enumerate(spans) if end > shot_seconds + OVERRUN]
     return spans, overrun
 
 
+def needed_seconds(lines: list[Beat]) -> float:
+    """The shortest shot that holds every line (the gaps as tight as placing makes them)."""
+    if not lines:
+        return 0.0
+    spans, _ = place_lines(lines, 0.0)
+    return max(end for _, end in spans)
+
+
+def dialogue_fit(lines: list[Beat] | list[str], shot_seconds: float) -> tuple[float, list[int]]:
+    """What the lines need at least (placed tight), and which of them run past the end of a shot of
+    `shot_seconds` as the cut places them: the checks warn, and the render cuts, by this one rule."""
+    beats = [b if isinstance(b, Beat) else beat(b) for b in lines]
+    return needed_seconds(beats), place_lines(beats, shot_seconds)[1]
+
+
 def estimated_lines(dialogue: list[dict], shot_seconds: float) -> list[dict]:
-    """Dialogue timing for clips that do not report it: estimated from the words."""
-    spans, _ = place_lines([speech_seconds(d["text"]) for d in dialogue], shot_seconds)
+    """Dialogue timing for clips that do not report it: estimated from the words (and `at`/`pause`)."""
+    spans, _ = place_lines([beat(d["text"], d.get("at"), d.get("pause")) for d in dialogue], shot_seconds)
     return [{**d, "start": s, "end": min(e, shot_seconds)} for d, (s, e) in zip(dialogue, spans) if s < shot_seconds]
 
 

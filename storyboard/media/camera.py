@@ -1,48 +1,168 @@
-"""Camera moves acted out over a still: zoompan expressions built from numbers only (pure)."""
+"""The animatic's camera and its one ffmpeg command (pure: numbers and paths in, argv out).
+
+The drawn world is larger than the frame. A move is a window travelling over it: a crop for
+pans, tilts, trucks, orbits, tracking and handheld (no scaling: sharp and cheap), a zoompan for
+dollies, zooms and cranes. Layers drawn in the world (figures that move against it, speakers lit
+while they speak) are laid on the world before the camera; the weather, the HUD and subtitles
+are laid on the frame after it. The HUD and subtitles leave the last frame, so the frame a
+continuous shot starts from is picture only."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from storyboard.media.clips import AUDIO, BITEXACT, video_codec
+from storyboard.media.ffmpeg import SAFE_INPUT, safe_path
+
+ZOOM_CANVAS = 1.35  # dollies, zooms, cranes: the world is this much larger than the frame each way
+OPENING = 0.5  # seconds a continuous shot takes to dissolve from the previous shot's last picture
+
+
+@dataclass(frozen=True)
+class Rig:
+    """How a move travels: the world's size, where the frame sits at rest, and the camera window."""
+
+    kind: str  # still | crop | zoompan
+    canvas: tuple[int, int]
+    rest: tuple[int, int]  # top-left of the frame-sized window the panel is composed for
+    x: str = "0"  # crop: window's left edge per frame (in n); zoompan: its x expression (in on)
+    y: str = "0"
+    z: str = "1"
+    follow: tuple[str, str] | None = None  # figures ride with the camera: offsets (in n) added to their place
+    period: int = 0  # the world repeats every `period` pixels along the travel (tracking)
+    tilt: float = 0.0  # degrees the world is turned (dutch); tracking travels along it
+    turns: bool = False  # the subject turns while the camera circles it (orbit)
+
 
 def _num(x: float) -> str:
-    return f"{x:.5f}".rstrip("0").rstrip(".") if "." in f"{x:.5f}" else str(x)
+    return f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def move_expressions(move: str, frames: int) -> tuple[str, str, str]:
-    """(z, x, y) for ffmpeg's zoompan over `frames` output frames.
-
-    x and y centre the window on (cx, cy), fractions of the scene; zoompan clamps to the image.
-    Eased moves (dolly, pan, tilt, crane) start and land softly; zooms and trucks are linear."""
+def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float = 0.0) -> Rig:
+    """The camera rig for a move over `frames` frames of width x height."""
     last = max(frames - 1, 1)
-    p = f"(on/{last})"
-    e = f"({p}*{p}*(3-2*{p}))"
-    z, cx, cy = "1", "0.5", "0.5"
-    m = move
-    if m == "dolly in":
-        z = f"1+0.22*{e}"
-    elif m == "dolly out":
-        z = f"1.22-0.22*{e}"
-    elif m == "zoom in":
-        z = f"1+0.3*{p}"
-    elif m == "zoom out":
-        z = f"1.3-0.3*{p}"
-    elif m in ("pan left", "pan right"):
-        z, cx = "1.18", (f"0.58-0.16*{e}" if m == "pan left" else f"0.42+0.16*{e}")
-    elif m in ("truck left", "truck right"):
-        z, cx = "1.15", (f"0.57-0.14*{p}" if m == "truck left" else f"0.43+0.14*{p}")
-    elif m in ("tilt up", "tilt down"):
-        z, cy = "1.18", (f"0.58-0.16*{e}" if m == "tilt up" else f"0.42+0.16*{e}")
-    elif m == "crane up":
-        z, cy = f"1.18-0.06*{e}", f"0.6-0.2*{e}"
-    elif m == "crane down":
-        z, cy = f"1.12+0.06*{e}", f"0.4+0.2*{e}"
-    elif m == "handheld":
-        z = "1.1"
-        cx = "0.5+0.008*sin(on*0.37)+0.005*sin(on*0.91+1)"
-        cy = "0.5+0.006*sin(on*0.53+2)+0.004*sin(on*1.3)"
-    elif m == "orbit":
-        z, cx, cy = "1.15", f"0.5-0.07*cos(PI*{p})", f"0.5-0.03*sin(PI*{p})"
-    elif m == "tracking":
-        z, cx, cy = "1.15", f"0.43+0.14*{p}", "0.5+0.004*sin(on*0.6)"
-    x = f"({cx})*iw-iw/zoom/2"
-    y = f"({cy})*ih-ih/zoom/2"
-    return z, x, y
+    p = f"(n/{last})"
+    e = f"({p}*{p}*(3-2*{p}))"  # eased: starts and lands softly
+    w, h = width, height
+    if move in ("pan left", "pan right"):
+        travel = int(w * 0.5) & ~1
+        x = f"{travel}*{e}" if move == "pan right" else f"{travel}*(1-{e})"
+        return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0")
+    if move in ("truck left", "truck right"):
+        travel = int(w * 0.24) & ~1
+        x = f"{travel}*{p}" if move == "truck right" else f"{travel}*(1-{p})"
+        # the figures are nearer than the world behind them: they slide 1.6 times as far
+        return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0",
+                   follow=(f"-0.6*({x}-{travel // 2})", "0"))
+    if move in ("tilt up", "tilt down"):
+        travel = int(h * 0.35) & ~1
+        y = f"{travel}*(1-{e})" if move == "tilt up" else f"{travel}*{e}"
+        return Rig("crop", (w, h + travel), (0, travel // 2), x="0", y=y)
+    if move == "handheld":
+        mx, my = int(w * 0.03) & ~1, int(h * 0.03) & ~1
+        x = f"{mx}+{_num(mx * 0.45)}*sin(n*0.31)+{_num(mx * 0.3)}*sin(n*0.83+1)"
+        y = f"{my}+{_num(my * 0.45)}*sin(n*0.47+2)+{_num(my * 0.3)}*sin(n*1.21)"
+        return Rig("crop", (w + 2 * mx, h + 2 * my), (mx, my), x=x, y=y)
+    if move == "orbit":
+        travel = int(w * 0.7) & ~1
+        x = f"{travel}*(1-cos(PI*{p}))/2"
+        return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0",
+                   follow=(f"{x}-{travel // 2}", "0"), turns=True)
+    if move == "tracking":
+        period = w
+        speed = w * 0.3 / fps  # a third of the frame a second: 20 s travels six frames
+        rad = math.radians(tilt)  # a dutch world is turned counter-clockwise: its floor rises to the right
+        drop = int(abs(period * math.sin(rad))) + 2
+        s = f"mod({_num(speed)}*n,{period})"
+        x = f"{s}*{_num(math.cos(rad))}"
+        y = f"{drop}-{s}*{_num(math.sin(rad))}" if tilt else "0"
+        rest = (0, drop if tilt else 0)
+        bob = max(2, int(h * 0.006))
+        return Rig("crop", (w + period + 2, h + (drop if tilt else 0)), rest, x=x, y=y,
+                   follow=(x, f"({y}-{rest[1]})-{bob}*abs(sin(n*{_num(math.pi * 1.8 / fps)}))"),
+                   period=period, tilt=tilt)
+    if move in ("dolly in", "dolly out", "zoom in", "zoom out", "crane up", "crane down"):
+        s = ZOOM_CANVAS
+        cw, ch = int(w * s) & ~1, int(h * s) & ~1
+        rest = ((cw - w) // 2, (ch - h) // 2)
+        zp = f"(on/{last})"
+        ze = f"({zp}*{zp}*(3-2*{zp}))"
+        z, cx, cy = _num(s), "0.5", "0.5"
+        if move == "dolly in":
+            z = f"{_num(s * 0.8)}+{_num(s * 0.38)}*{ze}"
+        elif move == "dolly out":
+            z = f"{_num(s * 1.18)}-{_num(s * 0.38)}*{ze}"
+        elif move == "zoom in":
+            z = f"{_num(s * 0.78)}+{_num(s * 0.5)}*{zp}"
+        elif move == "zoom out":
+            z = f"{_num(s * 1.28)}-{_num(s * 0.5)}*{zp}"
+        elif move == "crane up":
+            z, cy = f"{_num(s * 1.05)}-{_num(s * 0.2)}*{ze}", f"0.58-0.16*{ze}"
+        elif move == "crane down":
+            z, cy = f"{_num(s * 0.85)}+{_num(s * 0.2)}*{ze}", f"0.42+0.16*{ze}"
+        return Rig("zoompan", (cw, ch), rest, x=f"({cx})*iw-iw/zoom/2", y=f"({cy})*ih-ih/zoom/2", z=z)
+    return Rig("still", (w, h), (0, 0))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A transparent picture over the world (before the camera) or the frame (after it).
+    x and y are numbers or ffmpeg expressions in n (frame) and t (seconds); `enable` is an
+    expression in t, or None for always."""
+
+    png: Path
+    x: str | int = 0
+    y: str | int = 0
+    enable: str | None = None
+
+
+def between(start: float, end: float) -> str:
+    return f"between(t,{start:.3f},{end:.3f})"
+
+
+def animatic_cmd(world: Path, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
+                 world_layers: list[Layer] = (), screen_layers: list[Layer] = (), text_layers: list[Layer] = (),
+                 opening: Path | None = None) -> list[str]:
+    """One shot's clip: the world looped for the shot's frames, its layers, the camera, the frame's
+    layers, the previous shot's picture dissolving away (`opening`), the text (never on the last
+    frame), the sound."""
+    inputs: list[str] = [*SAFE_INPUT, "-i", safe_path(world)]
+    graph = [f"[0:v]format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/({fps}*TB)[w0]"]
+    last, k = "w0", 0
+
+    def lay(layer: Layer, when: str | None) -> None:
+        nonlocal last, k
+        inputs.extend([*SAFE_INPUT, "-i", safe_path(layer.png)])
+        k += 1
+        enable = f":enable='{when}'" if when else ""
+        graph.append(f"[{last}][{k}:v]overlay=x='{layer.x}':y='{layer.y}':format=yuv420:eof_action=repeat{enable}[l{k}]")
+        last = f"l{k}"
+
+    for layer in world_layers:
+        lay(layer, layer.enable)
+    if r.kind == "crop":
+        graph.append(f"[{last}]crop={width}:{height}:x='{r.x}':y='{r.y}':exact=1[cam]")
+    elif r.kind == "zoompan":
+        graph.append(f"[{last}]zoompan=z='{r.z}':x='{r.x}':y='{r.y}':d=1:s={width}x{height}:fps={fps},setsar=1[cam]")
+    else:
+        graph.append(f"[{last}]null[cam]")
+    last = "cam"
+    for layer in screen_layers:
+        lay(layer, layer.enable)
+    if opening is not None:
+        inputs.extend([*SAFE_INPUT, "-loop", "1", "-framerate", str(fps), "-t", f"{OPENING:.3f}", "-i",
+                       safe_path(opening)])
+        k += 1
+        graph.append(f"[{k}:v]format=yuva420p,fade=t=out:st={OPENING * 0.25:.3f}:d={OPENING * 0.75:.3f}:alpha=1[op]")
+        graph.append(f"[{last}][op]overlay=0:0:format=yuv420:eof_action=pass[o{k}]")
+        last = f"o{k}"
+    picture_only = f"lt(n,{frames - 1})"
+    for layer in text_layers:
+        lay(layer, f"{layer.enable}*{picture_only}" if layer.enable else picture_only)
+    graph.append(f"[{last}]format=yuv420p[vout]")
+    inputs.extend([*SAFE_INPUT, "-i", safe_path(audio)])
+    return [*inputs, "-filter_complex", ";".join(graph), "-map", "[vout]", "-map", f"{k + 1}:a",
+            *video_codec(fps), *AUDIO, "-frames:v", str(frames), "-t", f"{frames / fps:.6f}",
+            *BITEXACT, "-movflags", "+faststart", safe_path(out)]

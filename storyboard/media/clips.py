@@ -1,11 +1,10 @@
-"""ffmpeg commands for single clips: the house video format, the animatic encode, fitted stills."""
+"""ffmpeg commands for single clips: the house video format and fitted stills (the animatic's own
+encode is built in media/camera.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from storyboard.media.camera import move_expressions
 from storyboard.media.ffmpeg import SAFE_INPUT, run, safe_path
 
 RATE = 48_000
@@ -23,41 +22,6 @@ def video_codec(fps: int) -> list[str]:
 def house_signature(width: int, height: int, fps: int) -> str:
     """Clips with this signature join by stream copy: same size, rate and encoder settings."""
     return f"h264-high-bf0-g{fps}-{X264_PRESET}-crf23/{width}x{height}@{fps}/aac{RATE}s2"
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """A transparent image laid over the picture at (x, y), shown from `start` to `end` (None: always)."""
-
-    png: Path
-    x: int = 0
-    y: int = 0
-    start: float | None = None
-    end: float | None = None
-
-
-def animatic_cmd(scene: Path, overlays: list[Overlay], audio: Path, out: Path,
-                 width: int, height: int, fps: int, frames: int, move: str) -> list[str]:
-    """One panel clip: the scene under a camera move, with the HUD and timed subtitle cards over it.
-
-    The scene is moved in yuv420p (three times cheaper than RGB) and overlays are cropped to what
-    they cover, so the cost is the encode, not the compositing."""
-    z, x, y = move_expressions(move, frames)
-    args = [*SAFE_INPUT, "-i", safe_path(scene)]
-    for o in overlays:
-        args += [*SAFE_INPUT, "-i", safe_path(o.png)]
-    args += [*SAFE_INPUT, "-i", safe_path(audio)]
-    graph = [f"[0:v]format=yuv420p,zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},setsar=1[v0]"]
-    last = "v0"
-    for k, o in enumerate(overlays, start=1):
-        when = f":enable='between(t,{o.start:.3f},{o.end:.3f})'" if o.start is not None else ""
-        graph.append(f"[{last}][{k}:v]overlay={o.x}:{o.y}:format=auto{when}[v{k}]")
-        last = f"v{k}"
-    graph.append(f"[{last}]format=yuv420p[vout]")
-    audio_index = 1 + len(overlays)
-    return [*args, "-filter_complex", ";".join(graph), "-map", "[vout]", "-map", f"{audio_index}:a",
-            *video_codec(fps), *AUDIO, "-frames:v", str(frames), "-t", f"{frames / fps:.6f}",
-            *BITEXACT, "-movflags", "+faststart", safe_path(out)]
 
 
 def fit_filter(width: int, height: int) -> str:

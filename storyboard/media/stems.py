@@ -33,12 +33,12 @@ def shot_sound_cmd(items: list[tuple[Path, int, Path]], fps: int) -> list[str]:
     return args
 
 
-def music_cmd(music: Path, out: Path, frames: int, fps: int) -> list[str]:
+def music_cmd(music: Path, out: Path, frames: int, fps: int, gain_db: float = MUSIC_GAIN_DB) -> list[str]:
     """The bed under a cut of `frames`: looped to its length, at the cut's music level, faded out."""
     total = float(Fraction(frames, fps))
     return ["-stream_loop", "-1", *SAFE_INPUT, "-i", safe_path(music), "-map", "0:a:0",
             "-af", f"aresample={RATE},aformat=channel_layouts=stereo,apad,atrim=end_sample={samples(frames, fps)},"
-                   f"volume={MUSIC_GAIN_DB}dB,afade=t=out:st={max(0.0, total - MUSIC_FADE_OUT):.6f}:d={MUSIC_FADE_OUT:.6f}",
+                   f"volume={gain_db:.1f}dB,afade=t=out:st={max(0.0, total - MUSIC_FADE_OUT):.6f}:d={MUSIC_FADE_OUT:.6f}",
             *WAV, safe_path(out)]
 
 
@@ -56,10 +56,10 @@ def write_shot_sounds(items: list[tuple[Path, int, Path]], fps: int) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def write_music(music: Path, out: Path, frames: int, fps: int) -> None:
+def write_music(music: Path, out: Path, frames: int, fps: int, gain_db: float = MUSIC_GAIN_DB) -> None:
     tmp = temp_name(out)
     try:
-        run(music_cmd(music, tmp, frames, fps), what="writing the music bed for the hand-off")
+        run(music_cmd(music, tmp, frames, fps, gain_db), what="writing the music bed for the hand-off")
         publish(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

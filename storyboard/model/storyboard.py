@@ -156,18 +156,28 @@ _PAREN = re.compile(r"^\s*\(([^)]*)\)\s*")
 _MARKS = ("V.O.", "O.S.")
 
 
+LINE_TIMING = ("at", "pause")  # keys a dialogue line may carry beside `speaker: text`
+
+
 class DialogueLine(Frozen):
-    """One spoken line. Written in YAML as `- speaker: "(delivery) text"`."""
+    """One spoken line. Written in YAML as `- speaker: "(delivery) text"`, or with its timing as
+    `- {speaker: text, at: 5.5}` / `- {speaker: text, pause: 1}`."""
 
     speaker: Id
     text: StrictStr = Field(min_length=1, max_length=1000)
     delivery: StrictStr = ""
     voice_over: bool = False
     off_screen: bool = False
+    at: float | None = Field(None, ge=0, le=20, description="seconds into the shot when the line starts")
+    pause: float | None = Field(None, ge=0, le=20, description="seconds of silence before the line")
 
     @model_validator(mode="before")
     @classmethod
     def _from_yaml(cls, v: Any) -> Any:
+        timing: dict[str, Any] = {}
+        if isinstance(v, dict) and len(v) > 1 and "speaker" not in v:
+            timing = {k: v[k] for k in LINE_TIMING if k in v}
+            v = {k: x for k, x in v.items() if k not in LINE_TIMING}
         if isinstance(v, dict) and len(v) == 1 and "speaker" not in v:
             (speaker, text), = v.items()
             if not isinstance(text, str):
@@ -191,9 +201,10 @@ class DialogueLine(Frozen):
                     deliveries.append(inner)
                 text = text[m.end():]
             return {"speaker": sp, "text": text.strip(), "delivery": ", ".join(deliveries),
-                    "voice_over": vo, "off_screen": os_}
+                    "voice_over": vo, "off_screen": os_, **timing}
         if isinstance(v, dict) and len(v) != 1 and "speaker" not in v:
-            raise ValueError("a dialogue line is one 'speaker: text' pair, e.g. - mara: Not tonight.")
+            raise ValueError("a dialogue line is one 'speaker: text' pair, with at most 'at' and 'pause' beside "
+                             "it, e.g. - mara: Not tonight.  or  - {mara: \"Go home.\", at: 5.5}")
         if isinstance(v, str):
             raise ValueError("a dialogue line needs a speaker: write - mara: \"" + v[:30] + "\"")
         return v
@@ -204,8 +215,14 @@ class DialogueLine(Frozen):
 
 
 DialogueField = Annotated[DialogueLine, WithJsonSchema({"anyOf": [
-    {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": {"type": "string"},
-     "description": "speaker id: text; '(delivery)' before the text, '(V.O.)' or '(O.S.)' for a voice not on screen"},
+    {"type": "object", "minProperties": 1, "maxProperties": 3,
+     "properties": {"at": {"type": "number", "minimum": 0, "maximum": 20,
+                           "description": "seconds into the shot when the line starts"},
+                    "pause": {"type": "number", "minimum": 0, "maximum": 20,
+                              "description": "seconds of silence before the line"}},
+     "additionalProperties": {"type": "string"},
+     "description": "speaker id: text; '(delivery)' before the text, '(V.O.)' or '(O.S.)' for a voice not on "
+                    "screen; optional 'at' and 'pause' in seconds"},
     {**DialogueLine.model_json_schema(), "title": "a dialogue line spelt out field by field"}]})]
 
 
@@ -267,6 +284,8 @@ class Storyboard(Frozen):
     locations: dict[Id, Location] = {}
     shots: list[Shot] = Field(..., min_length=1)
     music: StrictStr | None = None
+    music_volume: float = Field(-16.0, ge=-60, le=6, description="the music bed's level in dB (default -16); "
+                                                                  "it is also ducked under dialogue")
 
     @field_validator("version", mode="before")
     @classmethod

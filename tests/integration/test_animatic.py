@@ -1,4 +1,6 @@
-"""The offline animatic: real clips, to the frame, drawn, moving, voiced and deterministic."""
+"""The offline animatic: real clips, to the frame, drawn, moving, voiced and deterministic; voices
+told apart by pitch, sound beds heard, lines timed as written, and continuous shots that start from
+the previous picture without its text."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ import hashlib
 import numpy as np
 import pytest
 
+import storyboard
 from storyboard.backends.base import RenderRequest, create
+from storyboard.backends.voices import median_pitch
+from storyboard.cache import Cache
 from storyboard.media.probe import probe
 from storyboard.pipeline import make_plan, prepare
 from tests.media import audio_samples, rms_db, video_frames
@@ -69,11 +74,11 @@ def test_clip_layout_to_the_frame(landscape):
 
 def test_panel_is_drawn_and_the_camera_moves(landscape):
     frames = video_frames(landscape["talk"].clip)
-    first, last = frames[0].astype(int), frames[-1].astype(int)
+    first, last = frames[0].astype(int), frames[-2].astype(int)
     assert first.std() > 20  # not a blank frame
     assert np.abs(first - last).mean() > 3  # the dolly pushed in
     still = video_frames(landscape["quiet"].clip)
-    assert np.abs(still[0].astype(int) - still[-1].astype(int)).mean() < 1.5  # static holds (encoder noise only)
+    assert np.abs(still[0].astype(int) - still[-2].astype(int)).mean() < 1.5  # static holds (encoder noise only)
 
 
 def test_dialogue_is_heard_and_timed(landscape):
@@ -109,3 +114,110 @@ def test_overlong_dialogue_warns(tmp_path):
     res = create(prep.caps).render(RenderRequest(job=job, workdir=tmp_path, asset=prep.loaded.asset))
     assert any("runs past the end" in w for w in res.warnings)
     assert probe(res.clip).frames == 24
+
+
+FILM = """
+version: 1
+characters:
+  ana: {name: Ana, description: a woman in her thirties}
+  ben: {name: Ben, description: a man in his forties}
+  cleo: {name: Cleo, description: a woman in her thirties}
+locations:
+  field: {description: an open field, time: day}
+  yard: {description: an open yard, time: day, weather: heavy rain}
+shots:
+  - id: duet
+    duration: 6
+    location: field
+    characters: [ana, ben]
+    dialogue:
+      - ana: I walked all the way along the river this morning.
+      - ben: I waited here for a long time in the cold wind.
+  - id: women
+    duration: 6
+    location: field
+    characters: [ana, cleo]
+    dialogue:
+      - ana: I walked all the way along the river this morning.
+      - cleo: I walked all the way along the river this morning.
+  - id: rainy
+    duration: 2
+    location: yard
+    sound: heavy rain on the roof
+  - id: hush
+    duration: 2
+    location: field
+    sound: silence
+  - id: spread
+    duration: 12
+    location: field
+    characters: [ana]
+    dialogue:
+      - ana: One.
+      - ana: Two.
+      - {ana: "Three.", at: 9}
+  - id: firstshotwithalongname
+    duration: 2
+    location: field
+    characters: [ana]
+    camera: {framing: wide}
+    action: Ana stands in the field.
+  - id: b
+    duration: 2
+    location: field
+    characters: [ana]
+    camera: {framing: close-up}
+    continuity: continuous
+"""
+
+
+@pytest.fixture(scope="module")
+def film(tmp_path_factory):
+    p = tmp_path_factory.mktemp("film")
+    (p / ".storyboard").write_text("")
+    (p / "film.yaml").write_text(FILM)
+    prep = storyboard.compile(p / "film.yaml", backend="animatic")
+    cache = Cache(p / "cache")
+    rendered = storyboard.render_shots(prep, cache=cache)
+    assert rendered.complete
+    return {sid: o for sid, o in rendered.outcomes.items()}
+
+
+def _line_pitch(outcome, k: int) -> float:
+    audio = audio_samples(outcome.entry.clip)
+    line = outcome.entry.meta["dialogue"][k]
+    return median_pitch(audio[int(line["start"] * 48000):int(line["end"] * 48000)])
+
+
+def test_each_character_has_a_voice_of_their_own(film):
+    ana, ben = _line_pitch(film["duet"], 0), _line_pitch(film["duet"], 1)
+    assert ana > 160 and ben < 140  # a woman and a man
+    assert 12 * np.log2(ana / ben) > 4
+    ana2, cleo = _line_pitch(film["women"], 0), _line_pitch(film["women"], 1)
+    assert abs(12 * np.log2(ana2 / cleo)) > 1.5  # two women, the same words: still two voices
+
+
+def test_the_sound_words_make_a_bed(film):
+    rain = audio_samples(film["rainy"].entry.clip)
+    hush = audio_samples(film["hush"].entry.clip)
+    assert rms_db(rain) > rms_db(hush) + 15
+
+
+def test_lines_are_timed_as_written_and_spread(film):
+    lines = film["spread"].entry.meta["dialogue"]
+    assert lines[2]["start"] == 9.0  # at: 9
+    assert lines[1]["start"] - lines[0]["end"] > 1.0  # natural gaps, not stacked at the start
+    assert lines[1]["end"] < 9.0
+
+
+def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
+    first = video_frames(film["firstshotwithalongname"].entry.clip)
+    second = video_frames(film["b"].entry.clip)
+    band = (slice(8, 60), slice(150, 700))  # where the first shot's long id is written
+    white = lambda im: int((im[band].min(axis=2) > 235).sum())  # noqa: E731 - white text pixels
+    assert white(first[len(first) // 2]) > 200  # the HUD is on the shot...
+    assert white(first[-1]) == 0  # ...but not on its last frame
+    assert white(second[0]) == 0  # so nothing of it reaches the next shot
+    picture = (slice(200, 500), slice(100, 1180))
+    assert np.abs(second[0][picture].astype(int) - first[-1][picture].astype(int)).mean() < 6  # the same picture
+    assert np.abs(second[-2][picture].astype(int) - first[-1][picture].astype(int)).mean() > 10  # then its own

@@ -83,11 +83,21 @@ def test_one_estimate_of_speaking_time():
     from storyboard.timeline import dialogue_fit, estimated_lines, place_lines, speech_seconds
     texts = ["We should have left before the rain.", "Not yet."]
     need, overrun = dialogue_fit(texts, 20)
+    assert not overrun and need < 20
+    tight, _ = place_lines([speech_seconds(t) for t in texts], 0.0)
+    assert need == tight[-1][1]  # what a shot needs is the lines placed as tight as placing makes them
+    assert dialogue_fit(texts, need)[1] == []
+    assert dialogue_fit(texts, need - 0.1)[1] == [1]
     spans, _ = place_lines([speech_seconds(t) for t in texts], 20)
-    assert need == spans[-1][1] and not overrun
-    tight = dialogue_fit(texts, 1)[0]  # in a short shot the lines close up: what the shot needs at least
-    assert tight < need
-    assert dialogue_fit(texts, tight)[1] == []
-    assert dialogue_fit(texts, tight - 0.1)[1] == [1]
     timed = estimated_lines([{"text": t} for t in texts], 20)
     assert [(d["start"], d["end"]) for d in timed] == spans
+
+
+def test_music_volume_sets_the_beds_level_in_the_mix_and_the_hand_off():
+    from pathlib import Path
+
+    from storyboard.media import stems
+    tl = build([("a", 2.0, "cut", 0)], FPS, 320, 180)
+    argv = assemble.audio_mix_cmd(tl, [Path("/x/a.mp4")], Path("/x/mix.wav"), Path("/x/bed.m4a"), -6.5)
+    assert "volume=-6.5dB" in argv[argv.index("-filter_complex") + 1]
+    assert "volume=-6.5dB" in " ".join(stems.music_cmd(Path("/x/bed.m4a"), Path("/x/bed.wav"), 48, FPS, -6.5))
