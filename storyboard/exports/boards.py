@@ -10,7 +10,6 @@ import csv
 import io
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,12 +73,16 @@ def shot_list(sheet: Sheet) -> str:
 
 # -- the PDF ---------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
+def house_cjk_face() -> int:
+    """Which face of the CJK collection the boards use (Japanese: it holds the most common Han forms)."""
+    from storyboard.backends import fonts as house
+    return house.cjk_face("\u3042")
+
+
 def fonts() -> tuple[Path, Path]:
-    """(Latin, Greek and Cyrillic; CJK): OpenType files installed from PyPI."""
-    import fontpkg
-    from noto_cjk_sans_jp_regular import FONT_PATH
-    return Path(fontpkg.path("Noto Sans")), Path(str(FONT_PATH))
+    """(Latin, Greek and Cyrillic; CJK): the house type the animatic draws with, from PyPI."""
+    from storyboard.backends import fonts as house
+    return house.latin_path(), house.cjk_path()
 
 
 def _pdf(sheet: Sheet, prep: "Prepared", out_dir: Path, grid: Grid, paper: str) -> bytes:
@@ -94,7 +97,7 @@ def _pdf(sheet: Sheet, prep: "Prepared", out_dir: Path, grid: Grid, paper: str) 
     pdf.set_creation_date(_utc(sheet.made))
     latin, cjk = fonts()
     pdf.add_font("sans", "", str(latin))  # the variable font's default instance: Regular
-    pdf.add_font("cjk", "", str(cjk))
+    pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
     pdf.set_fallback_fonts(["cjk"], exact_match=False)
     per_page = grid.rows * grid.columns
     pages = max(1, -(-len(sheet.shots) // per_page))
