@@ -132,7 +132,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             rendered, result = render(prep, Path(args.out) if args.out else None, select=args.shot,
                                       new_take=args.new_take, concurrency=args.concurrency, max_cost=args.max_cost,
                                       loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
-                                      on_event=on_event, on_step=on_step)
+                                      on_event=on_event, on_step=on_step, force=args.force)
         except SpendNotConfirmed as e:
             raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     for sid, o in rendered.outcomes.items():
@@ -197,6 +197,7 @@ def _more_commands(sub) -> None:
     r.add_argument("--new-take", action="store_true", help="a new take of the selected shots instead of the cache")
     r.add_argument("--loudness", type=float, default=-14.0, metavar="LUFS", help="integrated loudness target")
     r.add_argument("--burn-subtitles", action="store_true", help="burn the dialogue into the picture")
+    r.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
     r.set_defaults(func=cmd_render)
 
 

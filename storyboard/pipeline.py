@@ -75,7 +75,8 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
 
 @dataclass
 class Rendered:
-    """What render_shots did: an outcome per shot (in film order), the money spent, and the stop, if any."""
+    """What render_shots did: an outcome per shot (in film order), the money the provider took in this
+    run (each outcome says its own, and what earlier runs paid), and the stop, if any."""
 
     plan: Plan
     outcomes: dict[str, "Outcome"]
@@ -102,12 +103,13 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     from storyboard.budget import Budget
     from storyboard.renderer import Renderer
 
+    budget = Budget(max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
     cache = cache or Cache()
     p = plan or make_plan(prep, cache, select, new_take)
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
+    cache.sweep([j.key for j in p.jobs])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
-    budget = Budget(max_cost)
     try:
         outcomes = Renderer(p, backend, cache, prep.loaded.asset, concurrency or prep.caps.concurrency,
                             budget, on_event).run()
@@ -124,12 +126,41 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     from storyboard import cutting
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent)
+    outcomes = _checked_for_the_cut(rendered.outcomes)
+    man = cutting.manifest(prep.loaded, prep.caps.name, outcomes, rendered.spent)
     cutting.write_manifest(out_dir, man)
-    result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
+    result = cutting.make(prep.loaded, outcomes, out_dir, loudness=loudness,
                           burn_subtitles=burn_subtitles, on_step=on_step)
     result.files["manifest.json"] = out_dir / "manifest.json"
+    for o in outcomes.values():
+        if o.entry is not None and o.same_as is None:
+            Cache.of(o.entry).seal_house_copies(o.entry)  # the conformed copies the cut made, checked next time
     return result
+
+
+def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]:
+    """Every clip about to be cut, hashed again against its record (and its conformed copies): one
+    that changed since it was served is moved aside and its shot becomes a slate saying so."""
+    from dataclasses import replace
+    out = dict(outcomes)
+    bad: dict[str, str] = {}
+    for sid, o in outcomes.items():
+        if o.entry is None:
+            continue
+        cache = Cache.of(o.entry)
+        if o.entry.key not in bad:
+            problem = cache.check(o.entry, rehash=True)
+            if problem is not None:
+                cache.quarantine(o.entry.key)
+                bad[o.entry.key] = problem
+            else:
+                o.warnings.extend(f"a conformed copy was bad and is made again ({p})"
+                                  for p in cache.check_house_copies(o.entry))
+        if o.entry.key in bad:
+            out[sid] = replace(o, status="failed", entry=None, reason=(
+                f"its cached clip changed after it was checked ({bad[o.entry.key]}) and was moved aside; "
+                "run the same command again to fetch it again"))
+    return out
 
 
 def default_out(path: Path) -> Path:
@@ -137,15 +168,25 @@ def default_out(path: Path) -> Path:
     return path.parent / path.stem
 
 
+OUTPUTS = ["final.mp4", "final.srt", "final.vtt", "final.edl", "final.xml", "timeline.otio", "manifest.json"]
+
+
 def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
            concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
            burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
-           on_event=lambda e: None, on_step=lambda s: None) -> tuple[Rendered, "CutResult"]:
-    """render_shots, then cut, holding the output folder's one-writer lock throughout."""
-    from storyboard.fsutil import folder_lock
+           on_event=lambda e: None, on_step=lambda s: None, force: bool = False) -> tuple[Rendered, "CutResult"]:
+    """render_shots, then cut, holding the output folder's one-writer lock throughout. An output
+    folder holding files storyboard did not write is refused unless `force`; what earlier runs
+    left half-written in it is swept."""
+    from storyboard.budget import check_max_cost
+    from storyboard.fsutil import claim_output_folder, folder_lock, sweep
+    check_max_cost(max_cost)
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     with folder_lock(out_dir):
+        claim_output_folder(out_dir, OUTPUTS, force)
+        sweep(out_dir, (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
         rendered = render_shots(prep, cache=cache, concurrency=concurrency, max_cost=max_cost, confirm=confirm,
                                 on_event=on_event, select=select, new_take=new_take)
-        return rendered, cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles,
-                             on_step=on_step)
+        result = cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles, on_step=on_step)
+        claim_output_folder(out_dir, [p.name for p in result.files.values()], force=True)
+        return rendered, result

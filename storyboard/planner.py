@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -28,6 +28,7 @@ class RenderJob:
     cached: bool
     context: ShotContext  # the shot's continuity: who is on screen, wearing what, where
     selected: bool = True  # false: not asked for by --shot (still planned, for its key)
+    twin_of: str | None = None  # an earlier shot with the identical request: its one job serves both
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Plan:
 
     @property
     def to_render(self) -> list[RenderJob]:
-        return [j for j in self.jobs if j.selected and not j.cached]
+        return [j for j in self.jobs if j.selected and not j.cached and j.twin_of is None]
 
     @property
     def total(self) -> float:
@@ -91,7 +92,18 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         jobs.append(RenderJob(shot=shot, key=key, base_key=base_key, take=take, price_per_second=price,
                               cost=0.0 if cached else round(shot.seconds * price, 4), cached=cached,
                               context=ctx, selected=shot.id in chosen))
-    return Plan(backend=caps.name, jobs=jobs)
+    return Plan(backend=caps.name, jobs=_twins(jobs))
+
+
+def _twins(jobs: list[RenderJob]) -> list[RenderJob]:
+    """Shots whose requests are identical (one key) share one job: the first selected one renders
+    it and is charged; the others are served its clip, at no cost."""
+    owner: dict[str, str] = {}
+    for j in jobs:
+        if j.selected and not j.cached:
+            owner.setdefault(j.key, j.shot.id)
+    return [replace(j, twin_of=owner[j.key], cost=0.0) if owner.get(j.key, j.shot.id) != j.shot.id else j
+            for j in jobs]
 
 
 def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:
