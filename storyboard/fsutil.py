@@ -198,30 +198,38 @@ MARKER = ".storyboard-out"  # written first into every output folder: which file
 _OURS = re.compile(r"^(\.storyboard\.lock|\.storyboard-out|\..*\.part.*|\.work-.*)$")
 
 
-def claim_output_folder(folder: Path, names: list[str], force: bool = False) -> None:
-    """Refuse an output folder holding files this tool did not write (unless `force`), then record
-    that `names` are the tool's. The marker lists every name the tool ever wrote there; a folder
-    from before markers is the tool's if its manifest is a storyboard manifest."""
-    marker = folder / MARKER
+def _marked(folder: Path) -> set[str]:
+    """The names the tool wrote into an output folder, from its marker (or, in a folder from before
+    markers, every name, if its manifest is a storyboard manifest)."""
     try:
-        known = set(json.loads(marker.read_text("utf-8")).get("files", []))
-        marked = True
+        return set(json.loads((folder / MARKER).read_text("utf-8")).get("files", []))
     except (OSError, ValueError, AttributeError):
-        known, marked = set(), False
-    present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-    if not marked and "manifest.json" in present:
-        try:
-            legacy = json.loads((folder / "manifest.json").read_text("utf-8"))
-            if {"storyboard", "backend", "shots"} <= set(legacy):
-                known |= present
-        except (OSError, ValueError, TypeError):
-            pass
-    foreign = sorted(n for n in present - known if not _OURS.match(n))
+        pass
+    try:
+        legacy = json.loads((folder / "manifest.json").read_text("utf-8"))
+        if isinstance(legacy, dict) and {"storyboard", "backend", "shots"} <= set(legacy):
+            return {p.name for p in folder.iterdir()}
+    except (OSError, ValueError):
+        pass
+    return set()
+
+
+def check_output_folder(folder: Path, force: bool = False) -> None:
+    """Refuse (before writing anything there) an output folder holding files this tool did not
+    write, unless `force`."""
+    if not folder.is_dir():
+        return
+    known = _marked(folder)
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in known and not _OURS.match(p.name))
     if foreign and not force:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise UsageError(f"{folder} holds files storyboard did not write ({shown}); choose another --out, "
                          "or pass --force to write into it anyway")
-    atomic_write_json(marker, {"written_by": "storyboard", "files": sorted(known | set(names))})
+
+
+def mark_output_folder(folder: Path, names: list[str]) -> None:
+    """Record that `names` in `folder` are the tool's (written before the files themselves)."""
+    atomic_write_json(folder / MARKER, {"written_by": "storyboard", "files": sorted(_marked(folder) | set(names))})
 
 
 # -- one request at a time, across processes and machines ------------------------------------------
@@ -314,7 +322,7 @@ class RequestLock:
         return now - self._seen_at >= self.stale_after
 
     def _take_over(self) -> None:
-        aside = self.path.with_name(f"{self.path.name}.{owner_tag()}-{uuid.uuid4().hex[:8]}.part")
+        aside = self.path.with_name(f".{self.path.name}.{owner_tag()}-{uuid.uuid4().hex[:8]}.part")
         try:
             os.rename(self.path, aside)
         except OSError:

@@ -179,14 +179,15 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
     folder holding files storyboard did not write is refused unless `force`; what earlier runs
     left half-written in it is swept."""
     from storyboard.budget import check_max_cost
-    from storyboard.fsutil import claim_output_folder, folder_lock, sweep
+    from storyboard.fsutil import check_output_folder, folder_lock, mark_output_folder, sweep
     check_max_cost(max_cost)
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    check_output_folder(out_dir, force)  # before anything (even the lock file) is written there
     with folder_lock(out_dir):
-        claim_output_folder(out_dir, OUTPUTS, force)
+        mark_output_folder(out_dir, OUTPUTS)
         sweep(out_dir, (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
         rendered = render_shots(prep, cache=cache, concurrency=concurrency, max_cost=max_cost, confirm=confirm,
                                 on_event=on_event, select=select, new_take=new_take)
         result = cut(prep, rendered, out_dir, loudness=loudness, burn_subtitles=burn_subtitles, on_step=on_step)
-        claim_output_folder(out_dir, [p.name for p in result.files.values()], force=True)
+        mark_output_folder(out_dir, [p.name for p in result.files.values()])
         return rendered, result

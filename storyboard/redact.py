@@ -12,7 +12,7 @@ import re
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
 # ?key=..., &api-key=..., ;token=... and any parameter whose name says it holds a secret
 _QUERY = re.compile(r"(?i)([?&;](?:[\w.\-]*(?:key|token|secret|password|passwd|pwd|signature|sig|auth|credential)"
-                    r"[\w.\-]*)=)[^&#\s'\"<>]+")
+                    r"[\w.\-]*)=)[^&#;,)\s'\"<>]+")  # the value ends where the URL or the sentence does
 
 
 def redact(text: str) -> str:

@@ -288,6 +288,7 @@ def test_an_out_folder_with_the_users_files_is_refused_unless_forced(tiny, capsy
     assert main(["render", str(tiny), "--out", str(out)]) == 2
     assert "holds files storyboard did not write (final.mp4, manifest.json)" in capsys.readouterr().err
     assert (out / "final.mp4").read_bytes() == b"my own edit"
+    assert sorted(p.name for p in out.iterdir()) == ["final.mp4", "manifest.json"]  # nothing written there
     assert main(["render", str(tiny), "--out", str(out), "--force"]) == 0
     assert decodes(out / "final.mp4") == 48
     assert main(["render", str(tiny), "--out", str(out)]) == 0  # now it is the tool's folder
