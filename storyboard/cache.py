@@ -220,8 +220,10 @@ class Cache:
         try:
             os.rename(staged, final)
         except OSError:
-            if self.get(key) is None:  # a broken leftover: replace it
-                shutil.rmtree(final, ignore_errors=True)
+            theirs = self.get(key)
+            if theirs is None or self.check(theirs) is not None:  # a broken leftover: replace it
+                if self.quarantine(key) is None:
+                    shutil.rmtree(final, ignore_errors=True)
                 os.rename(staged, final)
             else:  # another process published the same key first; theirs is as good
                 shutil.rmtree(staged, ignore_errors=True)

@@ -143,22 +143,21 @@ def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]
     that changed since it was served is moved aside and its shot becomes a slate saying so."""
     from dataclasses import replace
     out = dict(outcomes)
-    bad: dict[str, str] = {}
+    problems: dict[str, str | None] = {}  # key -> what is wrong with its clip (twins share one)
     for sid, o in outcomes.items():
         if o.entry is None:
             continue
-        cache = Cache.of(o.entry)
-        if o.entry.key not in bad:
-            problem = cache.check(o.entry, rehash=True)
-            if problem is not None:
-                cache.quarantine(o.entry.key)
-                bad[o.entry.key] = problem
+        key, cache = o.entry.key, Cache.of(o.entry)
+        if key not in problems:
+            problems[key] = cache.check(o.entry, rehash=True)
+            if problems[key] is not None:
+                cache.quarantine(key)
             else:
-                o.warnings.extend(f"a conformed copy was bad and is made again ({p})"
-                                  for p in cache.check_house_copies(o.entry))
-        if o.entry.key in bad:
+                o = out[sid] = replace(o, warnings=o.warnings + [f"a conformed copy was bad and is made again ({p})"
+                                                                 for p in cache.check_house_copies(o.entry)])
+        if problems[key] is not None:
             out[sid] = replace(o, status="failed", entry=None, reason=(
-                f"its cached clip changed after it was checked ({bad[o.entry.key]}) and was moved aside; "
+                f"its cached clip changed after it was checked ({problems[key]}) and was moved aside; "
                 "run the same command again to fetch it again"))
     return out
 

@@ -8,6 +8,7 @@ shot's unexpected error is that shot's failure, never the run's."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -185,14 +186,17 @@ class Renderer:
     def _problem(self, job: RenderJob, entry: Entry) -> str | None:
         """What is wrong with a cached clip, or None. An entry from before digests were recorded is
         decoded once and then records them."""
-        problem = self.cache.check(entry)
+        try:
+            problem = self.cache.check(entry)
+        except OSError as e:
+            return f"it cannot be read ({e.strerror or e})"
         if problem is None and not entry.sealed:
-            caps = self.backend.caps
             try:
-                _, counts = verify_clip(entry.clip, job, caps.exact_duration, None, False)
-                self.cache.seal(entry, **counts)
+                _, counts = verify_clip(entry.clip, job, self.backend.caps.exact_duration, None, False)
             except (MediaError, OSError) as e:
-                problem = str(e)
+                return str(e)
+            with contextlib.suppress(OSError):  # a read-only shared cache: served, checked again next time
+                self.cache.seal(entry, **counts)
         return problem
 
     def _cached(self, job: RenderJob, entry: Entry) -> Outcome:
@@ -246,18 +250,12 @@ class Renderer:
                 self._release(held)
             self.emit(sid, state, pct)
         outcome: Outcome | None = None
-        lock = self.cache.request_lock(job.key)
         try:
-            lock.acquire(self._stop, waiting=lambda: self.emit(sid, "waiting", None,
-                                                               "another process is rendering the same request"))
-            try:
-                entry = self.cache.get(job.key)  # made by another process while this one waited?
-                if entry is not None and self._problem(job, entry) is None:
-                    outcome = self._cached(job, entry)
-                else:
-                    outcome = self._render_steps(job, prev, report, purse, damage)
-            finally:
-                lock.release()
+            outcome = self._locked(job, prev, report, purse, damage)
+        except OSError as e:  # the cache cannot be written (read-only, full): this shot fails, others go on
+            reason = f"cannot work in the cache{' ' + str(e.filename) if e.filename else ''}: {e.strerror or e}"
+            self.emit(sid, "failed", message=reason)
+            outcome = Outcome(job, "failed", reason=reason)
         finally:
             self._release(held)
             purse.close(unclear=outcome is not None and isinstance(outcome.error, AmbiguousSubmission))
@@ -265,10 +263,26 @@ class Renderer:
         outcome.spent_earlier = round(outcome.spent_earlier + purse.earlier, 4)
         return outcome
 
+    def _locked(self, job: RenderJob, prev: Entry | None, report, purse: Purse, damage: str | None) -> Outcome:
+        sid = job.shot.id
+        lock = self.cache.request_lock(job.key)
+        lock.acquire(self._stop, waiting=lambda: self.emit(sid, "waiting", None,
+                                                           "another process is rendering the same request"))
+        try:
+            entry = self.cache.get(job.key)  # made by another process while this one waited?
+            if entry is not None and self._problem(job, entry) is None:
+                return self._cached(job, entry)
+            if entry is not None:
+                self.cache.quarantine(job.key)
+            return self._render_steps(job, prev, report, purse, damage)
+        finally:
+            lock.release()
+
     def _render_steps(self, job: RenderJob, prev: Entry | None, report, purse: Purse, damage: str | None) -> Outcome:
         sid = job.shot.id
-        staging = self.cache.staging()
+        staging: Path | None = None
         try:
+            staging = self.cache.staging()
             image = self._input_image(job, prev, staging)
             req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image, report=report,
                                 purse=purse)
@@ -324,7 +338,8 @@ class Renderer:
             self.emit(sid, "failed", message=reason)
             return Outcome(job, "failed", reason=reason)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)  # gone already when published (renamed)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)  # gone already when published (renamed)
 
     def _record_failure(self, job: RenderJob, status: str, reason: str, **extra) -> None:
         self.cache.save_record("failures", job.key, {"shot": job.shot.id, "status": status, "reason": redact(reason),
