@@ -10,7 +10,7 @@
 Errors are subclasses of storyboard.StoryboardError (see storyboard.errors for the tree).
 """
 
-from storyboard.errors import (AmbiguousSubmission, BackendError, BudgetExceeded, Diagnostic, FormatError, Locked,
+from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, Diagnostic, FormatError, Locked,
                                MediaError, QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed, Stop,
                                StoryboardError, UsageError)
 from storyboard.loader import Loaded, load, loads
@@ -24,6 +24,6 @@ __all__ = [
     "load", "loads", "compile", "plan", "render_shots", "cut",
     "Loaded", "Prepared", "Rendered", "Diagnostic",
     "StoryboardError", "UsageError", "SpendNotConfirmed", "FormatError", "Stop", "BudgetExceeded", "QuotaError",
-    "RetriesExhausted", "AmbiguousSubmission", "BackendError", "ShotBlocked", "MediaError", "Locked",
+    "RetriesExhausted", "AmbiguousSubmission", "BackendError", "BackendUnusable", "ShotBlocked", "MediaError", "Locked",
     "__version__",
 ]

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from storyboard import __version__
-from storyboard.errors import (AmbiguousSubmission, BackendError, BudgetExceeded, FormatError, Locked, MediaError,
+from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, FormatError, Locked, MediaError,
                                QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed, StoryboardError,
                                UsageError)
 
@@ -20,7 +20,7 @@ from storyboard.errors import (AmbiguousSubmission, BackendError, BudgetExceeded
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (FormatError, 2), (UsageError, 2),  # SpendNotConfirmed is a UsageError: nothing was spent
     (BudgetExceeded, 4), (QuotaError, 5), (RetriesExhausted, 6), (AmbiguousSubmission, 7), (Locked, 8),
-    (ShotBlocked, 1), (BackendError, 3), (MediaError, 3), (StoryboardError, 3),
+    (ShotBlocked, 1), (BackendUnusable, 3), (BackendError, 3), (MediaError, 3), (StoryboardError, 3),
     (KeyboardInterrupt, 130), (OSError, 3),
 ]
 DONE, INCOMPLETE = 0, 1
@@ -139,7 +139,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             results = render_batch(batch, outs, concurrency=args.concurrency, max_cost=args.max_cost,
                                    loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
                                    on_event=display.event, on_step=display.step, on_cut=display.cut_done,
-                                   media_root=args.media_root)
+                                   media_root=args.media_root, force=args.force)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
@@ -418,6 +418,7 @@ def _more_commands(sub) -> None:
     r.add_argument("--burn-subtitles", action="store_true", help="burn the dialogue into the picture")
     r.add_argument("--verbose", "-v", action="store_true", help="every shot and every warning, never summed up")
     r.add_argument("--media-root", metavar="DIR", help="exports name media as DIR/media/... (DIR: this out folder, as the editor sees it)")
+    r.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
     _look_commands(sub)
 
     im = _command(sub, "import", "Turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a storyboard "

@@ -183,9 +183,14 @@ def timecode(frame: int, fps: int) -> str:
 
 def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: float,
              warnings: dict[str, list[str]] | None = None) -> dict:
-    """Per shot: status, clip, job id, model as reported, prompt hash, seconds billed, cost, where it
-    sits in the cut (in and out, out exclusive), and every warning: the plan's (`warnings`, by shot)
-    and the render's. No secrets."""
+    """Per shot: status, clip, job id, model as reported, prompt hash, seconds billed, where it sits in
+    the cut (in and out, out exclusive), every warning (the plan's, by shot in `warnings`, and the
+    render's), and money: what the provider took for it in this run (`cost`), what earlier runs paid
+    for its clip or jobs (`cost_earlier`), and the twin it shares a job with (`same_as`). On top:
+    `spent` (the money the provider took in this run), `spent_earlier` (what earlier runs paid for the
+    clips used here, each request once) and `unconfirmed` (held for submissions whose outcome is
+    unknown). No secrets."""
+    from storyboard.redact import redact
     sb = loaded.storyboard
     fps = sb.defaults.fps
     spans = {sp.shot_id: sp for sp in build(cut_rows(sb), fps, sb.defaults.width, sb.defaults.height).spans}
@@ -195,18 +200,20 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
         sp = spans[sid]
         said = list(dict.fromkeys([*(warnings or {}).get(sid, []), *(o.warnings or m.get("warnings", []))]))
         shots.append({
-            "id": sid, "status": o.status, "reason": o.reason or None,
+            "id": sid, "status": o.status, "reason": redact(o.reason) or None,
             "clip": str(o.entry.clip) if o.entry else None, "key": o.job.key, "take": o.job.take,
             "job_id": m.get("job_id"), "model": o.job.shot.model, "model_reported": m.get("model_reported"),
             "prompt_sha256": hashlib.sha256(o.job.shot.prompt.encode()).hexdigest(),
             "duration": o.job.shot.duration, "seconds_asked": o.job.shot.seconds,
-            "seconds_billed": m.get("seconds_billed", 0.0), "cost": m.get("cost", 0.0) if o.status != "cached" else 0.0,
-            "cost_when_made": m.get("cost", 0.0), "warnings": said,
+            "seconds_billed": m.get("seconds_billed", 0.0), "cost": o.spent, "cost_earlier": o.spent_earlier,
+            "cost_when_made": m.get("cost", 0.0), "same_as": o.same_as, "warnings": said,
             "in": round(sp.start / fps, 4), "out": round((sp.start + sp.length) / fps, 4),
             "in_timecode": timecode(sp.start, fps), "out_timecode": timecode(sp.start + sp.length, fps),
         })
     return {"storyboard": str(loaded.path), "title": loaded.storyboard.title, "backend": backend,
-            "spent": round(spent, 4), "fps": fps, "shots": shots}
+            "spent": round(spent, 4),
+            "spent_earlier": round(sum(o.spent_earlier for o in outcomes.values() if o.same_as is None), 4),
+            "unconfirmed": round(sum(o.unconfirmed for o in outcomes.values()), 4), "fps": fps, "shots": shots}
 
 
 def write_manifest(out_dir: Path, data: dict) -> Path:

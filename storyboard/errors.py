@@ -5,7 +5,9 @@
         SpendNotConfirmed   a paid render was not confirmed; nothing spent
       FormatError           the storyboard is wrong (diagnostics with file:line:col)
       Stop                  the run stopped for a reason of its own; shots after it were not rendered
-        BudgetExceeded, QuotaError, RetriesExhausted, AmbiguousSubmission
+        BudgetExceeded, QuotaError, RetriesExhausted, AmbiguousSubmission,
+        BackendUnusable     (also a BackendError: credentials refused, no API at the URL)
+        BackendUnusable     (also a BackendError) bad credentials, no API at the URL: no shot can work
       BackendError, MediaError, ShotBlocked, Locked
 """
 
@@ -84,6 +86,11 @@ class AmbiguousSubmission(Stop):
 
 class BackendError(StoryboardError):
     """A backend failed in a way that is not the user's storyboard."""
+
+
+class BackendUnusable(BackendError, Stop):
+    """The backend cannot work for any shot (credentials refused, no API at the configured URL):
+    the run stops rather than fail every shot alike."""
 
 
 class ShotBlocked(StoryboardError):

@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported 
     from storyboard.renderer import Event, Outcome
 
 
+# what a render writes into its output folder (a folder holding anything else is refused without --force)
+OUTPUTS = ["final.mp4", "final.srt", "final.vtt", "final.edl", "final.xml", "timeline.otio", "manifest.json",
+           "media", "review.html", "review", "boards.pdf", "shotlist.csv"]
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A storyboard checked and compiled for one backend: what plan and render start from."""
@@ -83,7 +88,8 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
 
 @dataclass
 class Rendered:
-    """What render_shots did: an outcome per shot (in film order), the money spent, and the stop, if any."""
+    """What render_shots did: an outcome per shot (in film order), the money the provider took in this
+    run (each outcome says its own, and what earlier runs paid), and the stop, if any."""
 
     plan: Plan
     outcomes: dict[str, "Outcome"]  # the take the cut uses, per shot
@@ -114,13 +120,14 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     from storyboard.budget import Budget
     from storyboard.renderer import Renderer
 
+    budget = budget or Budget(max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
+    before = budget.spent
     cache = cache or Cache()
     p = plan or make_plan(prep, cache, select, new_take, takes)
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
+    cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
-    budget = budget or Budget(max_cost)
-    before = budget.spent
     try:
         made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
                         concurrency or prep.caps.concurrency, budget, on_event).run()
@@ -156,7 +163,7 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     cache = cache or Cache()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rendered.outcomes = takes_.keep_clips(rendered.outcomes, cache, takes_.last_cut(out_dir))
+    rendered.outcomes = _checked_for_the_cut(takes_.keep_clips(rendered.outcomes, cache, takes_.last_cut(out_dir)))
     man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent,
                            warnings=shot_warnings(prep))
     owner = {j.base_key: j.shot.id for j in rendered.plan.jobs}
@@ -167,10 +174,37 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
                           burn_subtitles=burn_subtitles, on_step=on_step, media_root=media_root)
     result.files["manifest.json"] = out_dir / "manifest.json"
+    for o in rendered.outcomes.values():
+        if o.entry is not None and o.same_as is None:
+            Cache.of(o.entry).seal_house_copies(o.entry)  # the conformed copies the cut made, checked next time
     on_step("writing the review page and boards")
     result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, spent=rendered.spent))
     result.files.update(boards.write(prep, rendered.plan, rendered.outcomes, out_dir, cache))
     return result
+
+
+def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]:
+    """Every clip about to be cut, hashed again against its record (and its conformed copies): one
+    that changed since it was served is moved aside and its shot becomes a slate saying so."""
+    from dataclasses import replace
+    out = dict(outcomes)
+    problems: dict[str, str | None] = {}  # key -> what is wrong with its clip (twins share one)
+    for sid, o in outcomes.items():
+        if o.entry is None:
+            continue
+        key, cache = o.entry.key, Cache.of(o.entry)
+        if key not in problems:
+            problems[key] = cache.check(o.entry, rehash=True)
+            if problems[key] is not None:
+                cache.quarantine(key)
+            else:
+                o = out[sid] = replace(o, warnings=o.warnings + [f"a conformed copy was bad and is made again ({p})"
+                                                                 for p in cache.check_house_copies(o.entry)])
+        if problems[key] is not None:
+            out[sid] = replace(o, status="failed", entry=None, reason=(
+                f"its cached clip changed after it was checked ({problems[key]}) and was moved aside; "
+                "run the same command again to fetch it again"))
+    return out
 
 
 def default_out(path: Path) -> Path:
@@ -178,18 +212,22 @@ def default_out(path: Path) -> Path:
     return path.parent / path.stem
 
 
+
+
 def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
            takes: int = 1, concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
            burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
            on_event=lambda e: None, on_step=lambda s: None,
-           media_root: str | None = None) -> tuple[Rendered, "CutResult"]:
-    """render_shots, then cut, holding the output folder's one-writer lock throughout."""
+           media_root: str | None = None, force: bool = False) -> tuple[Rendered, "CutResult"]:
+    """render_shots, then cut, holding the output folder's one-writer lock throughout. An output
+    folder holding files storyboard did not write is refused unless `force`."""
     cache = cache or Cache()
     batch = plan_batch([prep], cache, select, new_take, takes)
     (done,) = render_batch(batch, [Path(out_dir) if out_dir else default_out(prep.loaded.path)], cache=cache,
                            concurrency=concurrency, max_cost=max_cost, loudness=loudness,
                            burn_subtitles=burn_subtitles, confirm=(lambda b: confirm(b.items[0][1])) if confirm else None,
-                           on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s), media_root=media_root)
+                           on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s), media_root=media_root,
+                           force=force)
     return done
 
 
@@ -302,21 +340,25 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                  on_event: Callable[[int, "Event"], None] = lambda i, e: None,
                  on_step: Callable[[int, str], None] = lambda i, s: None,
                  on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
-                 media_root: str | None = None) -> list[tuple[Rendered, "CutResult"]]:
+                 media_root: str | None = None, force: bool = False) -> list[tuple[Rendered, "CutResult"]]:
     """Render and cut every storyboard of a batch, one after another, into its own folder.
 
     One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
     (never more than `concurrency` jobs at once, never more than `max_cost` spent in all). Every
     output folder is locked before anything is spent. A request an earlier storyboard rendered is
     a cache hit by the time a later one reaches it; one that failed there is not tried again.
-    A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut."""
+    A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut. An
+    output folder holding files storyboard did not write is refused unless `force`; what earlier
+    runs left half-written in one is swept."""
     import contextlib
     from dataclasses import replace
 
+    from storyboard.budget import Budget
     from storyboard.exports.handoff import check_media_root
-    from storyboard.fsutil import folder_lock
+    from storyboard.fsutil import check_output_folder, folder_lock, mark_output_folder, sweep
     from storyboard.renderer import Outcome
     check_media_root(media_root)  # before anything is spent
+    budget = Budget(max_cost)  # one --max-cost for the run; nan and inf are refused here
     cache = cache or Cache()
     if len(outs) != len(batch.items):
         raise UsageError("one output folder per storyboard")
@@ -325,11 +367,13 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     results: list[tuple[Rendered, "CutResult"]] = []
     with contextlib.ExitStack() as held:
         for out in outs:
+            check_output_folder(Path(out), force)  # before anything (even the lock file) is written there
+        for out in outs:
             held.enter_context(folder_lock(Path(out)))
+            mark_output_folder(Path(out), OUTPUTS)
+            sweep(Path(out), (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
         if batch.total > 0 and (confirm is None or not confirm(batch)):
             raise SpendNotConfirmed(batch.backend, batch.total)
-        from storyboard.budget import Budget
-        budget = Budget(max_cost)  # one --max-cost for the run
         failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
         for i, (prep, p) in enumerate(batch.items):
             jobs = []
@@ -351,6 +395,7 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                     failed.setdefault(j.key, o.reason)
             result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
                          on_step=lambda s, i=i: on_step(i, s), media_root=media_root, cache=cache)
+            mark_output_folder(Path(outs[i]), [f.name for f in result.files.values()])
             results.append((rendered, result))
             on_cut(i, rendered, result)
             if rendered.stop is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -29,6 +29,7 @@ class RenderJob:
     context: ShotContext  # the shot's continuity: who is on screen, wearing what, where
     selected: bool = True  # false: not asked for by --shot (still planned, for its key)
     pinned: bool = False  # the storyboard's `take:` chose this take
+    twin_of: str | None = None  # an earlier shot with the identical request: its one job serves both
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Plan:
 
     @property
     def to_render(self) -> list[RenderJob]:
-        return [j for j in self.jobs + self.extra if j.selected and not j.cached]
+        return [j for j in self.jobs + self.extra if j.selected and not j.cached and j.twin_of is None]
 
     @property
     def total(self) -> float:
@@ -128,7 +129,9 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         keys[shot.id] = cut.key
         jobs.append(cut)
         extra += [job(n, f"{shot.id} take {n}") for n in sorted(wanted - set(have) - {take})]
-    return Plan(backend=caps.name, jobs=jobs, extra=extra, missing_takes=missing)
+    seen = {j.key for j in jobs}
+    extra = [j for j in extra if not (j.key in seen or seen.add(j.key))]  # a twin's takes are made once
+    return Plan(backend=caps.name, jobs=_twins(jobs), extra=extra, missing_takes=missing)
 
 
 def take_key(base_key: str, take: int) -> str:
@@ -145,6 +148,17 @@ def existing_takes(cache: Cache, base_key: str) -> list[int]:
         have.append(n)
         n += 1
     return have
+
+
+def _twins(jobs: list[RenderJob]) -> list[RenderJob]:
+    """Shots whose requests are identical (one key) share one job: the first selected one renders
+    it and is charged; the others are served its clip, at no cost."""
+    owner: dict[str, str] = {}
+    for j in jobs:
+        if j.selected and not j.cached:
+            owner.setdefault(j.key, j.shot.id)
+    return [replace(j, twin_of=owner[j.key], cost=0.0) if owner.get(j.key, j.shot.id) != j.shot.id else j
+            for j in jobs]
 
 
 def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:

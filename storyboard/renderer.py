@@ -1,27 +1,35 @@
 """Render what is not cached: shots in dependency order, independent ones in parallel, each
-verified before it enters the cache, failures recorded apart, spend bounded."""
+verified before it enters the cache, failures recorded apart, spend bounded.
+
+One request, one job: shots with identical requests share one render, and a lock per request in
+the cache makes another process wait for the clip and reuse it. A cached clip is checked (size and
+digest) before it is served; a damaged one is moved aside and fetched again without paying. One
+shot's unexpected error is that shot's failure, never the run's."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
-from storyboard.budget import Budget
+from storyboard.budget import Budget, Purse
 from storyboard.cache import Cache, Entry
-from storyboard.errors import (AmbiguousSubmission, BudgetExceeded, MediaError, QuotaError, RetriesExhausted,
+from storyboard.errors import (AmbiguousSubmission, BackendUnusable, BudgetExceeded, MediaError, QuotaError,
                                ShotBlocked, StoryboardError)
 from storyboard.media import clips
-from storyboard.media.probe import decodes, probe
+from storyboard.media.probe import audio_samples, decodes, probe
 from storyboard.planner import Plan, RenderJob
+from storyboard.redact import redact, scrub
 from storyboard.timeline import frames as to_frames
 
-FATAL = (QuotaError,)
+FATAL = (QuotaError, BackendUnusable)  # no other shot can work either: the run stops
 
 
 @dataclass
@@ -29,11 +37,11 @@ class Event:
     """Progress of one shot, for whoever shows it."""
 
     shot: str
-    state: str  # queued | cached | <backend states> | done | failed | blocked | skipped
+    state: str  # queued | waiting | cached | <backend states> | done | failed | blocked | skipped
     percent: float | None = None
     message: str = ""
     elapsed: float = 0.0
-    spent: float = 0.0
+    spent: float = 0.0  # what the provider took in this run so far
 
 
 @dataclass
@@ -44,15 +52,21 @@ class Outcome:
     reason: str = ""
     error: StoryboardError | None = None
     warnings: list[str] = field(default_factory=list)
+    spent: float = 0.0  # what the provider took for this shot in this run
+    spent_earlier: float = 0.0  # what its clip (or the jobs it re-attached to) cost in earlier runs
+    unconfirmed: float = 0.0  # held for a submission whose outcome is unknown: maybe taken
+    same_as: str | None = None  # the earlier shot with the identical request whose job served this one
 
     @property
     def meta(self) -> dict:
         return self.entry.meta if self.entry else {}
 
 
-def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path, makes_sound: bool = True) -> list[str]:
+def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path | None,
+                makes_sound: bool = True) -> tuple[list[str], dict]:
     """A clip enters the cache only if it decodes and has the length and picture asked for.
-    The same decode leaves its last frame (for a continuous shot after it) in `last_frame`."""
+    The same decode leaves its last frame (for a continuous shot after it) in `last_frame`.
+    Returns warnings, and the verified frame and sample counts (recorded with the entry)."""
     shot = job.shot
     info = probe(path)
     if not info.has_video:
@@ -71,7 +85,7 @@ def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path, makes
         warnings.append(f"the clip is {info.size}, not {shot.size}; it is scaled to fit in the cut")
     if info.audio_streams == 0 and makes_sound:
         warnings.append("the clip has no sound; silence is used")
-    return warnings
+    return warnings, {"frames": n, "samples": audio_samples(path)}
 
 
 class Renderer:
@@ -84,6 +98,7 @@ class Renderer:
         self.on_event, self.clock = on_event, clock
         self.t0 = clock()
         self.fatal: StoryboardError | None = None
+        self._stop = threading.Event()  # the run is being stopped (Ctrl-C): waits for a lock end
         self._lock = threading.Lock()
         # `concurrency` bounds jobs at the provider; a job that is downloading or being verified
         # no longer holds a slot, so the next one is submitted while it finishes locally
@@ -94,21 +109,27 @@ class Renderer:
 
     def run(self) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
+        damaged: dict[str, str] = {}  # shot -> what was wrong with its cached clip (moved aside)
         pending = list(self.plan.jobs)
         for job in pending:
+            sid = job.shot.id
             entry = self.cache.get(job.key) if job.cached else None
             if entry is not None:
-                outcomes[job.shot.id] = Outcome(job, "cached", entry)
-                self.emit(job.shot.id, "cached", 100)
-            elif not job.selected:
+                problem = self._problem(job, entry)
+                if problem is None:
+                    outcomes[sid] = self._cached(job, entry)
+                    continue
+                self.cache.quarantine(job.key)
+                damaged[sid] = problem
+            if not (job.selected or job.twin_of or sid in damaged):
                 why = "not selected with --shot and not rendered before"
                 if job.shot.depends_on and any(j.selected for j in pending if j.shot.id in job.shot.depends_on):
                     why = (f"it continues '{job.shot.depends_on[0]}', which changed; "
                            f"add --shot {job.shot.id} to render it from the new frame")
-                outcomes[job.shot.id] = Outcome(job, "skipped", reason=why)
-                self.emit(job.shot.id, "skipped", message="not selected")
+                outcomes[sid] = Outcome(job, "skipped", reason=why)
+                self.emit(sid, "skipped", message="not selected")
             else:
-                self.emit(job.shot.id, "queued", 0)
+                self.emit(sid, "queued", 0)
         todo = [j for j in pending if j.shot.id not in outcomes]
         running: dict[Future, RenderJob] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency + 2, thread_name_prefix="render")
@@ -117,30 +138,32 @@ class Renderer:
                 for job in list(todo):
                     if self._slots >= self.concurrency or len(running) >= self.concurrency + 2:
                         break
-                    deps = job.shot.depends_on
-                    if any(d not in outcomes for d in deps):
+                    sid, deps = job.shot.id, job.shot.depends_on
+                    if any(d not in outcomes for d in [*deps, *([job.twin_of] if job.twin_of else [])]):
                         continue
                     todo.remove(job)
+                    if job.twin_of:
+                        outcomes[sid] = self._share(job, outcomes[job.twin_of])
+                        continue
                     bad = [d for d in deps if outcomes[d].entry is None]
                     if bad:
-                        outcomes[job.shot.id] = Outcome(job, "skipped", reason=f"it continues shot '{bad[0]}', which has no clip")
-                        self.emit(job.shot.id, "skipped", message=outcomes[job.shot.id].reason)
+                        outcomes[sid] = Outcome(job, "skipped", reason=f"it continues shot '{bad[0]}', which has no clip")
+                        self.emit(sid, "skipped", message=outcomes[sid].reason)
                         continue
                     if self.fatal is not None:
-                        outcomes[job.shot.id] = Outcome(job, "skipped", reason=f"stopped: {self.fatal}")
-                        self.emit(job.shot.id, "skipped", message="stopped")
+                        outcomes[sid] = Outcome(job, "skipped", reason=f"stopped: {self.fatal}")
+                        self.emit(sid, "skipped", message="stopped")
                         continue
-                    if not self.budget.try_reserve(job.cost):
-                        outcomes[job.shot.id] = Outcome(job, "skipped", reason=(
-                            f"${job.cost:.2f} would pass --max-cost ${self.budget.max_cost:.2f} "
-                            f"(${self.budget.spent + self.budget.reserved:.2f} spent or reserved)"),
-                            error=BudgetExceeded("--max-cost reached"))
-                        self.emit(job.shot.id, "skipped", message="over budget")
+                    purse = self.budget.open(job.cost, self._refetch_only(job, damaged.get(sid)))
+                    if purse is None:
+                        outcomes[sid] = Outcome(job, "skipped", reason=self.budget.over(job.cost),
+                                                error=BudgetExceeded("--max-cost reached"))
+                        self.emit(sid, "skipped", message="over budget")
                         continue
                     prev = outcomes[deps[0]].entry if deps else None
                     with self._lock:
                         self._slots += 1
-                    running[pool.submit(self._render_one, job, prev)] = job
+                    running[pool.submit(self._render_one, job, prev, purse, damaged.get(sid))] = job
                 if not running:
                     if todo:  # dependencies that can never be met (should not happen: order is topological)
                         for job in todo:
@@ -152,12 +175,53 @@ class Renderer:
                     job = running.pop(fut)
                     outcomes[job.shot.id] = fut.result()
         except BaseException:
+            self._stop.set()
             self.backend.cancel()  # waiting threads leave; submitted jobs stay in the journal
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
         return {j.shot.id: outcomes[j.shot.id] for j in self.plan.jobs}
 
+    # -- what the cache serves ---------------------------------------------------------------------
+    def _problem(self, job: RenderJob, entry: Entry) -> str | None:
+        """What is wrong with a cached clip, or None. An entry from before digests were recorded is
+        decoded once and then records them."""
+        try:
+            problem = self.cache.check(entry)
+        except OSError as e:
+            return f"it cannot be read ({e.strerror or e})"
+        if problem is None and not entry.sealed:
+            try:
+                _, counts = verify_clip(entry.clip, job, self.backend.caps.exact_duration, None, False)
+            except (MediaError, OSError) as e:
+                return str(e)
+            with contextlib.suppress(OSError):  # a read-only shared cache: served, checked again next time
+                self.cache.seal(entry, **counts)
+        return problem
+
+    def _cached(self, job: RenderJob, entry: Entry) -> Outcome:
+        self.emit(job.shot.id, "cached", 100)
+        return Outcome(job, "cached", entry, spent_earlier=float(entry.meta.get("cost") or 0.0))
+
+    @staticmethod
+    def _refetch_only(job: RenderJob, damage: str | None) -> str:
+        """For a damaged paid clip: why no new paid job may start (it is fetched again from the jobs
+        already paid for, or reported); a free backend simply makes it again."""
+        if damage is None or job.price_per_second <= 0:
+            return ""
+        return "the provider no longer has the job that made it, and a new job is paid"
+
+    def _share(self, job: RenderJob, twin: Outcome) -> Outcome:
+        """A shot whose request is identical to an earlier one's: served that one's clip, or its fate."""
+        sid, other = job.shot.id, twin.job.shot.id
+        if twin.entry is not None:
+            self.emit(sid, "cached", 100, f"the same request as {other}")
+            return Outcome(job, "cached", twin.entry, warnings=list(twin.warnings), same_as=other)
+        reason = f"the same request as shot '{other}', which {twin.status}: {twin.reason}"
+        self.emit(sid, twin.status, message=reason)
+        return Outcome(job, twin.status, reason=reason, error=twin.error, same_as=other)
+
+    # -- rendering one shot ------------------------------------------------------------------------
     def _input_image(self, job: RenderJob, prev: Entry | None, staging: Path) -> Path | None:
         ref = job.shot.input_reference
         if ref is None:
@@ -175,7 +239,9 @@ class Renderer:
                 held[0] = False
                 self._slots -= 1
 
-    def _render_one(self, job: RenderJob, prev: Entry | None) -> Outcome:
+    def _render_one(self, job: RenderJob, prev: Entry | None, purse: Purse, damage: str | None) -> Outcome:
+        """One shot, holding its request's lock: another process making the same request is waited
+        for, and its clip reused."""
         sid = job.shot.id
         held = [True]
 
@@ -183,62 +249,97 @@ class Renderer:
             if state in ("downloading", "verifying"):
                 self._release(held)
             self.emit(sid, state, pct)
+        outcome: Outcome | None = None
         try:
-            return self._render_steps(job, prev, report)
+            outcome = self._locked(job, prev, report, purse, damage)
+        except OSError as e:  # the cache cannot be written (read-only, full): this shot fails, others go on
+            reason = f"cannot work in the cache{' ' + str(e.filename) if e.filename else ''}: {e.strerror or e}"
+            self.emit(sid, "failed", message=reason)
+            outcome = Outcome(job, "failed", reason=reason)
         finally:
             self._release(held)
+            purse.close(unclear=outcome is not None and isinstance(outcome.error, AmbiguousSubmission))
+        outcome.spent, outcome.unconfirmed = round(purse.spent, 4), round(purse.unconfirmed, 4)
+        outcome.spent_earlier = round(outcome.spent_earlier + purse.earlier, 4)
+        return outcome
 
-    def _render_steps(self, job: RenderJob, prev: Entry | None, report) -> Outcome:
+    def _locked(self, job: RenderJob, prev: Entry | None, report, purse: Purse, damage: str | None) -> Outcome:
         sid = job.shot.id
-        staging = self.cache.staging()
+        lock = self.cache.request_lock(job.key)
+        lock.acquire(self._stop, waiting=lambda: self.emit(sid, "waiting", None,
+                                                           "another process is rendering the same request"))
         try:
+            entry = self.cache.get(job.key)  # made by another process while this one waited?
+            if entry is not None and self._problem(job, entry) is None:
+                return self._cached(job, entry)
+            if entry is not None:
+                self.cache.quarantine(job.key)
+            return self._render_steps(job, prev, report, purse, damage)
+        finally:
+            lock.release()
+
+    def _render_steps(self, job: RenderJob, prev: Entry | None, report, purse: Purse, damage: str | None) -> Outcome:
+        sid = job.shot.id
+        staging: Path | None = None
+        try:
+            staging = self.cache.staging()
             image = self._input_image(job, prev, staging)
-            req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image, report=report)
+            req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image, report=report,
+                                purse=purse)
             result: RenderResult = self.backend.render(req)
-            charged = result.cost
             report("verifying", 95)
             caps = self.backend.caps
-            warnings = verify_clip(result.clip, job, caps.exact_duration, staging / "last.png",
-                                   caps.model(job.shot.model)[1].makes_sound) + list(result.warnings)
+            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, staging / "last.png",
+                                           caps.model(job.shot.model)[1].makes_sound)
+            warnings += list(result.warnings)
+            if damage:
+                warnings.insert(0, f"its cached clip was damaged ({damage}); it was made again from what was "
+                                   "paid for, at no cost")
             if result.clip != staging / "clip.mp4":
                 shutil.move(result.clip, staging / "clip.mp4")
             if image is not None:
                 image.unlink(missing_ok=True)
             meta = {"key": job.key, "shot": sid, "backend": self.backend.caps.name, "model": job.shot.model,
                     "model_reported": result.model_reported, "job_id": result.job_id,
-                    "seconds_billed": result.seconds_billed, "cost": charged, "take": job.take,
+                    "seconds_billed": result.seconds_billed, "cost": result.cost, "take": job.take,
                     "prompt": job.shot.prompt, "duration": job.shot.duration, "seconds": job.shot.seconds,
                     "size": job.shot.size, "fps": job.shot.fps, "dialogue": result.dialogue,
-                    "warnings": warnings, "created": time.time(), **result.extra}
+                    "warnings": warnings, "created": time.time(), **counts, **result.extra}
             entry = self.cache.publish(job.key, staging, meta)
             self.cache.raise_take(job.base_key, job.take)
             self.cache.drop_record("failures", job.key)
-            self.budget.commit(job.cost, charged)
             self.emit(sid, "done", 100)
             return Outcome(job, "rendered", entry, warnings=warnings)
         except ShotBlocked as e:
-            self.budget.commit(job.cost, job.cost if e.charged else 0.0)
+            scrub(e)
             self._record_failure(job, "blocked", str(e), code=e.code, input=e.input_name, job_id=e.job_id)
-            self.emit(sid, "blocked", message=f"{e.code}: {e.provider_message}")
+            self.emit(sid, "blocked", message=redact(f"{e.code}: {e.provider_message}"))
             return Outcome(job, "blocked", reason=str(e), error=e)
         except FATAL as e:
-            self.budget.commit(job.cost, 0.0)
+            scrub(e)
             with self._lock:
                 self.fatal = self.fatal or e
             self.emit(sid, "failed", message=str(e))
             return Outcome(job, "failed", reason=str(e), error=e)
         except (StoryboardError, OSError) as e:
-            # a job that may exist at the provider counts as spent; a local failure does not
-            spent = job.cost if isinstance(e, (AmbiguousSubmission, RetriesExhausted)) else 0.0
-            self.budget.commit(job.cost, spent)
-            reason = str(e) if isinstance(e, StoryboardError) else (
+            reason = redact(str(e)) if isinstance(e, StoryboardError) else (
                 f"cannot read or write{' ' + str(e.filename) if e.filename else ''}: {e.strerror or e}")
+            if damage:
+                reason = (f"its cached clip was damaged ({damage}) and moved aside; it cannot be fetched again "
+                          f"({reason}); render it again with `--shot {sid} --new-take` (paid)")
             self._record_failure(job, "failed", reason)
             self.emit(sid, "failed", message=reason)
-            return Outcome(job, "failed", reason=reason, error=e if isinstance(e, StoryboardError) else None)
+            return Outcome(job, "failed", reason=reason, error=scrub(e) if isinstance(e, StoryboardError) else None)
+        except Exception as e:  # noqa: BLE001 - a bug in one shot must not sink the others
+            reason = redact(f"an unexpected error ({type(e).__name__}: {e}); please report it with the failure "
+                            f"record in {self.cache.root / 'failures'}")
+            self._record_failure(job, "failed", reason, traceback=redact(traceback.format_exc()))
+            self.emit(sid, "failed", message=reason)
+            return Outcome(job, "failed", reason=reason)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)  # gone already when published (renamed)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)  # gone already when published (renamed)
 
     def _record_failure(self, job: RenderJob, status: str, reason: str, **extra) -> None:
-        self.cache.save_record("failures", job.key, {"shot": job.shot.id, "status": status, "reason": reason,
+        self.cache.save_record("failures", job.key, {"shot": job.shot.id, "status": status, "reason": redact(reason),
                                                       "backend": self.backend.caps.name, "time": time.time(), **extra})

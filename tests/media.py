@@ -10,8 +10,9 @@ from storyboard.media.ffmpeg import run
 
 
 def make_clip(path: Path, seconds: float, size: str = "320x180", fps: int = 24, tone: float | None = 440.0,
-              rate: int = 48000, channels: int = 2, house: bool = True) -> Path:
-    """A test clip: moving test pattern, optional sine tone. house=True encodes in the house format."""
+              rate: int = 48000, channels: int = 2, house: bool = True, crf: int = 23) -> Path:
+    """A test clip: moving test pattern, optional sine tone. house=True encodes in the house format;
+    otherwise at quality `crf` (higher: smaller files)."""
     from storyboard.media.clips import AUDIO, video_codec
     args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]
     if tone is not None:
@@ -22,7 +23,7 @@ def make_clip(path: Path, seconds: float, size: str = "320x180", fps: int = 24, 
     if house:
         args += [*video_codec(fps), *AUDIO]
     else:
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
         if tone is not None:
             args += ["-c:a", "aac", "-ar", str(rate), "-ac", str(channels)]
     run([*args, str(path)])
@@ -42,7 +43,9 @@ class ClipStore:
         with self.lock:
             if not path.exists():
                 tmp = path.with_suffix(".part.mp4")
-                make_clip(tmp, seconds, size=size, fps=self.fps, tone=self.tone, rate=self.rate, house=False)
+                # small files (crf 45: an eighth of the default): the fakes' clips cross HTTP, are
+                # uploaded for extensions, hashed and decoded in every test
+                make_clip(tmp, seconds, size=size, fps=self.fps, tone=self.tone, rate=self.rate, house=False, crf=45)
                 tmp.rename(path)
         return path
 

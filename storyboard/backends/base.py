@@ -12,6 +12,7 @@ from storyboard.backends.capabilities import BackendCaps
 from storyboard.planner import RenderJob
 
 if TYPE_CHECKING:
+    from storyboard.budget import Purse
     from storyboard.continuity import ShotContext
     from storyboard.model.compiled import CompiledShot
 
@@ -27,6 +28,7 @@ class RenderRequest:
     asset: Callable[[str], Path]  # a project path from the compiled shot -> a real file
     input_image: Path | None = None  # the first frame, already fitted to the shot's size
     report: Report = lambda state, pct=None: None
+    purse: "Purse | None" = None  # a paid backend holds a job's price before it asks, and spends it when accepted
 
     @property
     def shot(self):

@@ -4,7 +4,6 @@ data: the `params` table of its entry in backends.toml."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any, Callable
 
 from storyboard.backends.base import RenderRequest
 from storyboard.backends.capabilities import BackendCaps, ModelCaps
-from storyboard.backends.remote import CLOCK_SKEW, Job, NotCreated, RemoteBackend, Segment, Unclear
+from storyboard.backends.remote import CLOCK_SKEW, Identity, Job, NotCreated, RemoteBackend, Segment, Unclear
 from storyboard.backends.veo import NEGATIVE_PROMPT
 from storyboard.cache import Cache
 from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
@@ -322,27 +321,19 @@ class Fal(RemoteBackend):
                     break
         return jobs
 
-    def matches(self, job: Job, req: RenderRequest, seg: Segment, since: float) -> bool:
-        """Same endpoint and the same input, sent after our intent, and no other take's or shot's job."""
-        if not isinstance(job, FalJob) or job.payload is None or job.created_at < since - CLOCK_SKEW:
-            return False
+    def _reconcile(self, req: RenderRequest, ident: Identity, journal, reason: str = "") -> str | None:
+        """What this request sent is needed to recognise it in fal's history: worked out first."""
         if req.job.key not in self._inputs:
             self._inputs[req.job.key] = self.arguments(req)
-        endpoint, args = self._inputs[req.job.key]
-        return (job.id.rsplit("/requests/", 1)[0] == endpoint and job.id not in self._journaled()
-                and same_input(args, job.payload))
+        return super()._reconcile(req, ident, journal, reason)
 
-    def _journaled(self) -> set[str]:
-        """Every fal request id some journal already holds: none of them can be the lost one."""
-        out: set[str] = set()
-        for f in (self.cache.root / "jobs").glob("*.json"):
-            try:
-                rec = json.loads(f.read_text("utf-8"))
-            except (OSError, ValueError):
-                continue
-            if rec.get("backend") == self.caps.name:
-                out.update(s["job_id"] for s in rec.get("segments", []) if s.get("job_id"))
-        return out
+    def matches(self, job: Job, ident: Identity) -> bool:
+        """Same endpoint and the same input, sent after our intent (jobs other requests or segments
+        hold are ruled out before this, by the journal and the cache's claims)."""
+        if not isinstance(job, FalJob) or job.payload is None or job.created_at < ident.since - CLOCK_SKEW:
+            return False
+        endpoint, args = self._inputs[ident.key]
+        return job.id.rsplit("/requests/", 1)[0] == endpoint and same_input(args, job.payload)
 
     def download(self, job: Job, dest: Path) -> None:
         url = job.output

@@ -16,8 +16,9 @@ from storyboard.backends.base import RenderRequest
 from storyboard.backends.capabilities import BackendCaps
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
 from storyboard.cache import Cache
-from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
+from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked, UsageError
 from storyboard.fsutil import sha256_file
+from storyboard.redact import redact
 
 # The SDK marks every Videos call deprecated (OpenAI's endpoint closed on 2026-09-24; gateways serve
 # the protocol on). Said once in the README, not on every call.
@@ -56,15 +57,17 @@ class OpenAIVideos(RemoteBackend):
             raise UsageError("the openai backend needs OPENAI_API_KEY in the environment "
                              "(and OPENAI_BASE_URL for a gateway); keys are never read from a storyboard")
         # polls and downloads are safe to retry (the SDK does, honouring Retry-After); creates are not
+        # (nor the list, whose caller retries it)
         self.client = openai.OpenAI(max_retries=3, timeout=120.0)
         self.create_client = self.client.with_options(max_retries=0)
-        self.base_url = str(self.client.base_url)
+        self.endpoint = str(self.client.base_url)  # names the provider in character records (hashed)
+        self.base_url = redact(self.endpoint)  # as shown in messages: a key inside the URL becomes ***
         self._characters = threading.Lock()
 
     # -- characters: a cameo video becomes a Sora character once, kept across runs and episodes ---
     def character_id(self, req: RenderRequest, name: str, cameo: str) -> str:
         path = req.asset(cameo)
-        ident = hashlib.sha256(f"{self.base_url}|{name}|{sha256_file(path)}".encode()).hexdigest()[:32]
+        ident = hashlib.sha256(f"{self.endpoint}|{name}|{sha256_file(path)}".encode()).hexdigest()[:32]
         with self._characters:
             rec = self.cache.record("characters", ident)
             if rec and rec.get("id"):
@@ -78,7 +81,7 @@ class OpenAIVideos(RemoteBackend):
                 code, msg, _ = _code(e)
                 raise ShotBlocked(req.shot.id, code or str(e.status_code), msg, f"cameo {cameo}", charged=False) from None
             except self.openai.APIConnectionError as e:
-                raise BackendError(f"making the character {name!r}: {e}") from None
+                raise BackendError(f"making the character {name!r}: {redact(str(e))}") from None
             self.cache.save_record("characters", ident, {"id": made.id, "name": made.name or name,
                                                          "cameo": cameo, "created_at": made.created_at})
             return str(made.id)
@@ -110,10 +113,10 @@ class OpenAIVideos(RemoteBackend):
                 raise QuotaError(f"the provider refused for quota or billing ({code}): {msg}") from None
             raise NotCreated(f"rate limited: {msg}", _retry_after(e)) from None
         except (self.openai.AuthenticationError, self.openai.PermissionDeniedError) as e:
-            raise QuotaError(f"the provider refused the credentials ({e.status_code}); check OPENAI_API_KEY") from None
+            raise self._credentials(e) from None
         except self.openai.NotFoundError:
-            raise BackendError(f"no Videos API at {self.base_url}; OpenAI switched its endpoint off on "
-                               "2026-09-24, so set OPENAI_BASE_URL to a gateway that serves the protocol") from None
+            raise BackendUnusable(f"no Videos API at {self.base_url}; OpenAI switched its endpoint off on "
+                                  "2026-09-24, so set OPENAI_BASE_URL to a gateway that serves the protocol") from None
         except self.openai.BadRequestError as e:
             code, msg, param = _code(e)
             if is_refusal(code + " " + msg) or param in ("input_reference", "video"):
@@ -130,11 +133,18 @@ class OpenAIVideos(RemoteBackend):
             raise BackendError(f"shot '{shot.id}': HTTP {e.status_code} ({code}): {msg}") from None
         return self._job(video)
 
+    @staticmethod
+    def _credentials(e) -> BackendUnusable:
+        return BackendUnusable(f"the provider refused the credentials ({e.status_code}); check OPENAI_API_KEY "
+                               "(and OPENAI_BASE_URL)")
+
     def retrieve(self, job_id: str) -> Job:
         try:
             return self._job(self.client.videos.retrieve(job_id))
         except self.openai.RateLimitError as e:
             raise NotCreated("rate limited", _retry_after(e)) from None
+        except (self.openai.AuthenticationError, self.openai.PermissionDeniedError) as e:
+            raise self._credentials(e) from None
         except (self.openai.APIConnectionError, self.openai.InternalServerError) as e:
             raise Unclear(type(e).__name__) from None
         except self.openai.NotFoundError:
@@ -142,7 +152,8 @@ class OpenAIVideos(RemoteBackend):
                                "--new-take renders the shot again") from None
 
     def recent(self) -> list[Job]:
-        page = self.client.videos.list(limit=50, order="desc")
+        # no SDK retries: the lookup retries the list itself, with back-off on the injectable clock
+        page = self.create_client.videos.list(limit=50, order="desc")
         return [self._job(v) for v in page.data]
 
     def download(self, job: Job, dest: Path, thumbnail: bool = True) -> None:
@@ -154,7 +165,7 @@ class OpenAIVideos(RemoteBackend):
                                    "it was paid for but cannot be fetched; --new-take renders it again") from None
             raise BackendError(f"downloading job {job.id}: HTTP {e.status_code}") from None
         except self.openai.APIConnectionError as e:
-            raise BackendError(f"downloading job {job.id}: {e}; run again to retry the download") from None
+            raise BackendError(f"downloading job {job.id}: {redact(str(e))}; run again to retry the download") from None
         if not thumbnail:
             return
         try:  # the thumbnail, while the links are fresh (a missing one is no failure)
@@ -172,4 +183,6 @@ class OpenAIVideos(RemoteBackend):
         return Job(id=v.id, state=v.status, progress=float(v.progress or 0), model=str(v.model or ""),
                    seconds=float(v.seconds or 0), created_at=float(v.created_at or 0), prompt=v.prompt,
                    error_code=(err.code if err else ""), error_message=(err.message if err else ""),
-                   error_param=(getattr(err, "param", None) or "") if err else "")
+                   error_param=(getattr(err, "param", None) or "") if err else "", size=str(v.size or ""),
+                   # the base of an extension (or remix) when the provider says; silence proves nothing
+                   extends=getattr(v, "remixed_from_video_id", None) or None)

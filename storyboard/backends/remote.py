@@ -1,10 +1,15 @@
 """What every paid remote backend shares: a journal per shot, submits that never pay twice,
 re-attaching after a crash, polling with deadlines, and downloads as soon as a job completes.
 
-A provider adapter says how to create, look up, list and download; this module decides when."""
+A provider adapter says how to create, look up, list and download; this module decides when, and
+what each job costs: its price is held before the create leaves and spent when the provider accepts
+it. After an unclear create the job is looked up by identity (the request's key, take and segment,
+and for an extension its base job), never by prompt text alone: an extension shares its base's
+prompt, a new take its old take's."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from abc import abstractmethod
@@ -14,8 +19,10 @@ from typing import Callable
 
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.backends.capabilities import BackendCaps
+from storyboard.budget import Purse
 from storyboard.cache import Cache
-from storyboard.errors import AmbiguousSubmission, BackendError, RetriesExhausted, ShotBlocked
+from storyboard.errors import AmbiguousSubmission, BackendError, RetriesExhausted, ShotBlocked, StoryboardError
+from storyboard.redact import redact
 
 CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent may still be ours
 # words in a provider's error that mean it refused the content (a slate, not a failure of ours)
@@ -29,7 +36,8 @@ def is_refusal(text: str) -> bool:
 
 @dataclass
 class Job:
-    """A provider's view of one job."""
+    """A provider's view of one job. Fields the provider does not report stay empty (None for
+    `prompt` and `extends`), and a lookup checks only what is reported."""
 
     id: str
     state: str  # queued | in_progress | completed | failed
@@ -43,6 +51,8 @@ class Job:
     error_param: str = ""
     output: str = ""  # where the finished video is (a provider URI), when the id is not enough
     charged: bool = True  # False when the provider says a failed job is not billed
+    size: str = ""
+    extends: str | None = None  # the job this one extends ("" for none); None: the provider does not say
 
 
 @dataclass
@@ -52,6 +62,26 @@ class Segment:
     index: int
     seconds: float
     extends: str | None = None  # the job id this extends
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Exactly which paid request a job must be, journaled before the request leaves."""
+
+    key: str  # the request's content key (the take is part of it)
+    take: int
+    segment: int
+    extends: str | None  # the base job of an extension
+    prompt: str
+    model: str
+    size: str
+    seconds: float  # this segment's seconds
+    total: float  # the seconds the finished job holds (an extension reports its stitched length)
+    since: float  # when the request was about to leave: a job made before it is not ours
+
+    @property
+    def owner(self) -> dict:
+        return {"key": self.key, "segment": self.segment}
 
 
 class Unclear(Exception):
@@ -78,6 +108,9 @@ class Journal:
         while len(self.segments) <= i:
             self.segments.append({})
         return self.segments[i]
+
+    def job_ids(self) -> set[str]:
+        return {r["job_id"] for r in self.segments if r.get("job_id")}
 
 
 class RemoteBackend(Backend):
@@ -127,15 +160,46 @@ class RemoteBackend(Backend):
         _, mcaps, _ = self.caps.model(model)
         return mcaps.price_per_second(size)
 
-    def matches(self, job: Job, req: RenderRequest, seg: Segment, since: float) -> bool:
-        """Is a listed job the one an unclear create made? Same prompt and length, made after the intent."""
-        return (job.created_at >= since - CLOCK_SKEW and (job.prompt is None or job.prompt == req.shot.prompt)
-                and (seg.extends is not None or job.model in ("", req.shot.model)))
+    def matches(self, job: Job, ident: Identity) -> bool:
+        """Could a listed job be the one `ident`'s unclear create made? Every fact the provider reports
+        must agree: made after the intent, the same prompt, the same base job for an extension (none
+        for a first segment), and the model, size and length asked. (Jobs other requests or other
+        segments hold are ruled out before this, by the journal and the cache's claims.) A backend
+        whose provider reports more, say a client reference, overrides this to check it."""
+        if job.created_at and job.created_at < ident.since - CLOCK_SKEW:
+            return False
+        if job.prompt is not None and job.prompt != ident.prompt:
+            return False
+        if job.extends is not None and job.extends != (ident.extends or ""):
+            return False
+        if job.seconds and not any(abs(job.seconds - s) < 1e-6 for s in (ident.seconds, ident.total)):
+            return False
+        if ident.extends is None:  # an extension inherits model and size from its base
+            if job.model and not re.fullmatch(re.escape(ident.model) + r"(-\d{4}-\d{2}-\d{2})?", job.model):
+                return False  # the same model, or a dated snapshot of it
+            if job.size and job.size != ident.size:
+                return False
+        return True
+
+    def identity(self, req: RenderRequest, seg: Segment, since: float) -> Identity:
+        shot = req.shot
+        return Identity(key=req.job.key, take=req.job.take, segment=seg.index, extends=seg.extends,
+                        prompt=shot.prompt, model=shot.model, size=shot.size, seconds=seg.seconds,
+                        total=sum(shot.segments[: seg.index + 1]), since=since)
 
     # -- the journal -----------------------------------------------------------------------------
     def _load(self, req: RenderRequest) -> Journal:
         data = self.cache.record("jobs", req.job.key) or {}
-        return Journal(req.job.key, req.shot.id, data.get("segments", []))
+        segments = [dict(r) for r in data.get("segments", []) if isinstance(r, dict)]
+        seen: set[str] = set()
+        for rec in segments:
+            job_id = rec.get("job_id")
+            if job_id in seen:  # a lookup by prompt text once took an earlier segment's job for this one
+                rec.pop("job_id")
+                rec.update(state="intent", intent_at=float(rec.get("intent_at") or 0.0))
+            elif job_id:
+                seen.add(job_id)
+        return Journal(req.job.key, req.shot.id, segments)
 
     def _save(self, j: Journal) -> None:
         with self._journal_lock:
@@ -144,25 +208,33 @@ class RemoteBackend(Backend):
 
     # -- the flow ----------------------------------------------------------------------------------
     def render(self, req: RenderRequest) -> RenderResult:
+        """Every segment's job (re-attached from the journal, found after an unclear create, or
+        submitted), waited for in turn, then the last one downloaded. Each job's price is spent
+        through `req.purse` when the provider accepts it; jobs accepted in an earlier run count as
+        money spent earlier."""
         shot = req.shot
+        purse = req.purse or Purse(None)
         journal = self._load(req)
+        per_second = self.price(shot.model, shot.size)
         prev: str | None = None
         job: Job | None = None
         billed = 0.0
         for i, seconds in enumerate(shot.segments):
             seg = Segment(i, seconds, extends=prev)
             rec = journal.seg(i)
+            price = round(seconds * per_second, 4)
             job_id = rec.get("job_id")
             if job_id:
                 req.report("re-attached", None)
-            elif rec.get("state") == "intent":  # a crash or an unclear reply after we asked: look first
-                job_id = self._reconcile(req, seg, rec["intent_at"])
+                purse.paid(float(rec.get("price", price)), job_id, earlier=True)
+            elif rec.get("state") == "intent":  # a crash or an unclear reply in an earlier run: look first
+                job_id = self._reconcile(req, self.identity(req, seg, float(rec.get("intent_at") or 0.0)), journal)
                 if job_id:
-                    rec.update(job_id=job_id, state="submitted")
-                    self._save(journal)
+                    self._record(journal, rec, job_id)
+                    purse.paid(price, job_id, earlier=True)  # accepted when that run asked
             if not job_id:
-                job_id = self._submit(req, seg, journal, rec)
-            job = self._wait(req, job_id, i, len(shot.segments))
+                job_id = self._submit(req, seg, journal, rec, purse, price)
+            job = self._wait(req, job_id, i, len(shot.segments), purse)
             rec["state"] = "completed"
             self._save(journal)
             billed += seconds
@@ -172,14 +244,22 @@ class RemoteBackend(Backend):
         clip = req.workdir / "clip.mp4"
         self.download(job, clip)
         return RenderResult(clip=clip, model_reported=job.model or shot.model, job_id=job.id,
-                            seconds_billed=billed, cost=round(billed * self.price(shot.model, shot.size), 4),
+                            seconds_billed=billed, cost=round(billed * per_second, 4),
                             extra={"segments": [r.get("job_id") for r in journal.segments]})
 
-    def _submit(self, req: RenderRequest, seg: Segment, journal: Journal, rec: dict) -> str:
+    def _record(self, journal: Journal, rec: dict, job_id: str) -> None:
+        rec.update(state="submitted", job_id=job_id)
+        self._save(journal)
+
+    def _submit(self, req: RenderRequest, seg: Segment, journal: Journal, rec: dict, purse: Purse,
+                price: float) -> str:
         for attempt in range(1, self.caps.submit_attempts + 1):
+            purse.hold(price)  # the cap counts it before the request leaves
+            ident = self.identity(req, seg, self.clock())
             rec.clear()
-            rec.update(state="intent", intent_at=self.clock(), seconds=seg.seconds, attempt=attempt)
-            self._save(journal)  # the intent is on disk before the request leaves
+            rec.update(state="intent", intent_at=ident.since, attempt=attempt, seconds=seg.seconds, price=price,
+                       segment=seg.index, take=ident.take, key=ident.key, extends=seg.extends)
+            self._save(journal)  # the intent, and what it is, on disk before the request leaves
             req.report("submitting", 1)
             try:
                 job = self.create(req, seg)
@@ -189,33 +269,41 @@ class RemoteBackend(Backend):
                 self.sleep(e.retry_after if e.retry_after is not None else min(30.0, 2.0 ** attempt))
                 continue
             except Unclear as e:
-                job_id = self._reconcile(req, seg, rec["intent_at"], reason=str(e))
+                job_id = self._reconcile(req, ident, journal, reason=str(e))
                 if job_id is None:  # the list answered and holds no such job: nothing was made
                     rec.update(state="not_created")
                     self._save(journal)
                     self.sleep(min(30.0, 2.0 ** attempt))
                     continue
-                rec.update(state="submitted", job_id=job_id)
-                self._save(journal)
+                self._record(journal, rec, job_id)
+                purse.paid(price, job_id)
                 return job_id
             except ShotBlocked:
                 rec.update(state="refused")
                 self._save(journal)
                 raise
-            rec.update(state="submitted", job_id=job.id)
-            self._save(journal)
+            except StoryboardError:  # a definite answer (quota, a rejected request): nothing was made
+                rec.update(state="not_created")
+                self._save(journal)
+                raise
+            self.cache.claim(self.caps.name, job.id, ident.owner, certain=True)
+            self._record(journal, rec, job.id)
+            purse.paid(price, job.id)
             return job.id
         raise RetriesExhausted(f"shot '{req.shot.id}': the provider did not accept the job after "
                                f"{self.caps.submit_attempts} attempts")
 
-    def _reconcile(self, req: RenderRequest, seg: Segment, since: float, reason: str = "") -> str | None:
-        """Find the job an unclear create may have made. None only when the list surely lacks it."""
+    def _reconcile(self, req: RenderRequest, ident: Identity, journal: Journal, reason: str = "") -> str | None:
+        """Find the job an unclear create may have made: one whose reported facts match `ident`,
+        held by no other segment of this shot and claimed by no other request. None only when
+        the list surely lacks it."""
         if not self.can_list:
             raise AmbiguousSubmission(f"shot '{req.shot.id}': a submission's outcome is unknown ({reason or 'no reply'}) "
                                       f"and {self.caps.name} cannot list its jobs to check; nothing is submitted "
                                       "again by itself: look at the provider's console, then run again "
                                       "(add --new-take to submit anew)")
         last_error: Exception | None = None
+        taken = journal.job_ids()
         for attempt in range(3):
             try:
                 listed = self.recent()
@@ -224,7 +312,11 @@ class RemoteBackend(Backend):
                 self.sleep(min(10.0, 1.0 + 2 * attempt))
                 continue
             for job in listed:
-                if self.matches(job, req, seg, since):
+                if job.id in taken or not self.matches(job, ident):
+                    continue
+                if self.cache.claimed_by_another(self.caps.name, job.id, ident.owner):
+                    continue
+                if self.cache.claim(self.caps.name, job.id, ident.owner, certain=False):
                     return job.id
             if self.lists_unfinished:
                 return None
@@ -233,10 +325,10 @@ class RemoteBackend(Backend):
                                       "submitted again by itself: run again in a few minutes to find it "
                                       "(add --new-take to submit anew)")
         raise AmbiguousSubmission(f"shot '{req.shot.id}': a submission's outcome is unknown ({reason or 'no reply'}) "
-                                  f"and the job list could not be read ({last_error}); run again to re-check, "
-                                  "nothing will be submitted twice")
+                                  f"and the job list could not be read ({redact(str(last_error))}); run again to "
+                                  "re-check, nothing will be submitted twice")
 
-    def _wait(self, req: RenderRequest, job_id: str, index: int, count: int) -> Job:
+    def _wait(self, req: RenderRequest, job_id: str, index: int, count: int, purse: Purse) -> Job:
         deadline = self.clock() + self.caps.job_timeout_seconds
         failures = 0
         while True:
@@ -252,6 +344,8 @@ class RemoteBackend(Backend):
             if job.state == "completed":
                 return job
             if job.state == "failed":
+                if not job.charged:
+                    purse.not_charged(job_id)
                 raise self.failure(req, job)
             share = (index + (job.progress or 0) / 100) / count
             req.report(job.state.replace("_", " "), round(5 + 80 * share, 1))

@@ -12,7 +12,8 @@ from storyboard.backends.base import RenderRequest
 from storyboard.backends.capabilities import BackendCaps
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
 from storyboard.cache import Cache
-from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
+from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked, UsageError
+from storyboard.redact import redact
 
 # subtitles are laid in the cut; a clip with burnt-in text cannot be re-timed
 NEGATIVE_PROMPT = "subtitles, captions, on-screen text, watermark"
@@ -75,7 +76,7 @@ class Veo(RemoteBackend):
                 return QuotaError(f"Gemini API quota or billing ({status}): {msg}")
             return NotCreated(f"rate limited: {msg}")
         if e.code in (401, 403):
-            return QuotaError(f"the Gemini API refused the key ({e.code} {status}); check GEMINI_API_KEY")
+            return BackendUnusable(f"the Gemini API refused the key ({e.code} {status}); check GEMINI_API_KEY")
         if e.code == 503:
             return NotCreated(f"the model is overloaded: {msg}")  # UNAVAILABLE: nothing was made
         if e.code >= 500:
@@ -93,6 +94,8 @@ class Veo(RemoteBackend):
                                    "--new-take renders the shot again") from None
             if e.code == 429 or e.code >= 500:
                 raise Unclear(f"{e.code} {e.status}") from None
+            if e.code in (401, 403):
+                raise BackendUnusable(f"the Gemini API refused the key ({e.code} {e.status}); check GEMINI_API_KEY") from None
             raise BackendError(f"operation {job_id}: {e.code} {e.status}: {e.message}") from None
         except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
             raise Unclear(type(e).__name__) from None
@@ -120,7 +123,7 @@ class Veo(RemoteBackend):
                                    "--new-take renders it again") from None
             raise BackendError(f"downloading {job.id}: {e.code} {e.status}") from None
         except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
-            raise BackendError(f"downloading {job.id}: {e}; run again to retry the download") from None
+            raise BackendError(f"downloading {job.id}: {redact(str(e))}; run again to retry the download") from None
 
     def close(self) -> None:
         try:

@@ -88,3 +88,16 @@ def _save_fitted(im, out: Path, size: tuple[int, int] | None) -> None:
     if size and im.size != size:
         im = ImageOps.pad(im.convert("RGB"), size, Image.LANCZOS, color=(0, 0, 0))
     im.save(out)
+
+
+def audio_samples(path: Path) -> int:
+    """Decode the first sound stream: its samples per channel (0 for a clip without sound), or
+    MediaError if the sound is broken."""
+    import av
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
+            if not c.streams.audio:
+                return 0
+            return sum(frame.samples for frame in c.decode(c.streams.audio[0]))
+    except (av.error.FFmpegError, OSError) as e:
+        raise MediaError(f"{path.name}: the sound does not decode ({e})") from None

@@ -21,6 +21,7 @@ class Behaviour:
     rate_limit_creates: int = 0  # 429 RESOURCE_EXHAUSTED, nothing made
     quota: bool = False  # 429 with a billing message
     invalid: bool = False  # 400 INVALID_ARGUMENT
+    lose_reply_creates: int = 0  # the next N creates start the operation, then answer 500 (a lost reply)
 
 
 @dataclass
@@ -111,6 +112,9 @@ class FakeGemini:
                           "polls": 0, "filtered": any(w in inst.get("prompt", "") for w in b.filter_prompts)}
                     fake.ops[name] = op
                     fake.ledger.operations.append(op)
+                    if b.lose_reply_creates:
+                        b.lose_reply_creates -= 1
+                        return self.error(500, "INTERNAL", "An internal error has occurred.")
                 return self.reply(200, {"name": name})
 
             def do_GET(self):

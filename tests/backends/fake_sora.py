@@ -24,9 +24,12 @@ from tests.media import ClipStore
 @dataclass
 class Behaviour:
     rate_limit_creates: int = 0  # the next N creates get 429 with Retry-After
-    lose_reply_creates: int = 0  # the next N creates make the job, then answer 500
+    lose_reply_creates: int = 0  # the next N creates make the job, then answer 500 (a lost reply on a job that exists)
     drop_connection_creates: int = 0  # the next N creates make the job, then hang up without a reply
     fail_5xx_creates: int = 0  # the next N creates answer 500 and make nothing
+    faults_on: str = ""  # the create faults above hit only this route ("/v1/videos" or "/v1/videos/extensions")
+    fail_every: int = 0  # every Nth request answers 500; a create among them makes its job first (lost reply)
+    create_delay: float = 0.0  # seconds a create takes before its job exists (and the list shows it)
     quota: bool = False  # creates answer 429 insufficient_quota
     moderate_prompts: tuple[str, ...] = ()  # jobs whose prompt has one of these words fail with moderation_blocked
     reject_prompts: tuple[str, ...] = ()  # creates refused at once (400 moderation_blocked)
@@ -48,6 +51,10 @@ class Ledger:
     def seconds_billed(self) -> float:
         return sum(float(j["added_seconds"]) for j in self.jobs)
 
+    def billed(self, price_per_second: float) -> float:
+        """Dollars a provider charging `price_per_second` took for the jobs made."""
+        return round(self.seconds_billed * price_per_second, 4)
+
 
 class FakeSora:
     def __init__(self, media_dir: Path):
@@ -59,6 +66,7 @@ class FakeSora:
         self.videos: dict[str, dict] = {}
         self.served: dict[str, str] = {}  # sha256 of content served -> the job it belongs to
         self.polls: dict[str, int] = {}
+        self.requests_seen = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -113,6 +121,12 @@ class FakeSora:
                            expires_at=int(time.time()) + 3600)
         else:
             job.update(status="in_progress", progress=int(frac * 100))
+
+    def _every_nth(self) -> bool:
+        """Is this request one of the every-Nth that fail (`fail_every`)? Called under the lock."""
+        self.requests_seen += 1
+        n = self.behaviour.fail_every
+        return bool(n) and self.requests_seen % n == 0
 
     @staticmethod
     def public(job: dict) -> dict:
@@ -170,14 +184,17 @@ class FakeSora:
                     return self.error(404, "not_found", "no such route")
                 f = self.form()
                 b = fake.behaviour
+                faulty = b.faults_on in ("", self.path)
+                time.sleep(b.create_delay)
                 with fake.lock:
                     fake.ledger.creates += 1
+                    lost = fake._every_nth()
                     if b.quota:
                         return self.error(429, "insufficient_quota", "You exceeded your current quota.")
                     if b.rate_limit_creates:
                         b.rate_limit_creates -= 1
                         return self.error(429, "rate_limit_exceeded", "Slow down", headers={"Retry-After": "0.05"})
-                    if b.fail_5xx_creates:
+                    if b.fail_5xx_creates and faulty:
                         b.fail_5xx_creates -= 1
                         return self.error(500, "server_error", "The server had an error")
                     prompt = str(f.get("prompt", ""))
@@ -195,10 +212,12 @@ class FakeSora:
                         job = fake._new_job(prompt, str(f.get("model", "sora-2")), float(f.get("seconds", 4)),
                                             str(f.get("size", "720x1280")), has_reference="input_reference" in f,
                                             characters=chars)
-                    if b.lose_reply_creates:
+                    if lost:
+                        return self.error(500, "server_error", "The server had an error")
+                    if b.lose_reply_creates and faulty:
                         b.lose_reply_creates -= 1
                         return self.error(500, "server_error", "The server had an error")
-                    if b.drop_connection_creates:
+                    if b.drop_connection_creates and faulty:
                         b.drop_connection_creates -= 1
                         self.close_connection = True
                         self.connection.shutdown(2)
@@ -210,6 +229,9 @@ class FakeSora:
                 if self.headers.get("Authorization") != "Bearer test-key":
                     return self.error(401, "invalid_api_key", "Incorrect API key provided")
                 path, _, query = self.path.partition("?")
+                with fake.lock:
+                    if fake._every_nth():
+                        return self.error(500, "server_error", "The server had an error", headers={"retry-after-ms": "5"})
                 if path == "/v1/videos":
                     if fake.behaviour.list_fails:
                         return self.error(500, "server_error", "list unavailable")

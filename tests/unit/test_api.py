@@ -10,7 +10,7 @@ EXPORTED = {
     "load", "loads", "compile", "plan", "render_shots", "cut",
     "Loaded", "Prepared", "Rendered", "Diagnostic",
     "StoryboardError", "UsageError", "SpendNotConfirmed", "FormatError", "Stop", "BudgetExceeded", "QuotaError",
-    "RetriesExhausted", "AmbiguousSubmission", "BackendError", "ShotBlocked", "MediaError", "Locked",
+    "RetriesExhausted", "AmbiguousSubmission", "BackendError", "BackendUnusable", "ShotBlocked", "MediaError", "Locked",
     "__version__",
 }
 
