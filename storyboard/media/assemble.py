@@ -8,6 +8,7 @@ loudness is measured on the final AAC and corrected there when it is off."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ MUSIC_GAIN_DB = -16.0
 MAX_INPUTS = 32  # sources per sound-mix step: ffmpeg's memory, threads and open files stay bounded
 LOUDNESS_TOLERANCE = 0.5  # LU either side of the target, measured on the final AAC
 MAX_PASSES = 3  # AAC encodes of the sound at most: the first, and corrections when it is off
-PRE_TOLERANCE = 0.1  # LU: how close the limited samples must come before the encode
+PRE_TOLERANCE = 0.2  # LU: how close the limited samples must come before the encode (AAC moves it ~0.1)
 MAX_TRIES = 5  # measurements of the limited samples at most
 MAX_GAIN = 40.0  # dB: a film of near silence is not raised further
 MAX_STEP = 6.0  # dB: the most one correction moves the gain
@@ -210,10 +211,11 @@ class Chunk:
     shots: tuple[int, ...]
 
 
-def plan_chunks(tl: Timeline, max_inputs: int = MAX_INPUTS) -> list[Chunk]:
-    """Windows that start where a shot starts, each mixing at most `max_inputs` shots: its own, and
-    any earlier shot still heard at its start (the outgoing side of a dissolve)."""
+def plan_chunks(tl: Timeline, max_inputs: int | None = None) -> list[Chunk]:
+    """Windows that start where a shot starts, each mixing at most `max_inputs` (MAX_INPUTS) shots:
+    its own, and any earlier shot still heard at its start (the outgoing side of a dissolve)."""
     spans, fps = tl.spans, tl.fps
+    max_inputs = max_inputs or MAX_INPUTS
     longest = max(sp.length for sp in spans)
     own = max(1, max_inputs - 2)  # room for shots reaching in from the previous window
     chunks = []
@@ -255,7 +257,13 @@ def _shot_sound(stream, tl: Timeline, i: int, window_start: int):
 
 def chunk_cmd(tl: Timeline, chunk: Chunk, sources: list[Path]) -> Command:
     """One window of the shots' sound, as raw float samples on stdout (appended to the mix)."""
-    parts = [_shot_sound(source(sources[i])["a:0"], tl, i, chunk.start) for i in chunk.shots]
+    uses = Counter(sources[i] for i in chunk.shots)  # one clip can serve several shots: decode it once
+    feeds = {}
+    for path, n in uses.items():
+        a = source(path)["a:0"]
+        split = a.filter_multi_output("asplit") if n > 1 else None
+        feeds[path] = iter([split[k] for k in range(n)] if split is not None else [a])
+    parts = [_shot_sound(next(feeds[sources[i]]), tl, i, chunk.start) for i in chunk.shots]
     mixed = ff.filter(parts, "amix", inputs=len(parts), normalize=0, duration="longest") if len(parts) > 1 else parts[0]
     mixed = mixed.filter("apad").filter("atrim", end_sample=chunk.end - chunk.start)
     seconds = (chunk.end - chunk.start) / RATE
@@ -428,18 +436,16 @@ def mix_sound(tl: Timeline, sources: list[Path], out_raw: Path, music: Path | No
     return figures
 
 
-def join_picture(tl: Timeline, sources: list[Path], work: Path, keyframes_of: dict[int, list[int]],
-                 out: Path) -> None:
-    """Encode the pieces that cannot be copied, then join everything in one concat step."""
-    pieces = plan_pieces(tl, keyframes_of)
+def encode_pieces(pieces: list[Piece], sources: list[Path], work: Path, fps: int,
+                  keyframes_of: dict[int, list[int]]) -> dict[int, Path]:
+    """Encode the pieces that cannot be copied (one small ffmpeg each, one at a time: an x264 at
+    720p holds ~80 MB); their files by piece number."""
     encoded: dict[int, Path] = {}
     for k, p in enumerate(pieces):
         if p.kind != "copy":
             encoded[k] = work / f"piece{k:05d}.mp4"
-            run(piece_cmd(p, sources, encoded[k], tl.fps, keyframes_of))
-    run(concat_cmd(picture_list(pieces, sources, encoded, tl.fps), out, float(tl.duration)))
-    for path in encoded.values():
-        path.unlink()
+            run(piece_cmd(p, sources, encoded[k], fps, keyframes_of))
+    return encoded
 
 
 @dataclass(frozen=True)
@@ -463,12 +469,16 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
     keyframes_of = keyframes_of or {}
     pieces = plan_pieces(tl, keyframes_of)
     on_step(f"joining picture ({sum(1 for p in pieces if p.kind != 'copy')} encoded pieces, "
-            f"{sum(1 for p in pieces if p.kind == 'copy')} copied) and mixing sound")
+            f"{sum(1 for p in pieces if p.kind == 'copy')} copied)")
+    encoded = encode_pieces(pieces, sources, work, fps, keyframes_of)
     mix = work / "mix.f32"
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the picture and the sound are independent: both at once
-        picture = pool.submit(join_picture, tl, sources, work, keyframes_of, work / "picture.mp4")
+    on_step("mixing sound")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the join copies packets while the sound is mixed
+        picture = pool.submit(run, concat_cmd(picture_list(pieces, sources, encoded, fps), work / "picture.mp4", seconds))
         measured = mix_sound(tl, sources, mix, music)
         picture.result()
+    for path in encoded.values():
+        path.unlink()
     levels = plan_levels(measured, loudness, true_peak)
     tries: list[tuple[float, float]] = []
     while levels.limit is not None and len(tries) < MAX_TRIES:

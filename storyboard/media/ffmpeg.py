@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -159,6 +160,7 @@ class Running:
                              "IMAGEIO_FFMPEG_EXE to an ffmpeg executable") from None
         for k, script in enumerate(cmd.scripts()):
             (folder / f"{k}-{script.name}").write_text(script.text, encoding="utf-8")
+        self.expired = False
         self._log = open(folder / "log", "w+b")  # a file, not a pipe: a chatty ffmpeg can never block on it
         self.started = time.monotonic()
         try:
@@ -169,6 +171,10 @@ class Running:
             self._close()
             raise FfmpegFailed(f"{self.what}: cannot start ffmpeg: {_start_words(e, self.argv)}", self.argv) from None
 
+    def _expire(self) -> None:
+        self.expired = True
+        self.proc.kill()
+
     @property
     def stdin(self) -> IO[bytes] | None:
         return self.proc.stdin
@@ -177,13 +183,16 @@ class Running:
         """Wait for it (closing its stdin first); the result, or FfmpegFailed naming the step."""
         if self.proc.stdin is not None:
             self.proc.stdin.close()
+        # a blocking wait with a timer to kill it: Popen.wait(timeout) polls, up to 50 ms late per process
+        timer = threading.Timer(max(0.0, self.started + self.timeout - time.monotonic()), self._expire)
+        timer.start()
         try:
-            code = self.proc.wait(timeout=max(0.0, self.started + self.timeout - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            code = self.proc.wait()
+        finally:
+            timer.cancel()
+        if self.expired:
             raise FfmpegFailed(f"{self.what}: ffmpeg took longer than {self.timeout:.0f}s, the limit for this much "
-                               "media, and was stopped", self.argv) from None
+                               "media, and was stopped", self.argv)
         self._log.seek(0)
         log = self._log.read().decode("utf-8", "replace")
         if code != 0:
