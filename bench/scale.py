@@ -1,10 +1,11 @@
 """A feature-length storyboard on the animatic: render time, cut time and the peak memory of the whole
-process tree (python and every ffmpeg it runs at once), for 150, 500 and 1,500 shots of 2 s.
+process tree (python and every ffmpeg it runs at once, as PSS), for 150, 500 and 1,500 shots of 2 s.
 
     python bench/scale.py [--shots 150 500 1500] [--keep DIR]
 
 Each size runs in a fresh child process (a fresh cache: every shot is rendered), sampled every 50 ms
-from /proc; the last column is the cut's seconds per shot, which should stay flat as the film grows.
+from /proc, for the render and the cut apart; the cut's milliseconds per shot should stay flat as the
+film grows.
 A 1,500-shot run takes many minutes on a loaded machine; run it in the background."""
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def one(shots: int, folder: Path) -> dict:
     path = folder / f"scale{shots}.yaml"
     path.write_text(storyboard_yaml(shots))
     prep = prepare(path, "animatic")
+    (folder / "phase").write_text("render")  # read by the parent's memory sampler
     t = time.perf_counter()
     plan = make_plan(prep, Cache())
     backend = create(prep.caps, Cache())
@@ -69,50 +71,67 @@ def one(shots: int, folder: Path) -> dict:
         backend.close()
     render = time.perf_counter() - t
     failed = [sid for sid, o in outcomes.items() if o.entry is None]
+    (folder / "phase").write_text("cut")
     t = time.perf_counter()
     result = cut.make(prep.loaded, outcomes, folder / "out")
     cut_s = time.perf_counter() - t
     import av
     with av.open(str(result.final)) as c:
         frames = sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
+    import resource
     return {"shots": shots, "render": render, "cut": cut_s, "failed": len(failed), "frames": frames,
-            "timeline": result.timeline.total_frames}
+            "timeline": result.timeline.total_frames, "python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "loudness": result.loudness, "true_peak": result.true_peak}
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of `root` and all its descendants, now (Linux /proc)."""
+def tree_memory_mb(root: int) -> float:
+    """Memory of `root` and all its descendants now (Linux /proc): the sum of their proportional set
+    sizes (PSS), so pages shared between processes (the ffmpeg binary's code, run several times at
+    once) count once."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/stat") as f:
                 stat = f.read()
-            fields = stat[stat.rfind(")") + 2:].split()
-            children.setdefault(int(fields[1]), []).append(int(d))
-            rss[int(d)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            children.setdefault(int(stat[stat.rfind(")") + 2:].split()[1]), []).append(int(d))
         except (OSError, ValueError, IndexError):
             continue
+    def exe(pid: int) -> str:
+        try:
+            return os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            return ""
+    python = exe(root)
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
         todo += children.get(pid, [])
-    return total / 2**20
+        if pid != root and exe(pid) == python:
+            continue  # vfork'd on its way to exec ffmpeg: it shares (and would count twice) python's memory
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            pass
+    return total / 1024
 
 
 def measure(shots: int, keep: Path | None) -> None:
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
         proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp],
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        peak = 0.0
+        peaks = {"render": 0.0, "cut": 0.0}
         done = threading.Event()
 
         def sample():
-            nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss_mb(proc.pid))
+                try:
+                    phase = (Path(tmp) / "phase").read_text()
+                except OSError:
+                    phase = "render"
+                peaks[phase] = max(peaks.get(phase, 0.0), tree_memory_mb(proc.pid))
                 time.sleep(0.05)
         th = threading.Thread(target=sample, daemon=True)
         th.start()
@@ -124,8 +143,10 @@ def measure(shots: int, keep: Path | None) -> None:
             return
         r = json.loads(out.strip().splitlines()[-1])
         exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
-        print(f"{shots:6d} shots  render {r['render']:7.1f}s  cut {r['cut']:6.1f}s  peak tree RSS {peak:5.0f} MB  "
-              f"cut {1000 * r['cut'] / shots:5.1f} ms/shot  ({r['failed']} failed, {exact})", flush=True)
+        print(f"{shots:6d} shots  render {r['render']:7.1f}s  cut {r['cut']:6.1f}s  ({1000 * r['cut'] / shots:5.1f} ms/shot)  "
+              f"peak memory of the tree: render {peaks['render']:4.0f} MB, cut {peaks['cut']:4.0f} MB "
+              f"(python alone {r['python_mb']:.0f} MB)  "
+              f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
 
 
 def main() -> None:

@@ -48,9 +48,12 @@ def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -
                 return entry.clip, list(idx.keyframes)
         info = probe(entry.clip)
         tmp = temp_name(target)
-        run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0),
-            what=f"conforming shot '{entry.meta.get('shot', entry.key[:8])}'")
-        publish(tmp, target)
+        try:
+            run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0),
+                what=f"conforming shot '{entry.meta.get('shot', entry.key[:8])}'")
+            publish(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)  # a stopped ffmpeg leaves a broken file behind
     return target, list(index(target, fps).keyframes)
 
 
@@ -118,13 +121,16 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
         music = loaded.asset(sb.music) if sb.music else None
         final = out_dir / "final.mp4"
         tmp = temp_name(final)
-        sound = assemble.make_cut(tl, sources, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
-                                  keyframes_of=keyframes_of, on_step=on_step)
-        on_step("checking the cut")
-        info = probe(tmp)
-        if info.frames and info.frames != tl.total_frames:
-            raise MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
-        publish(tmp, final)
+        try:
+            sound = assemble.make_cut(tl, sources, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
+                                      keyframes_of=keyframes_of, on_step=on_step)
+            on_step("checking the cut")
+            info = probe(tmp)
+            if info.frames and info.frames != tl.total_frames:
+                raise MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
+            publish(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)  # gone already when published
         files = {"final.mp4": final}
         on_step("writing exports")
         atomic_write_text(out_dir / "final.srt", subtitles.srt(tl.cues))

@@ -234,8 +234,9 @@ def test_mux_measures_the_aac_it_writes():
 def test_measure_cmd():
     cmd = assemble.measure_cmd(X / "mix.f32", raw=True, levels=assemble.Levels(1.0), seconds=100)
     assert value(cmd, "-f") == "f32le" and cmd.loglevel == "info"
-    assert "volume=volume=1.00dB" in cmd.script() and "ebur128" in cmd.script()
+    assert "volume=volume=1.00dB" in cmd.script() and "ebur128=framelog=verbose:peak=true" in cmd.script()
     assert cmd.timeout == media_ffmpeg.timeout_for(100, "audio")
+    assert "ebur128=framelog=verbose[" in assemble.measure_cmd(X / "a.mp4", peak=False).script()
 
 
 def test_parse_measure():
@@ -243,6 +244,7 @@ def test_parse_measure():
            "    Threshold: -26.9 LUFS\n\n  Loudness range:\n    LRA:        10.8 LU\n    Threshold: -37.0 LUFS\n"
            "\n  True peak:\n    Peak:       -1.1 dBFS\n")
     assert assemble.parse_measure(log) == {"I": -14.2, "thresh": -26.9, "LRA": 10.8, "TP": -1.1}
+    assert "TP" not in assemble.parse_measure(log[:log.index("\n  True peak")])  # measured without peak=true
     with pytest.raises(MediaError):
         assemble.parse_measure("no summary here")
 
