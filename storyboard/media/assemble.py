@@ -19,7 +19,7 @@ import ffmpeg as ff  # ffmpeg-python
 from storyboard.errors import MediaError
 from storyboard.media.clips import AUDIO, BITEXACT, RATE, fit_filter, source, video_codec
 from storyboard.media.ffmpeg import (Command, ConcatEntry, FfmpegFailed, Script, compile, concat_input,
-                                     concat_script, run, safe_path, start, timeout_for)
+                                     concat_script, run, safe_path, start, timeout_for, with_loopback)
 from storyboard.media.probe import index
 from storyboard.timeline import Span, Timeline
 
@@ -415,11 +415,7 @@ def mux_cmd(video: Path, mix_raw: Path, out: Path, levels: Levels, subtitles: Sc
     a = levels.apply(source(mix_raw, **RAW).audio)
     out_spec = ff.output(v, a, safe_path(out), **vcodec, **AUDIO, shortest=None, **BITEXACT, movflags="+faststart")
     cmd = compile(out_spec, "writing the cut", timeout_for(seconds, "encode" if subtitles else "audio"), loglevel="info")
-    # ffmpeg-python has no loopback decoders: "-dec 0:1" decodes output 0's stream 1 (the AAC; the
-    # picture is mapped first) for a second graph, whose only output is the measurement
-    loopback = ("-dec", "0:1", "-/filter_complex", Script(f"[dec:0]{EBUR128}[measured]", "measure.txt"),
-                "-map", "[measured]", "-f", "null", "-")
-    return replace(cmd, args=cmd.args + loopback)
+    return with_loopback(cmd, "0:1", EBUR128)  # output 0's stream 1: the AAC (the picture is mapped first)
 
 
 # -- the whole cut ------------------------------------------------------------------------------

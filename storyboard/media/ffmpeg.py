@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Iterable
@@ -103,7 +103,7 @@ def compile(stream_spec, what: str, timeout: float, loglevel: str = "error") -> 
     return Command(tuple(args), what, timeout, loglevel)
 
 
-# -- what ffmpeg-python cannot express: concat lists -------------------------------------------
+# -- what ffmpeg-python cannot express: concat lists, loopback decoders ----------------------------
 
 @dataclass(frozen=True)
 class ConcatEntry:
@@ -127,6 +127,15 @@ def concat_script(entries: Iterable[ConcatEntry], name: str = "list.txt") -> Scr
         lines += [f"{k} {v}us" for k, v in (("inpoint", e.inpoint), ("outpoint", e.outpoint),
                                            ("duration", e.duration)) if v is not None]
     return Script("\n".join(lines) + "\n", name)
+
+
+def with_loopback(cmd: Command, stream: str, chain: str) -> Command:
+    """`cmd` plus a loopback decoder: `stream` ("0:1": output file 0, its stream 1) as encoded is
+    decoded again in the same run and fed through `chain` (a filter chain of our own constants, no
+    user text) to a null output. What it prints (a measurement) lands in the run's log."""
+    graph = Script(f"[dec:0]{chain}[loopback]", "loopback.txt")
+    return replace(cmd, args=(*cmd.args, "-dec", stream, "-/filter_complex", graph, "-map", "[loopback]",
+                              "-f", "null", "-"))
 
 
 def concat_input(listing: Script, **kwargs):

@@ -58,7 +58,7 @@ def test_animatic_cmd_escapes_expressions_and_keeps_the_house_format():
     assert "sin(on*0.37)" in graph and "odd" not in graph
     assert "zoompan=d=48:fps=24:s=1280x720" in graph
     assert value(cmd, "-g") == "24" and value(cmd, "-bf") == "0" and value(cmd, "-sc_threshold") == "0"
-    assert value(cmd, "-frames:v") == "48" and value(cmd, "-t") == "2.000000"
+    assert value(cmd, "-frames:v") == "48" and value(cmd, "-t") == "2.000000" and value(cmd, "-threads") == "1"
     assert value(cmd, "-c:a") == "aac" and value(cmd, "-ar") == "48000"
     assert flat(cmd)[-1] == "/x/clip.mp4"
     assert cmd.timeout == media_ffmpeg.timeout_for(2.0, "encode")
@@ -222,8 +222,8 @@ def test_mux_measures_the_aac_it_writes():
     assert value(cmd, "-c:v") == "copy" and value(cmd, "-c:a") == "aac" and "-shortest" in args
     assert "volume=volume=3.50dB" in cmd.script() and "alimiter=attack=5:latency=1:level=0:limit=0.77625" in cmd.script()
     i = args.index("-dec")
-    assert args[i:i + 4] == ["-dec", "0:1", "-/filter_complex", "<measure.txt>"]
-    assert cmd.script("measure.txt") == "[dec:0]ebur128=framelog=verbose:peak=true[measured]"
+    assert args[i:] == ["-dec", "0:1", "-/filter_complex", "<loopback.txt>", "-map", "[loopback]", "-f", "null", "-"]
+    assert cmd.script("loopback.txt") == "[dec:0]ebur128=framelog=verbose:peak=true[loopback]"
     assert args.index("/x/out.mp4") < i  # the AAC (stream 1 of output 0) exists before it is decoded again
     burnt = assemble.mux_cmd(X / "picture.mp4", X / "mix.f32", X / "out.mp4", assemble.Levels(0.0), Script("x", "subs.txt"),
                              FPS, 60)
