@@ -16,8 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storyboard.exports import editorial, handoff  # noqa: E402
 from storyboard.media import stems  # noqa: E402
-from storyboard.media.clips import AUDIO, video_codec  # noqa: E402
-from storyboard.media.ffmpeg import run  # noqa: E402
+from tests.media import make_clip, make_tone  # noqa: E402
 from storyboard.timeline import build  # noqa: E402
 
 FPS, W, H, SECS = 24, 1280, 720, 8
@@ -40,12 +39,10 @@ def main() -> None:
         sources = []
         for i in range(n):
             src = cache / f"clip{i}.mp4"
-            run(["-f", "lavfi", "-i", f"testsrc2=size={W}x{H}:rate={FPS}", "-f", "lavfi", "-i",
-                 f"sine=frequency={300 + 20 * i}:sample_rate=48000", "-t", str(SECS), "-map", "0:v", "-map", "1:a",
-                 *video_codec(FPS), *AUDIO, str(src)])
+            make_clip(src, SECS, f"{W}x{H}", FPS, tone=300 + 20 * i)
             sources.append(src)
         music = d / "theme.wav"
-        run(["-f", "lavfi", "-i", "sine=frequency=220:sample_rate=44100", "-t", "30", str(music)])
+        make_tone(music, 30, 220)
         rows = [(f"s{i}", SECS, "dissolve" if i % 2 else "fade", 1.0) for i in range(n)]
         tl = build(rows, FPS, W, H)
         out = d / "out"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -13,12 +14,13 @@ from PIL import Image
 
 from storyboard.backends import panel as draw
 from storyboard.cache import Entry
+from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
 from storyboard.fsutil import atomic_write_json, atomic_write_text, publish, temp_name
 from storyboard.loader import Loaded
 from storyboard.media import assemble, clips, stems
-from storyboard.media.ffmpeg import run
-from storyboard.media.probe import probe
+from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, run
+from storyboard.media.probe import index, probe
 from storyboard.renderer import Outcome
 from storyboard.timeline import Timeline, build, estimated_lines
 from storyboard.timeline import frames as to_frames
@@ -29,50 +31,57 @@ class CutResult:
     final: Path
     timeline: Timeline
     files: dict[str, Path]
+    loudness: float = 0.0  # LUFS, measured on the final AAC
+    true_peak: float = 0.0  # dBTP
+    warnings: list[str] = field(default_factory=list)  # e.g. loudness still off after the corrective passes
 
 
-def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -> Path:
-    """The entry's clip in the house format at exactly `frames`: the clip itself when it already is,
-    else a conformed copy kept beside it in the cache (made once, published atomically)."""
+def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -> tuple[Path, list[int]]:
+    """The entry's clip in the house format at exactly `frames`, and its key frames: the clip itself
+    when it already is, else a conformed copy kept beside it in the cache (made once, published
+    atomically). One read of the packets answers both questions; nothing is decoded."""
     target = entry.folder / f"house-{width}x{height}@{fps}-{frames}.mp4"
-    if target.exists():
-        return target
-    info = probe(entry.clip)
-    if entry.meta.get("house") == clips.house_signature(width, height, fps) and info.frames == frames:
-        return entry.clip
-    tmp = temp_name(target)
-    run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0),
-        what=f"conforming shot '{entry.meta.get('shot', entry.key[:8])}'")
-    publish(tmp, target)
-    return target
+    if not target.exists():
+        if entry.meta.get("house") == clips.house_signature(width, height, fps):
+            idx = index(entry.clip, fps)
+            if idx.frames == frames:
+                return entry.clip, list(idx.keyframes)
+        info = probe(entry.clip)
+        tmp = temp_name(target)
+        try:
+            run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0),
+                what=f"conforming shot '{entry.meta.get('shot', entry.key[:8])}'")
+            publish(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)  # a stopped ffmpeg leaves a broken file behind
+    return target, list(index(target, fps).keyframes)
 
 
 def slate_source(work: Path, number: int, shot_id: str, reason: str, frames: int, width: int, height: int,
                  fps: int) -> Path:
-    png = work / f"slate{number:03d}.png"
+    png = work / f"slate{number:05d}.png"
     draw.draw_slate(number, shot_id, reason, width, height).save(png)
-    out = work / f"slate{number:03d}.mp4"
+    out = work / f"slate{number:05d}.mp4"
     run(assemble.slate_cmd(png, out, fps, frames), what=f"slate for shot '{shot_id}'")
+    png.unlink()
     return out
 
 
-def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Path:
-    """The cues as one stream of transparent cards (concat list of PNGs with durations)."""
+def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Script:
+    """The cues as one stream of transparent cards (a concat list of PNGs with durations)."""
     blank = work / "sub_blank.png"
     Image.new("RGBA", (tl.width, tl.height), (0, 0, 0, 0)).save(blank)
-    lines, t = [], 0.0
+    entries, t = [], Fraction(0)
     for k, cue in enumerate(tl.cues):
-        start, end = float(cue.start), float(cue.end)
-        if start > t:
-            lines += ["file 'sub_blank.png'", f"duration {start - t:.4f}"]
-        card = work / f"sub{k:04d}.png"
+        if cue.start > t:
+            entries.append(ConcatEntry(blank, duration=int((cue.start - t) * 1_000_000)))
+        card = work / f"sub{k:05d}.png"
         draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height).save(card)
-        lines += [f"file '{card.name}'", f"duration {end - max(start, t):.4f}"]
-        t = end
-    lines += ["file 'sub_blank.png'", f"duration {max(0.1, float(tl.duration) - t):.4f}", "file 'sub_blank.png'"]
-    path = work / "subs.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+        entries.append(ConcatEntry(card, duration=int((cue.end - max(cue.start, t)) * 1_000_000)))
+        t = cue.end
+    entries.append(ConcatEntry(blank, duration=int(max(Fraction(1, 10), tl.duration - t) * 1_000_000)))
+    entries.append(ConcatEntry(blank))  # the concat demuxer shows the last image only if it is listed twice
+    return concat_script(entries, "subtitles.txt")
 
 
 def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: float = -14.0,
@@ -91,13 +100,13 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             o = outcomes[shot.id]
             n = to_frames(shot.duration, fps)
             if o.entry is not None:
-                src = house_source(o.entry, n, width, height, fps)
+                src, keyframes_of[i] = house_source(o.entry, n, width, height, fps)
                 lines = o.entry.meta.get("dialogue") or None
             else:
                 src = slate_source(work, i + 1, shot.id, o.reason or o.status, n, width, height, fps)
+                keyframes_of[i] = assemble.keyframes(src, fps)
                 lines = None
             sources.append(src)
-            keyframes_of[i] = assemble.keyframes(src, fps)
             if lines is None:
                 lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text,
                                           "at": d.at, "pause": d.pause} for d in shot.dialogue], shot.duration)
@@ -109,16 +118,19 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
         music = loaded.asset(sb.music) if sb.music else None
         final = out_dir / "final.mp4"
         tmp = temp_name(final)
-        assemble.make_cut(tl, sources, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
-                          keyframes_of=keyframes_of, on_step=on_step, music_gain_db=sb.music_volume)
-        on_step("checking the cut")
-        info = probe(tmp)
-        if info.frames and info.frames != tl.total_frames:
-            raise assemble.MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
-        publish(tmp, final)
+        try:
+            sound = assemble.make_cut(tl, sources, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
+                                      keyframes_of=keyframes_of, on_step=on_step, music_gain_db=sb.music_volume)
+            on_step("checking the cut")
+            info = probe(tmp)
+            if info.frames and info.frames != tl.total_frames:
+                raise MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
+            publish(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)  # gone already when published
         files = {"final.mp4": final}
         files.update(handoff_exports(loaded, outcomes, tl, sources, music, out_dir, media_root, on_step))
-        return CutResult(final, tl, files)
+        return CutResult(final, tl, files, sound.loudness, sound.true_peak, sound.warnings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -13,20 +13,36 @@ def make_clip(path: Path, seconds: float, size: str = "320x180", fps: int = 24, 
               rate: int = 48000, channels: int = 2, house: bool = True, crf: int = 23) -> Path:
     """A test clip: moving test pattern, optional sine tone. house=True encodes in the house format;
     otherwise at quality `crf` (higher: smaller files)."""
+    import ffmpeg as ff
+
     from storyboard.media.clips import AUDIO, video_codec
-    args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]
+    from storyboard.media.ffmpeg import compile, timeout_for
+    streams = [ff.input(f"testsrc2=size={size}:rate={fps}", f="lavfi").video]
     if tone is not None:
-        args += ["-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate={rate}"]
-    args += ["-t", f"{seconds}", "-map", "0:v"]
-    if tone is not None:
-        args += ["-map", "1:a"]
+        streams.append(ff.input(f"sine=frequency={tone}:sample_rate={rate}", f="lavfi").audio)
     if house:
-        args += [*video_codec(fps), *AUDIO]
+        opts = {**video_codec(fps), **(AUDIO if tone is not None else {})}
     else:
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
+        opts = {"c:v": "libx264", "preset": "ultrafast", "crf": crf, "pix_fmt": "yuv420p"}
         if tone is not None:
-            args += ["-c:a", "aac", "-ar", str(rate), "-ac", str(channels)]
-    run([*args, str(path)])
+            opts.update({"c:a": "aac", "ar": rate, "ac": channels})
+    run(compile(ff.output(*streams, str(path), t=f"{seconds}", **opts), "test clip", timeout_for(seconds, "encode")))
+    return path
+
+
+def make_bursts(path: Path, seconds: float, size: str = "320x180", fps: int = 24) -> Path:
+    """A house clip whose sound is peaky like speech: a tone in syllables (4 a second) with a sharp
+    2 ms click every half second, peaks about 15 dB over the loudness (more than -14 LUFS under
+    -1 dBTP allows a plain gain)."""
+    import ffmpeg as ff
+
+    from storyboard.media.clips import AUDIO, video_codec
+    from storyboard.media.ffmpeg import compile, timeout_for
+    tone = "0.12*sin(2*PI*220*t)*pow(sin(4*PI*t),2)+if(lt(mod(t,0.5),0.002),0.95*sin(2*PI*2000*t),0)"
+    streams = [ff.input(f"testsrc2=size={size}:rate={fps}", f="lavfi").video,
+               ff.input(f"aevalsrc=exprs='{tone}|{tone}':s=48000", f="lavfi").audio]
+    run(compile(ff.output(*streams, str(path), t=f"{seconds}", **video_codec(fps), **AUDIO), "test clip",
+                timeout_for(seconds, "encode")))
     return path
 
 
@@ -67,3 +83,13 @@ def video_frames(path: Path) -> list[np.ndarray]:
 
 def rms_db(x: np.ndarray) -> float:
     return float(20 * np.log10(np.sqrt(np.mean(np.square(x.astype(np.float64)))) + 1e-12))
+
+
+def make_tone(path: Path, seconds: float, frequency: float = 1000.0, rate: int = 44100, channels: int = 1) -> Path:
+    """A sound file of a sine tone (a music bed for tests), in the format its name says."""
+    import ffmpeg as ff
+
+    from storyboard.media.ffmpeg import compile, timeout_for
+    tone = ff.input(f"sine=frequency={frequency}:sample_rate={rate}", f="lavfi").audio
+    run(compile(ff.output(tone, str(path), t=f"{seconds}", ac=channels), "test tone", timeout_for(seconds, "audio")))
+    return path

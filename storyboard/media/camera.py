@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from storyboard.media.clips import AUDIO, BITEXACT, video_codec
-from storyboard.media.ffmpeg import SAFE_INPUT, safe_path
+import ffmpeg as ff  # ffmpeg-python
+
+from storyboard.media.clips import AUDIO, BITEXACT, source, video_codec
+from storyboard.media.ffmpeg import Command, compile, safe_path, timeout_for
 
 ZOOM_CANVAS = 1.35  # dollies, zooms, cranes: the world is this much larger than the frame each way
 OPENING = 0.5  # seconds a continuous shot takes to dissolve from the previous shot's last picture
@@ -124,45 +126,36 @@ def between(start: float, end: float) -> str:
 
 def animatic_cmd(world: Path, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
                  world_layers: list[Layer] = (), screen_layers: list[Layer] = (), text_layers: list[Layer] = (),
-                 opening: Path | None = None) -> list[str]:
+                 opening: Path | None = None) -> Command:
     """One shot's clip: the world looped for the shot's frames, its layers, the camera, the frame's
     layers, the previous shot's picture dissolving away (`opening`), the text (never on the last
-    frame), the sound."""
-    inputs: list[str] = [*SAFE_INPUT, "-i", safe_path(world)]
-    graph = [f"[0:v]format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/({fps}*TB)[w0]"]
-    last, k = "w0", 0
+    frame), the sound. Built with ffmpeg-python, which escapes every expression; the graph goes by file."""
+    v = (source(world).video.filter("format", pix_fmts="yuv420p")
+         .filter("loop", loop=frames - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)"))
 
-    def lay(layer: Layer, when: str | None) -> None:
-        nonlocal last, k
-        inputs.extend([*SAFE_INPUT, "-i", safe_path(layer.png)])
-        k += 1
-        enable = f":enable='{when}'" if when else ""
-        graph.append(f"[{last}][{k}:v]overlay=x='{layer.x}':y='{layer.y}':format=yuv420:eof_action=repeat{enable}[l{k}]")
-        last = f"l{k}"
+    def lay(v, layer: Layer, when: str | None):
+        timing = {"enable": when} if when else {}
+        return ff.filter([v, source(layer.png).video], "overlay", x=str(layer.x), y=str(layer.y), format="yuv420",
+                         eof_action="repeat", **timing)
 
     for layer in world_layers:
-        lay(layer, layer.enable)
+        v = lay(v, layer, layer.enable)
     if r.kind == "crop":
-        graph.append(f"[{last}]crop={width}:{height}:x='{r.x}':y='{r.y}':exact=1[cam]")
+        v = v.filter("crop", w=width, h=height, x=r.x, y=r.y, exact=1)
     elif r.kind == "zoompan":
-        graph.append(f"[{last}]zoompan=z='{r.z}':x='{r.x}':y='{r.y}':d=1:s={width}x{height}:fps={fps},setsar=1[cam]")
-    else:
-        graph.append(f"[{last}]null[cam]")
-    last = "cam"
+        v = v.filter("zoompan", z=r.z, x=r.x, y=r.y, d=1, s=f"{width}x{height}", fps=fps).filter("setsar", sar=1)
     for layer in screen_layers:
-        lay(layer, layer.enable)
+        v = lay(v, layer, layer.enable)
     if opening is not None:
-        inputs.extend([*SAFE_INPUT, "-loop", "1", "-framerate", str(fps), "-t", f"{OPENING:.3f}", "-i",
-                       safe_path(opening)])
-        k += 1
-        graph.append(f"[{k}:v]format=yuva420p,fade=t=out:st={OPENING * 0.25:.3f}:d={OPENING * 0.75:.3f}:alpha=1[op]")
-        graph.append(f"[{last}][op]overlay=0:0:format=yuv420:eof_action=pass[o{k}]")
-        last = f"o{k}"
+        op = (source(opening, loop=1, framerate=fps, t=f"{OPENING:.3f}").video
+              .filter("format", pix_fmts="yuva420p")
+              .filter("fade", t="out", st=f"{OPENING * 0.25:.3f}", d=f"{OPENING * 0.75:.3f}", alpha=1))
+        v = ff.filter([v, op], "overlay", x=0, y=0, format="yuv420", eof_action="pass")
     picture_only = f"lt(n,{frames - 1})"
     for layer in text_layers:
-        lay(layer, f"{layer.enable}*{picture_only}" if layer.enable else picture_only)
-    graph.append(f"[{last}]format=yuv420p[vout]")
-    inputs.extend([*SAFE_INPUT, "-i", safe_path(audio)])
-    return [*inputs, "-filter_complex", ";".join(graph), "-map", "[vout]", "-map", f"{k + 1}:a",
-            *video_codec(fps), *AUDIO, "-frames:v", str(frames), "-t", f"{frames / fps:.6f}",
-            *BITEXACT, "-movflags", "+faststart", safe_path(out)]
+        v = lay(v, layer, f"{layer.enable}*{picture_only}" if layer.enable else picture_only)
+    v = v.filter("format", pix_fmts="yuv420p")
+    # one encoder thread: the renderer runs several of these at once; the bits do not depend on the cores
+    spec = ff.output(v, source(audio).audio, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
+                     **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT, movflags="+faststart")
+    return compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))

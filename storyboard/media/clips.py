@@ -1,22 +1,25 @@
-"""ffmpeg commands for single clips: the house video format and fitted stills (the animatic's own
+"""ffmpeg commands for single clips: the house video format and fitted stills (the animatic's
 encode is built in media/camera.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from storyboard.media.ffmpeg import SAFE_INPUT, run, safe_path
+import ffmpeg as ff  # ffmpeg-python
+
+from storyboard.media.ffmpeg import SAFE, Command, compile, run, safe_path, timeout_for
 
 RATE = 48_000
 X264_PRESET = "ultrafast"  # measured here: drawn panels encode fastest this way; see bench/animatic.py
-AUDIO = ["-c:a", "aac", "-b:a", "160k", "-ar", str(RATE), "-ac", "2"]
-BITEXACT = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"]
+# output options (ffmpeg-python keyword arguments)
+AUDIO = {"c:a": "aac", "b:a": "160k", "ar": RATE, "ac": 2}
+BITEXACT = {"map_metadata": -1, "fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact"}
 
 
-def video_codec(fps: int) -> list[str]:
+def video_codec(fps: int) -> dict:
     """The house video format: H.264 yuv420p, no B-frames, a key frame every second (cheap smart cuts)."""
-    return ["-c:v", "libx264", "-preset", X264_PRESET, "-crf", "23", "-pix_fmt", "yuv420p", "-profile:v", "high",
-            "-bf", "0", "-g", str(fps), "-keyint_min", str(fps), "-sc_threshold", "0", "-r", str(fps)]
+    return {"c:v": "libx264", "preset": X264_PRESET, "crf": 23, "pix_fmt": "yuv420p", "profile:v": "high",
+            "bf": 0, "g": fps, "keyint_min": fps, "sc_threshold": 0, "r": fps}
 
 
 def house_signature(width: int, height: int, fps: int) -> str:
@@ -24,15 +27,23 @@ def house_signature(width: int, height: int, fps: int) -> str:
     return f"h264-high-bf0-g{fps}-{X264_PRESET}-crf23/{width}x{height}@{fps}/aac{RATE}s2"
 
 
-def fit_filter(width: int, height: int) -> str:
-    return (f"scale={width}:{height}:force_original_aspect_ratio=decrease:flags=lanczos,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
+def source(path: Path, **options):
+    """One of our input files, read as a file and nothing else."""
+    return ff.input(safe_path(path), **SAFE, **options)
 
 
-def fit_image_cmd(src: Path, out_png: Path, width: int, height: int) -> list[str]:
-    return [*SAFE_INPUT, "-i", safe_path(src), "-vf", fit_filter(width, height), "-frames:v", "1", safe_path(out_png)]
+def fit_filter(stream, width: int, height: int):
+    """Scale to fit inside width x height, keeping the aspect; pad the rest with black."""
+    return (stream.filter("scale", w=width, h=height, force_original_aspect_ratio="decrease", flags="lanczos")
+            .filter("pad", w=width, h=height, x="(ow-iw)/2", y="(oh-ih)/2", color="black")
+            .filter("setsar", sar=1))
+
+
+def fit_image_cmd(src: Path, out_png: Path, width: int, height: int) -> Command:
+    out_spec = ff.output(fit_filter(source(src).video, width, height), safe_path(out_png), **{"frames:v": 1})
+    return compile(out_spec, f"fitting {src.name}", timeout_for(1, "encode"))
 
 
 def fit_image(src: Path, out_png: Path, width: int, height: int) -> Path:
-    run(fit_image_cmd(src, out_png, width, height), what=f"fitting {src.name}")
+    run(fit_image_cmd(src, out_png, width, height))
     return out_png

@@ -63,6 +63,37 @@ def probe(path: Path) -> MediaInfo:
         raise MediaError(f"{path.name}: cannot read the media ({e})") from None
 
 
+@dataclass(frozen=True)
+class VideoIndex:
+    """A clip's video read from its packets alone (nothing decoded): how many frames, which are key."""
+
+    frames: int
+    keyframes: tuple[int, ...]
+
+
+def index(path: Path, fps: int) -> VideoIndex:
+    """Frame count and key-frame numbers (at `fps`) of the first video stream. Only key frames are
+    read (the rest, and the sound, are discarded by the demuxer): about 3 ms for an 8 s clip."""
+    import av
+    keys = []
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
+            v = c.streams.video[0]
+            for s in c.streams:
+                s.discard = av.stream.Discard.nonkey if s is v else av.stream.Discard.all
+            frames = v.frames
+            for pkt in c.demux(v):
+                if pkt.size and pkt.is_keyframe and pkt.pts is not None:
+                    keys.append(int(Fraction(pkt.pts) * v.time_base * fps + Fraction(1, 2)))
+            if not frames:  # a container that does not count them: count the packets
+                v.discard = av.stream.Discard.default
+                c.seek(0, stream=v)
+                frames = sum(1 for pkt in c.demux(v) if pkt.size)
+    except (av.error.FFmpegError, OSError, IndexError) as e:
+        raise MediaError(f"{path.name}: cannot read the media ({e})") from None
+    return VideoIndex(frames, tuple(sorted(keys)))
+
+
 def decodes(path: Path, last_frame_png: Path | None = None, size: tuple[int, int] | None = None) -> int:
     """Decode every video frame; the count, or MediaError if the file is broken. The last frame
     is saved as a PNG (fitted to `size`, letterboxed) when asked: one pass does both."""

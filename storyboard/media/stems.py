@@ -8,11 +8,12 @@ from pathlib import Path
 
 from storyboard.fsutil import publish, temp_name
 from storyboard.media.assemble import MUSIC_GAIN_DB
-from storyboard.media.clips import RATE
-from storyboard.media.ffmpeg import SAFE_INPUT, run, safe_path
+import ffmpeg as ff  # ffmpeg-python
 
-WAV = ["-c:a", "pcm_s24le", "-ar", str(RATE), "-ac", "2", "-map_metadata", "-1", "-fflags", "+bitexact",
-       "-flags:a", "+bitexact"]
+from storyboard.media.clips import RATE, source
+from storyboard.media.ffmpeg import Command, compile, run, safe_path, timeout_for
+
+WAV = {"c:a": "pcm_s24le", "ar": RATE, "ac": 2, "map_metadata": -1, "fflags": "+bitexact", "flags:a": "+bitexact"}
 MUSIC_FADE_OUT = 2.0  # seconds: the bed fades out at the end of the cut (as media/assemble.py mixes it)
 
 
@@ -21,25 +22,23 @@ def samples(frames: int, fps: int) -> int:
     return int(Fraction(frames, fps) * RATE + Fraction(1, 2))
 
 
-def shot_sound_cmd(items: list[tuple[Path, int, Path]], fps: int) -> list[str]:
+def shot_sound_cmd(items: list[tuple[Path, int, Path]], fps: int) -> Command:
     """One ffmpeg for every shot: (house-format source, frames the cut shows of it, WAV out).
     Each WAV is the source's first audio track, stereo at 48 kHz, exactly as long as its frames."""
-    args: list[str] = []
-    for src, _, _ in items:
-        args += [*SAFE_INPUT, "-i", safe_path(src)]
-    for k, (_, frames, out) in enumerate(items):
-        args += ["-map", f"{k}:a:0", "-af", f"aresample={RATE},aformat=channel_layouts=stereo,apad,"
-                 f"atrim=end_sample={samples(frames, fps)}", *WAV, safe_path(out)]
-    return args
+    outs = [ff.output(source(src)["a:0"].filter("aresample", RATE).filter("aformat", channel_layouts="stereo")
+                      .filter("apad").filter("atrim", end_sample=samples(frames, fps)), safe_path(out), **WAV)
+            for src, frames, out in items]
+    seconds = sum(frames for _, frames, _ in items) / fps
+    return compile(ff.merge_outputs(*outs), "the shots' sound for the hand-off", timeout_for(seconds, "audio"))
 
 
-def music_cmd(music: Path, out: Path, frames: int, fps: int, gain_db: float = MUSIC_GAIN_DB) -> list[str]:
+def music_cmd(music: Path, out: Path, frames: int, fps: int, gain_db: float = MUSIC_GAIN_DB) -> Command:
     """The bed under a cut of `frames`: looped to its length, at the cut's music level, faded out."""
     total = float(Fraction(frames, fps))
-    return ["-stream_loop", "-1", *SAFE_INPUT, "-i", safe_path(music), "-map", "0:a:0",
-            "-af", f"aresample={RATE},aformat=channel_layouts=stereo,apad,atrim=end_sample={samples(frames, fps)},"
-                   f"volume={gain_db:.1f}dB,afade=t=out:st={max(0.0, total - MUSIC_FADE_OUT):.6f}:d={MUSIC_FADE_OUT:.6f}",
-            *WAV, safe_path(out)]
+    bed = (source(music, stream_loop=-1)["a:0"].filter("aresample", RATE).filter("aformat", channel_layouts="stereo")
+           .filter("apad").filter("atrim", end_sample=samples(frames, fps)).filter("volume", f"{gain_db:.1f}dB")
+           .filter("afade", t="out", st=f"{max(0.0, total - MUSIC_FADE_OUT):.6f}", d=f"{MUSIC_FADE_OUT:.6f}"))
+    return compile(ff.output(bed, safe_path(out), **WAV), "the music bed for the hand-off", timeout_for(total, "audio"))
 
 
 def write_shot_sounds(items: list[tuple[Path, int, Path]], fps: int) -> None:

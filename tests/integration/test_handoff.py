@@ -14,11 +14,10 @@ import pytest
 from storyboard.cli import main
 from storyboard.errors import ShotBlocked
 from storyboard.exports import handoff
-from storyboard.media.ffmpeg import run
 from storyboard.media.probe import decodes, probe
 from storyboard.timeline import build
 from tests.conftest import read_manifest
-from tests.media import rms_db
+from tests.media import make_tone, rms_db
 from tests.unit.test_editorial import expected_by_join, transitions_by_join
 
 FILM = """
@@ -76,7 +75,7 @@ def handed(tmp_path_factory):
     root = tmp_path_factory.mktemp("handoff")
     (root / ".storyboard").write_text("")
     (root / "film.yaml").write_text(FILM)
-    run(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=44100", "-t", "1.5", "-ac", "1", str(root / "theme.wav")])
+    make_tone(root / "theme.wav", 1.5)
     from storyboard.backends.animatic import AnimaticBackend
     real = AnimaticBackend.render
 

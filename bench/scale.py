@@ -1,0 +1,168 @@
+"""A feature-length storyboard on the animatic: render time, cut time and the peak memory of the whole
+process tree (python and every ffmpeg it runs at once, as PSS), for 150, 500 and 1,500 shots of 2 s.
+
+    python bench/scale.py [--shots 150 500 1500] [--keep DIR]
+
+Each size runs in a fresh child process (a fresh cache: every shot is rendered), sampled every 50 ms
+from /proc, for the render and the cut apart; the cut's milliseconds per shot should stay flat as the
+film grows.
+A 1,500-shot run takes many minutes on a loaded machine; run it in the background."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MOVES = ["static", "dolly in", "pan left", "handheld", "zoom out", "tilt up", "orbit", "truck right"]
+LINES = ["We should go.", "Not yet. Listen.", "(whispering) Did you hear that?", "It's only the wind.",
+         "Then why is the door open?", "Stay here. I'll look."]
+
+
+def storyboard_yaml(shots: int) -> str:
+    """`shots` shots of 2 s: mostly cuts, a dissolve every 10th, a fade every 25th, a line every 3rd."""
+    out = ["version: 1", f"title: Scale {shots}", "defaults:", "  model: sora-2", "  size: 1280x720",
+           "characters:",
+           "  ana: {name: Ana, description: a tall woman in a green coat, voice: low and calm}",
+           "  ben: {name: Ben, description: a short man with a red scarf, voice: quick and bright}",
+           "locations:",
+           "  hall: {description: a long empty hallway with tall windows, time: night}",
+           "  yard: {description: a courtyard with a dry fountain, time: dawn}",
+           "shots:"]
+    for i in range(shots):
+        who = "ana" if i % 2 == 0 else "ben"
+        out += [f"  - id: s{i:05d}", "    duration: 2", f"    location: {'hall' if (i // 7) % 2 == 0 else 'yard'}",
+                f"    characters: [{who}]", f"    camera: {{framing: medium, move: {MOVES[i % len(MOVES)]}}}",
+                f"    action: {who.title()} crosses the frame, shot {i + 1}."]
+        if i % 3 == 0:
+            out.append(f"    dialogue: [{{{who}: {json.dumps(LINES[i % len(LINES)])}}}]")
+        if i % 10 == 9 and i < shots - 1:
+            out.append("    transition: dissolve 0.5s")
+        elif i % 25 == 24 and i < shots - 1:
+            out.append("    transition: fade 1s")
+    return "\n".join(out) + "\n"
+
+
+def one(shots: int, folder: Path) -> dict:
+    """Render and cut in this process; the figures as a dict (the parent adds the memory)."""
+    os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
+    from storyboard import cut
+    from storyboard.backends.base import create
+    from storyboard.cache import Cache
+    from storyboard.pipeline import make_plan, prepare
+    from storyboard.renderer import Renderer
+    path = folder / f"scale{shots}.yaml"
+    path.write_text(storyboard_yaml(shots))
+    prep = prepare(path, "animatic")
+    (folder / "phase").write_text("render")  # read by the parent's memory sampler
+    t = time.perf_counter()
+    plan = make_plan(prep, Cache())
+    backend = create(prep.caps, Cache())
+    try:
+        outcomes = Renderer(plan, backend, Cache(), prep.loaded.asset, prep.caps.concurrency).run()
+    finally:
+        backend.close()
+    render = time.perf_counter() - t
+    failed = [sid for sid, o in outcomes.items() if o.entry is None]
+    (folder / "phase").write_text("cut")
+    t = time.perf_counter()
+    result = cut.make(prep.loaded, outcomes, folder / "out")
+    cut_s = time.perf_counter() - t
+    import av
+    with av.open(str(result.final)) as c:
+        frames = sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
+    import resource
+    return {"shots": shots, "render": render, "cut": cut_s, "failed": len(failed), "frames": frames,
+            "timeline": result.timeline.total_frames, "python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "loudness": result.loudness, "true_peak": result.true_peak}
+
+
+def tree_memory_mb(root: int) -> float:
+    """Memory of `root` and all its descendants now (Linux /proc): the sum of their proportional set
+    sizes (PSS), so pages shared between processes (the ffmpeg binary's code, run several times at
+    once) count once."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+            children.setdefault(int(stat[stat.rfind(")") + 2:].split()[1]), []).append(int(d))
+        except (OSError, ValueError, IndexError):
+            continue
+    def exe(pid: int) -> str:
+        try:
+            return os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            return ""
+    python = exe(root)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        if pid != root and exe(pid) == python:
+            continue  # vfork'd on its way to exec ffmpeg: it shares (and would count twice) python's memory
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            pass
+    return total / 1024
+
+
+def measure(shots: int, keep: Path | None) -> None:
+    with tempfile.TemporaryDirectory(dir=keep) as tmp:
+        proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp],
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        peaks = {"render": 0.0, "cut": 0.0}
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                try:
+                    phase = (Path(tmp) / "phase").read_text()
+                except OSError:
+                    phase = "render"
+                peaks[phase] = max(peaks.get(phase, 0.0), tree_memory_mb(proc.pid))
+                time.sleep(0.05)
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        out, _ = proc.communicate()
+        done.set()
+        th.join()
+        if proc.returncode:
+            print(f"{shots:6d} shots: failed (exit {proc.returncode})", flush=True)
+            return
+        r = json.loads(out.strip().splitlines()[-1])
+        exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
+        print(f"{shots:6d} shots  render {r['render']:7.1f}s  cut {r['cut']:6.1f}s  ({1000 * r['cut'] / shots:5.1f} ms/shot)  "
+              f"peak memory of the tree: render {peaks['render']:4.0f} MB, cut {peaks['cut']:4.0f} MB "
+              f"(python alone {r['python_mb']:.0f} MB)  "
+              f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shots", type=int, nargs="+", default=[150, 500, 1500])
+    ap.add_argument("--keep", type=Path, help="folder for the temporary work (default: the system's)")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(one(args.one, args.dir)))
+        return
+    for n in args.shots:
+        measure(n, args.keep)
+
+
+if __name__ == "__main__":
+    main()
