@@ -22,7 +22,7 @@ from storyboard.media import assemble, clips, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, run
 from storyboard.media.probe import index, probe
 from storyboard.renderer import Outcome
-from storyboard.timeline import Timeline, build, estimated_lines
+from storyboard.timeline import Timeline, build, estimated_lines, rows_of, timecode
 from storyboard.timeline import frames as to_frames
 
 
@@ -111,7 +111,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
                 lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text,
                                           "at": d.at, "pause": d.pause} for d in shot.dialogue], shot.duration)
             dialogue[shot.id] = lines
-        tl = build(cut_rows(sb), fps, width, height, dialogue)
+        tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
         colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
         cards = subtitle_cards(tl, work, colours) if burn_subtitles and tl.cues else None
@@ -181,18 +181,6 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     return files
 
 
-def cut_rows(sb) -> list[tuple[str, float, str, float]]:
-    """Each shot as timeline.build takes it: (id, seconds, transition kind, transition seconds)."""
-    return [(shot.id, shot.duration, sb.transition_after(i).kind, sb.transition_after(i).seconds)
-            for i, shot in enumerate(sb.shots)]
-
-
-def timecode(frame: int, fps: int) -> str:
-    """HH:MM:SS:FF at a whole frame rate."""
-    s, f = divmod(frame, fps)
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"
-
-
 def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: float,
              warnings: dict[str, list[str]] | None = None) -> dict:
     """Per shot: status, clip, job id, model as reported, prompt hash, seconds billed, where it sits in
@@ -205,7 +193,7 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
     from storyboard.redact import redact
     sb = loaded.storyboard
     fps = sb.defaults.fps
-    spans = {sp.shot_id: sp for sp in build(cut_rows(sb), fps, sb.defaults.width, sb.defaults.height).spans}
+    spans = {sp.shot_id: sp for sp in build(rows_of(sb), fps, sb.defaults.width, sb.defaults.height).spans}
     shots = []
     for sid, o in outcomes.items():
         m = o.meta

@@ -66,16 +66,32 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, fsync, then rename over `path`."""
+def _synced(fd: int, data: bytes) -> None:
+    """Write `data` to an open file descriptor, flush it to the disk and close it."""
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _staged(path: Path, data: bytes) -> str:
+    """`data` complete and on disk under a temporary name beside `path` (swept by name if abandoned)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _synced(fd, data)
         os.chmod(tmp, 0o666 & ~UMASK)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same folder, fsync, then rename over `path`."""
+    tmp = _staged(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -96,15 +112,9 @@ def create_exclusive_json(path: Path, data: Any) -> bool:
     """Write `path` only if it does not exist, complete or not at all (a hard link of a finished
     temporary file; where the file system has no hard links, an exclusive create). False if it
     existed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     raw = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".part", dir=path.parent)
+    tmp = _staged(path, raw)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~UMASK)
         try:
             os.link(tmp, path)
             return True
@@ -115,10 +125,7 @@ def create_exclusive_json(path: Path, data: Any) -> bool:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~UMASK)
             except FileExistsError:
                 return False
-            with os.fdopen(fd, "wb") as f:
-                f.write(raw)
-                f.flush()
-                os.fsync(f.fileno())
+            _synced(fd, raw)
             return True
     finally:
         with contextlib.suppress(OSError):

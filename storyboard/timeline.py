@@ -207,3 +207,15 @@ def apart(cues: list[Cue], total: Fraction) -> list[Cue]:
                     continue
         out.append(cue)
     return out
+
+
+def rows_of(sb) -> list[tuple[str, float, str, float]]:
+    """A storyboard's shots as build() takes them: (id, seconds, transition kind, transition seconds)."""
+    return [(shot.id, shot.duration, sb.transition_after(i).kind, sb.transition_after(i).seconds)
+            for i, shot in enumerate(sb.shots)]
+
+
+def timecode(frame: int, fps: int) -> str:
+    """HH:MM:SS:FF at a whole frame rate."""
+    s, f = divmod(frame, fps)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"

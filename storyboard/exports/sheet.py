@@ -16,7 +16,7 @@ from storyboard.continuity import fold
 from storyboard.planner import Plan
 from storyboard.renderer import Outcome
 from storyboard.takes import Take, list_takes
-from storyboard.timeline import build
+from storyboard.timeline import build, rows_of, timecode
 
 if TYPE_CHECKING:
     from storyboard.continuity import ShotContext
@@ -133,18 +133,11 @@ def clock(seconds: float) -> str:
     return f"{int(m)}:{sec:04.1f}" if m else f"{sec:.1f}s"
 
 
-def timecode(frame: int, fps: int) -> str:
-    s, f = divmod(frame, fps)
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}:{f:02d}"
-
-
 def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cache: Cache,
                 spent_now: float | None = None) -> Sheet:
     sb = prep.loaded.storyboard
     fps = sb.defaults.fps
-    rows = [(s.id, s.duration, sb.transition_after(i).kind, sb.transition_after(i).seconds) for i, s in enumerate(sb.shots)]
+    rows = rows_of(sb)
     tl = build(rows, fps, sb.defaults.width, sb.defaults.height)
     shots: list[ShotSheet] = []
     scene, where = 0, None
