@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from storyboard.cli import main
-from tests.backends.fake_sora import FakeSora
 from tests.conftest import read_manifest
 
 SHARED = "  - {id: open, duration: 4, action: A calm sea at dawn.}\n"
@@ -15,17 +14,11 @@ EP2 = "version: 1\ntitle: Two\nshots:\n" + SHARED + "  - {id: boat, duration: 4,
 
 
 @pytest.fixture
-def series(tmp_path_factory, project, monkeypatch):
-    fake = FakeSora(tmp_path_factory.mktemp("fake-media")).start()
-    cfg = project / "config.toml"
-    cfg.write_text("[backends.openai]\npoll_seconds = 0.02\n")
-    monkeypatch.setenv("STORYBOARD_CONFIG", str(cfg))
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+def series(sora, project):
+    """Two episodes sharing a shot, on the fake Videos API (tests/backends/conftest.py)."""
     (project / "ep1.yaml").write_text(EP1)
     (project / "ep2.yaml").write_text(EP2)
-    yield fake
-    fake.stop()
+    return sora
 
 
 def render(project, *extra) -> int:

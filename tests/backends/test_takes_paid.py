@@ -9,7 +9,6 @@ import pytest
 
 from storyboard.cli import main
 from tests.conftest import read_manifest
-from tests.backends.fake_sora import FakeSora
 
 FILM = """
 version: 1
@@ -18,18 +17,6 @@ shots:
   - {{id: one, duration: 4, action: A calm sea at dawn.{pin}}}
   - {{id: two, duration: 4, continuity: continuous, action: The sea darkens.}}
 """
-
-
-@pytest.fixture
-def sora(tmp_path_factory, project, monkeypatch):
-    fake = FakeSora(tmp_path_factory.mktemp("fake-media")).start()
-    cfg = project / "config.toml"
-    cfg.write_text("[backends.openai]\npoll_seconds = 0.02\n")
-    monkeypatch.setenv("STORYBOARD_CONFIG", str(cfg))
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-    yield fake
-    fake.stop()
 
 
 def film(project, pin: int | None = None):
