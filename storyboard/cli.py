@@ -40,13 +40,17 @@ def _fmt_time(seconds: float) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from storyboard.loader import load
-    from storyboard.pipeline import check
+    from storyboard.pipeline import check, pinned_take_problems
     status = 0
     for f in args.files:
         try:
             loaded = load(f)
             diags = check(loaded, args.backend)
             errors = [d for d in diags if d.severity == "error"]
+            if not errors and any(s.take is not None for s in loaded.storyboard.shots):
+                errors = pinned_take_problems(loaded, args.backend)  # a pinned take must exist in the cache
+                if errors:
+                    _print_diagnostics(diags, args.verbose)
             if errors:
                 raise FormatError(errors)
         except FormatError as e:
@@ -57,15 +61,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         _print_diagnostics(diags, args.verbose)
         sb = loaded.storyboard
-        if any(s.take is not None for s in sb.shots):  # a pinned take must exist in the cache
-            from storyboard.pipeline import pinned_take_problems
-            problems = pinned_take_problems(f, args.backend)
-            if problems:
-                for d in problems:
-                    err.print(str(d), markup=False)
-                err.print(f"{f}: {len(problems)} problem{'s' * (len(problems) != 1)}", markup=False)
-                status = 2
-                continue
         out.print(f"[bold]{f}[/]: valid", end="")
         out.print(f" - {sb.title!r}" if sb.title else "", markup=False)
         out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)} "

@@ -57,7 +57,7 @@ def prepare(storyboard: str | Path | Loaded, backend: str | None = None) -> Prep
     """Load (unless given loaded), check against the backend, compile. FormatError lists every problem."""
     loaded = storyboard if isinstance(storyboard, Loaded) else load(storyboard)
     caps = capabilities.get(backend or default_backend())
-    diags = checks.for_backend(loaded, caps, capabilities.known_models())
+    diags = check(loaded, caps.name)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise FormatError(errors)
@@ -233,11 +233,11 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
 
 # -- review page, boards and takes, from the cache: nothing is rendered or spent -------------------
 
-def pinned_take_problems(path: str | Path, backend: str | None = None) -> list[Diagnostic]:
+def pinned_take_problems(loaded: Loaded, backend: str | None = None) -> list[Diagnostic]:
     """For `validate`: each pinned take (`take: N`) its shot's current request does not have, on the
     backend (the configured one when None); [] when every pin exists."""
     try:
-        make_plan(prepare(path, backend))
+        make_plan(prepare(loaded, backend))
     except FormatError as e:
         return e.diagnostics
     return []
