@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from storyboard.backends.capabilities import ModelCaps, segments_for
+from storyboard.backends.capabilities import ModelCaps, fit_for, fit_size, no_fit_message, segments_for
 from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.storyboard import dimensions
@@ -81,9 +81,8 @@ def models(sb: Storyboard, pos: "Positions", known: dict[str, ModelCaps]) -> lis
     if sb.defaults.model not in known:
         return [pos.diag(("defaults", "model"), unknown("model", sb.defaults.model, known))]
     sizes = known[sb.defaults.model].sizes
-    if sb.defaults.size not in sizes:
-        return [pos.diag(("defaults", "size"), f"{sb.defaults.model} does not make size "
-                                               f"{sb.defaults.size!r}; valid: {', '.join(sizes)}")]
+    if fit_size(sb.defaults.size, sizes) is None:  # the film's size is delivered: only its shape must be made
+        return [pos.diag(("defaults", "size"), no_fit_message(sb.defaults.model, sb.defaults.size, sizes))]
     return []
 
 
@@ -97,9 +96,9 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCap
     if warn:
         out.append(pos.diag(("defaults", "model"), warn, severity="warning"))
     size = sb.defaults.size
-    if not caps.any_size and size not in mcaps.sizes and not vocabulary:
-        out.append(pos.diag(("defaults", "size"), f"{model_name} on {caps.name} cannot make {size}; "
-                                                  f"valid: {', '.join(mcaps.sizes)}"))
+    fit = fit_for(caps, mcaps, size)
+    if fit is None and not vocabulary:
+        out.append(pos.diag(("defaults", "size"), no_fit_message(model_name, size, mcaps.sizes, caps.name)))
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
         need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration)

@@ -574,6 +574,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         def shots(i, p):
             return [{"id": j.shot.id, "duration": j.shot.duration, "seconds": j.shot.seconds,
                      "segments": j.shot.segments, "model": j.shot.model, "size": j.shot.size,
+                     "delivered": j.shot.delivered,
                      "price_per_second": j.price_per_second,
                      "cost": j.cost if j.selected and not _shared(batch, i, j) else 0.0,
                      "cache": "hit" if j.cached else "miss", "take": j.take, "selected": j.selected, "key": j.key,
@@ -597,6 +598,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asked_delivered(shot) -> str:
+    """"1920x1080 → 1280x720" where the model makes a size nearest the film's and the cut conforms it."""
+    return shot.size if shot.delivered == shot.size else f"{shot.size} → {shot.delivered}"
+
+
 def _shared(batch, i: int, job) -> bool:
     """The job is rendered by an earlier storyboard of the batch (so it costs nothing here)."""
     return job.selected and not job.cached and batch.first_with(job.key) < i
@@ -609,7 +615,7 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
     jobs = [(i, j) for i, (_, p) in enumerate(batch.items) for j in p.jobs + p.extra if j.selected]
     if verbose or len(jobs) <= BAR_FROM:
         # a model and size every shot shares are said once, in the title: the table fits 80 columns
-        same = {(j.shot.model, j.shot.size) for _, j in jobs}
+        same = {(j.shot.model, _asked_delivered(j.shot)) for _, j in jobs}
         (model, size), = same if len(same) == 1 else [("", "")]
         t = Table(title=f"plan: {title} on {batch.backend}" + (f", {model} at {size}" if model else ""),
                   title_justify="left")
@@ -621,7 +627,7 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
             shared = _shared(batch, i, j)
             cache = f"in {names[batch.first_with(j.key)]}" if shared else ("hit" if j.cached else "miss")
             t.add_row(*((names[i],) if several else ()), j.shot.id, f"{j.shot.duration:g}s", f"{j.shot.seconds:g}s",
-                      *(() if model else (j.shot.model, j.shot.size)), f"{j.price_per_second:.2f}",
+                      *(() if model else (j.shot.model, _asked_delivered(j.shot))), f"{j.price_per_second:.2f}",
                       f"${0 if shared else j.cost:.2f}", cache, str(j.take))
     else:
         t = Table(title=f"plan: {title} on {batch.backend} ({len(jobs)} shots; --verbose lists each)",

@@ -82,6 +82,7 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic",
     sb = loaded.storyboard
     caps = capabilities.get(backend)
     model, mcaps, model_warning = caps.model(sb.defaults.model)
+    fit = capabilities.fit_for(caps, mcaps, sb.defaults.size) or capabilities.Fit(sb.defaults.size, sb.defaults.size)
     out: list[CompiledShot] = []
     for ctx in contexts if contexts is not None else fold(sb):
         shot = ctx.shot
@@ -118,7 +119,7 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic",
                             f"{seg.seconds - shot.duration:g}s is trimmed in the cut")
         out.append(CompiledShot(
             id=shot.id, index=ctx.index, prompt=prompt, duration=shot.duration, seconds=seg.seconds,
-            segments=[seg.base, *seg.extensions], size=sb.defaults.size, model=model, backend=caps.name,
+            segments=[seg.base, *seg.extensions], size=fit.asked, delivery=fit.delivered, model=model, backend=caps.name,
             fps=sb.defaults.fps, input_reference=ref, reference_images=ref_images, characters=uses,
             depends_on=[ctx.previous] if ctx.previous else [], dialogue=lines, warnings=warnings))
     return out

@@ -49,7 +49,8 @@ def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -
         info = probe(entry.clip)
         tmp = temp_name(target)
         try:
-            run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0),
+            src = (info.width, info.height) if info.has_video else None
+            run(assemble.conform_cmd(entry.clip, tmp, width, height, fps, frames, info.audio_streams > 0, src),
                 what=f"conforming shot '{entry.meta.get('shot', entry.key[:8])}'")
             publish(tmp, target)
         finally:

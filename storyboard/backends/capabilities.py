@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storyboard.common import deep_merge
 from storyboard.errors import UsageError
+from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import unknown
+
+ASPECT_TOLERANCE = 0.04  # a size whose aspect differs by up to 4% is the same shape: conformed by a small crop
 
 
 class ModelCaps(BaseModel):
@@ -32,9 +35,26 @@ class ModelCaps(BaseModel):
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
     params: dict[str, Any] = {}  # backend-specific request settings (endpoint ids, field names), read only by that backend
+    # what the pre-spend check refuses before any money moves (table data; see checks.pre_spend)
+    needs_first_frame: bool = False  # image to video only: a shot without a first frame cannot be made
+    refuses_faces: bool = False  # the provider refuses a photoreal face in the first frame (after payment)
+    max_seconds: float = 0.0  # the longest clip one job makes when `durations` is a range (0: from durations)
+    # where the row's facts come from, and when they were read
+    source: str = ""
+    read: str = ""  # YYYY-MM-DD
 
     def price_per_second(self, size: str) -> float:
         return self.price.get(size, self.price.get("*", 0.0))
+
+
+class Retired(BaseModel):
+    """A model id the provider no longer serves: storyboards naming it render with `successor`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    successor: str
+    since: str = ""  # YYYY-MM-DD the provider stopped serving it
+    source: str = ""
 
 
 class BackendCaps(BaseModel):
@@ -54,17 +74,73 @@ class BackendCaps(BaseModel):
     poll_seconds: float = 5.0  # between status checks of a remote job
     job_timeout_seconds: float = 3600.0  # a job not finished by then is given up (and re-attached next run)
     submit_attempts: int = 5  # creates retried only when the provider surely made nothing (429, reconciled)
+    errors: dict[str, str] = {}  # SDK exception class name -> storyboard's (see remote.ERROR_KINDS), read by remote.py
+    doctor: dict[str, Any] = {}  # the provider's free endpoints `storyboard doctor` calls (read by the backend)
+    retired: dict[str, Retired] = {}  # model ids the provider retired, with their successors
     models: dict[str, ModelCaps]
 
     def model(self, name: str) -> tuple[str, ModelCaps, str]:
         """(model used, its caps, a warning) for a storyboard's model name."""
         if name in self.models:
             return name, self.models[name], ""
+        gone = self.retired.get(name)
+        if gone is not None and gone.successor in self.models:
+            when = f" on {gone.since}" if gone.since else ""
+            return gone.successor, self.models[gone.successor], (
+                f"model {name!r} was retired by the provider{when}; rendering with its successor "
+                f"{gone.successor!r} (name it in the storyboard to silence this)")
         if self.any_model:
             return name, self.models[self.default_model], ""
         used = self.default_model
         return used, self.models[used], (f"model {name!r} is not one {self.name} makes; using {used!r} "
                                           f"(models: {', '.join(self.models)})")
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a model is asked for a film's frame, and what the cut delivers."""
+
+    asked: str
+    delivered: str
+
+    @property
+    def conformed(self) -> bool:
+        return self.asked != self.delivered
+
+
+def aspect(size: str) -> float:
+    w, h = dimensions(size)
+    return w / h
+
+
+def same_aspect(a: str, b: str) -> bool:
+    return abs(aspect(a) / aspect(b) - 1) <= ASPECT_TOLERANCE
+
+
+def ratio(size: str) -> str:
+    """"1920x1080" -> "16:9"."""
+    from math import gcd
+    w, h = dimensions(size)
+    g = gcd(w, h)
+    return f"{w // g}:{h // g}"
+
+
+def fit_size(film: str, sizes: list[str]) -> Fit | None:
+    """The size a model makes that is nearest the film's frame: one of the same aspect (within a few
+    per cent), the smallest at or above the film's size, else the largest. None when no size has
+    the film's aspect. Pure."""
+    if film in sizes:
+        return Fit(film, film)
+    shaped = [s for s in sizes if same_aspect(s, film)]
+    if not shaped:
+        return None
+    exact = [s for s in shaped if abs(aspect(s) / aspect(film) - 1) < 0.005]
+    shaped = exact or shaped  # the very shape first; a few per cent off only when nothing else has it
+    fw, fh = dimensions(film)
+    area = lambda s: dimensions(s)[0] * dimensions(s)[1]  # noqa: E731
+    above = [s for s in shaped if dimensions(s)[0] >= fw and dimensions(s)[1] >= fh]
+    best = min(above, key=area) if above else max(shaped, key=area)
+    return Fit(best, film)
 
 
 @dataclass(frozen=True)
@@ -163,7 +239,22 @@ def known_models() -> dict[str, ModelCaps]:
         if caps.any_model:
             continue
         out.update(caps.models)
+        for name, gone in caps.retired.items():  # still accepted: rendered with the successor, with a warning
+            if gone.successor in caps.models:
+                out.setdefault(name, caps.models[gone.successor])
     return out
+
+
+def fit_for(caps: BackendCaps, mcaps: ModelCaps, film: str) -> Fit | None:
+    """What a backend's model is asked for a film's frame (any size: the film's own)."""
+    return Fit(film, film) if caps.any_size else fit_size(film, mcaps.sizes)
+
+
+def no_fit_message(model: str, film: str, sizes: list[str], backend: str = "") -> str:
+    ratios = ", ".join(dict.fromkeys(f"{ratio(s)} ({s})" for s in sizes))
+    on = f" on {backend}" if backend else ""
+    return (f"{model}{on} makes no {ratio(film)} picture, so it cannot deliver {film}; it makes {ratios}: "
+            "change `size` to one of those shapes, or choose another model")
 
 
 def plugin_tables() -> dict:
@@ -179,3 +270,56 @@ def plugin_tables() -> dict:
         if isinstance(tables, dict):
             out = deep_merge(out, {"backends": tables.get("backends", tables)})
     return out
+
+
+# -- credentials: read in one place, kept out of every child process ------------------------------
+
+# names that hold a secret whatever table lists them (a provider's SDK reads some by itself)
+SECRET_SUFFIXES = ("_API_KEY", "_API_SECRET", "_SECRET", "_TOKEN", "_KEY", "_CREDENTIALS", "_PASSWORD")
+SECRET_NAMES = ("GOOGLE_APPLICATION_CREDENTIALS", "FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "RUNWAYML_API_SECRET")
+
+
+def credential(caps: BackendCaps) -> tuple[str, str]:
+    """(name, value) of the first of the backend's `env` names that is set: the one place a
+    backend's key is read. UsageError naming them all when none is."""
+    for name in caps.env:
+        value = os.environ.get(name)
+        if value:
+            return name, value
+    raise UsageError(f"the {caps.name} backend needs {' or '.join(caps.env)} in the environment; "
+                     "keys are never read from a storyboard or a config file")
+
+
+def env_names() -> frozenset[str]:
+    """Every name any backend table lists in `env`: the shipped table, every plugin's, the user's config
+    (read raw: a config that does not validate still names its secrets)."""
+    p = config_path()
+    try:
+        mtime = p.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _env_names(str(p), mtime)
+
+
+@lru_cache(maxsize=8)
+def _env_names(path_str: str, mtime: float) -> frozenset[str]:
+    raw = tomllib.loads(resources.files("storyboard").joinpath("data/backends.toml").read_text("utf-8"))
+    merged = deep_merge(deep_merge(raw, plugin_tables()), user_config())
+    names: set[str] = set()
+    for spec in (merged.get("backends") or {}).values():
+        if isinstance(spec, dict) and isinstance(spec.get("env"), list):
+            names.update(str(n) for n in spec["env"])
+    return frozenset(names)
+
+
+def is_secret(name: str, listed: frozenset[str]) -> bool:
+    upper = name.upper()
+    return name in listed or upper in SECRET_NAMES or upper.endswith(SECRET_SUFFIXES)
+
+
+def child_env(environ: "dict[str, str] | None" = None) -> dict[str, str]:
+    """The environment for any process we start (ffmpeg, and whatever comes next): ours, without any
+    name a backend table, plugin or user config lists in `env`, nor any name shaped like a secret."""
+    src = dict(os.environ if environ is None else environ)
+    listed = env_names()
+    return {k: v for k, v in src.items() if not is_secret(k, listed)}

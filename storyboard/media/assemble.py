@@ -17,7 +17,7 @@ from typing import Callable
 import ffmpeg as ff  # ffmpeg-python
 
 from storyboard.errors import MediaError
-from storyboard.media.clips import AUDIO, BITEXACT, RATE, fit_filter, source, video_codec
+from storyboard.media.clips import AUDIO, BITEXACT, RATE, conform_filter, source, video_codec
 from storyboard.media.ffmpeg import (Command, ConcatEntry, FfmpegFailed, Script, compile, concat_input,
                                      concat_script, run, safe_path, start, timeout_for, with_loopback)
 from storyboard.media.probe import index
@@ -40,10 +40,13 @@ STEREO = {"sample_fmts": "fltp", "channel_layouts": "stereo"}
 
 # -- sources: every shot's clip in the house format -------------------------------------------
 
-def conform_cmd(src: Path, out: Path, width: int, height: int, fps: int, frames: int, has_audio: bool) -> Command:
-    """Re-encode any clip to the house format, exactly `frames` long, with exactly one audio track."""
+def conform_cmd(src: Path, out: Path, width: int, height: int, fps: int, frames: int, has_audio: bool,
+                src_size: tuple[int, int] | None = None) -> Command:
+    """Re-encode any clip to the house format at the film's size (`src_size`: the clip's, when known,
+    so a nearly-matching shape is cropped rather than boxed), exactly `frames` long, with exactly one
+    audio track."""
     inp = source(src)
-    v = (fit_filter(inp["v:0"], width, height).filter("fps", fps=fps).trim(end_frame=frames).setpts("PTS-STARTPTS")
+    v = (conform_filter(inp["v:0"], src_size, width, height).filter("fps", fps=fps).trim(end_frame=frames).setpts("PTS-STARTPTS")
          .filter("tpad", stop_mode="clone", stop=frames).trim(end_frame=frames).filter("format", pix_fmts="yuv420p"))
     a = inp["a:0"] if has_audio else ff.input(f"anullsrc=r={RATE}:cl=stereo", f="lavfi").audio
     a = (a.filter("aresample", RATE).filter("aformat", **STEREO).filter("apad")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import ffmpeg as ff  # ffmpeg-python
 
+from storyboard.backends.capabilities import ASPECT_TOLERANCE
 from storyboard.media.ffmpeg import SAFE, Command, compile, run, safe_path, timeout_for
 
 RATE = 48_000
@@ -37,6 +38,17 @@ def fit_filter(stream, width: int, height: int):
     return (stream.filter("scale", w=width, h=height, force_original_aspect_ratio="decrease", flags="lanczos")
             .filter("pad", w=width, h=height, x="(ow-iw)/2", y="(oh-ih)/2", color="black")
             .filter("setsar", sar=1))
+
+
+def conform_filter(stream, src: tuple[int, int] | None, width: int, height: int):
+    """A clip's picture to the film's frame: scaled; cropped (centred) where its shape differs from the
+    film's by a few per cent, as a model's nearest size does; padded only when it differs more."""
+    if src:
+        off = (src[0] / src[1]) / (width / height) - 1
+        if 1e-3 < abs(off) <= ASPECT_TOLERANCE:
+            return (stream.filter("scale", w=width, h=height, force_original_aspect_ratio="increase", flags="lanczos")
+                    .filter("crop", w=width, h=height).filter("setsar", sar=1))
+    return fit_filter(stream, width, height)
 
 
 def fit_image_cmd(src: Path, out_png: Path, width: int, height: int) -> Command:

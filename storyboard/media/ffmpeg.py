@@ -20,9 +20,9 @@ from typing import IO, Iterable
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: graphs as data, with ffmpeg's two levels of escaping
 
+from storyboard.backends.capabilities import child_env
 from storyboard.errors import MediaError
 
-SECRET_ENV = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "ANTHROPIC_API_KEY")
 SAFE = {"protocol_whitelist": "file,pipe"}  # input options: a crafted file may not make ffmpeg read elsewhere
 
 # Timeouts are sized to the work: a fixed allowance for starting and probing, plus seconds per second
@@ -46,7 +46,8 @@ def exe() -> str:
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in SECRET_ENV and not k.endswith("_API_KEY")}
+    """No provider key reaches ffmpeg: every name a backend table lists in `env` is left out."""
+    return child_env()
 
 
 def safe_path(p: Path | str) -> str:

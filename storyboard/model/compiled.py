@@ -47,7 +47,7 @@ class CompiledShot(_Frozen):
     duration: float  # seconds in the cut
     seconds: float  # seconds asked of the backend (rounded up to what it makes)
     segments: list[float]  # the first job, then extensions
-    size: str
+    size: str  # what the backend is asked to make (its size nearest the film's frame)
     model: str
     backend: str
     fps: int
@@ -57,6 +57,11 @@ class CompiledShot(_Frozen):
     depends_on: list[str] = []
     dialogue: list[Line] = []
     warnings: list[str] = []
+    delivery: str = ""  # the film's size, which the cut conforms the clip to ("" : the same as `size`)
+
+    @property
+    def delivered(self) -> str:
+        return self.delivery or self.size
 
     @property
     def dimensions(self) -> tuple[int, int]:

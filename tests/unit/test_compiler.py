@@ -162,8 +162,15 @@ def test_checks_warn_before_spend(project, capsys):
     assert main(["compile", str(project / "s.yaml"), "-b", "openai"]) == 0
     assert "needs about" in capsys.readouterr().err
     (project / "t.yaml").write_text("version: 1\ndefaults: {model: sora-2-pro, size: 1792x1024}\nshots: [{id: a, duration: 4}]\n")
-    assert main(["compile", str(project / "t.yaml"), "-b", "veo"]) == 2
-    assert "cannot make 1792x1024" in capsys.readouterr().err
+    # a size of a shape the model makes (within a few per cent) is made at its nearest size and conformed
+    assert main(["compile", str(project / "t.yaml"), "-b", "veo", "--json"]) == 0
+    shot = json.loads(capsys.readouterr().out)["shots"][0]
+    assert (shot["size"], shot["delivery"]) == ("1920x1080", "1792x1024")
+    (project / "t.yaml").write_text("version: 1\ndefaults: {model: veo-3.1-generate-001, size: 1080x1080}\n"
+                                    "shots: [{id: a, duration: 4}]\n")
+    assert main(["compile", str(project / "t.yaml"), "-b", "veo"]) == 2  # no square picture: refused, naming the shapes
+    assert "makes no 1:1 picture, so it cannot deliver 1080x1080; it makes 16:9 (1280x720), 9:16 (720x1280)" \
+        in capsys.readouterr().err
 
 
 def test_plan_prices_and_total(capsys):
