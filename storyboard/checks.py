@@ -13,7 +13,10 @@ from storyboard.model.vocab import nearest, unknown
 from storyboard.timeline import beat, dialogue_fit
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     from storyboard.backends.capabilities import BackendCaps
+    from storyboard.model.compiled import CompiledShot
     from storyboard.loader import Loaded, Positions
 
 
@@ -125,6 +128,46 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCap
                                 severity="warning", shot=shot.id))
     if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
+    return out
+
+
+def pre_spend(loaded: "Loaded", caps: "BackendCaps", shots: "list[CompiledShot]",
+              extra: "Callable[[CompiledShot, ModelCaps], list[str]] | None" = None) -> list[Diagnostic]:
+    """What a backend would fail only after the money is committed, refused before: a first frame where
+    the model needs one, more references than it takes, a length it cannot make, a character's face as
+    the first frame of a model known to refuse faces. Every limit is table data; `extra` is the
+    backend's own hook (Backend.pre_spend) for what its table says beyond these. Pure."""
+    pos = loaded.positions
+    out: list[Diagnostic] = []
+    for shot in shots:
+        p = ("shots", shot.index)
+        _, m, _ = caps.model(shot.model)
+        first = shot.input_reference
+        if m.needs_first_frame and first is None:
+            out.append(pos.diag(p, f"{shot.model} makes video only from a first frame, and shot '{shot.id}' has "
+                                   "none: give an on-screen character or the location a reference image, make the "
+                                   "shot continuous, or choose a model that makes video from text", shot=shot.id))
+        if len(shot.reference_images) > m.reference_images:
+            out.append(pos.diag(p, f"shot '{shot.id}' sends {len(shot.reference_images)} reference images; "
+                                   f"{shot.model} takes at most {m.reference_images}", shot=shot.id))
+        longest = m.max_seconds or max(m.durations or [0])
+        if not caps.exact_duration and m.durations and shot.segments[0] not in m.durations:
+            out.append(pos.diag(p, f"{shot.model} makes clips of {', '.join(f'{d:g}' for d in m.durations)}s, "
+                                   f"not {shot.segments[0]:g}s (shot '{shot.id}')", shot=shot.id))
+        elif longest and not m.extension_durations and shot.segments[0] > longest + 1e-9:
+            out.append(pos.diag(p, f"{shot.model} makes at most {longest:g}s in one job", shot=shot.id))
+        if m.refuses_faces and first is not None:
+            faces = [u.name for u in shot.characters if u.identity == "reference" and u.source == first.path]
+            if first.kind == "file" and faces:
+                out.append(pos.diag(p, f"{shot.model} refuses a photoreal face in a first frame (after payment), and "
+                                       f"shot '{shot.id}' would start on {faces[0]}'s reference image: describe "
+                                       "them in words, or choose a model that takes faces", shot=shot.id))
+            elif first.kind == "previous_last_frame" and shot.characters:
+                out.append(pos.diag(p, f"shot '{shot.id}' starts on the last frame of '{first.shot}'; if that shows "
+                                       f"a face, {shot.model} refuses it (and may still charge)", severity="warning",
+                                    shot=shot.id))
+        if extra is not None:
+            out.extend(pos.diag(p, msg, shot=shot.id) for msg in extra(shot, m))
     return out
 
 

@@ -63,7 +63,8 @@ def identities(ctx: ShotContext, caps: BackendCaps, model_caps: capabilities.Mod
     elif model_caps.reference_images:
         ref_slots = model_caps.reference_images
     else:
-        ref_slots = 1 if model_caps.image_reference and ctx.previous is None else 0
+        # a model that refuses faces in a first frame gets the location's still, and the characters in words
+        ref_slots = 1 if model_caps.image_reference and ctx.previous is None and not model_caps.refuses_faces else 0
     for c in ctx.on_screen:
         if model_caps.characters and c.cameo and native < model_caps.max_characters:
             uses.append(CharacterUse(id=c.id, name=c.name, identity="native", source=c.cameo))

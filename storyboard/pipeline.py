@@ -50,7 +50,10 @@ def check(loaded: Loaded, backend: str | None = None) -> list[Diagnostic]:
     """Every diagnostic for rendering `loaded` on a backend (the configured default when None):
     errors and warnings, against the capability table and the user's configured models."""
     caps = capabilities.get(backend or default_backend())
-    return checks.for_backend(loaded, caps, capabilities.known_models())
+    diags = checks.for_backend(loaded, caps, capabilities.known_models())
+    if not any(d.severity == "error" for d in diags):  # the pre-spend check reads the compiled requests
+        diags += pre_spend(loaded, caps, compile_storyboard(loaded, caps.name))
+    return diags
 
 
 def prepare(storyboard: str | Path | Loaded, backend: str | None = None) -> Prepared:
@@ -64,6 +67,16 @@ def prepare(storyboard: str | Path | Loaded, backend: str | None = None) -> Prep
     contexts = fold(loaded.storyboard)
     shots = compile_storyboard(loaded, caps.name, contexts)
     return Prepared(loaded, caps, contexts, shots, [d for d in diags if d.severity != "error"])
+
+
+def pre_spend(loaded: Loaded, caps: BackendCaps, shots: list[CompiledShot]) -> list[Diagnostic]:
+    """The pre-spend check: the table's limits, and the backend's own hook when its code can be loaded."""
+    from storyboard.backends.registry import backend_class
+    try:
+        hook = backend_class(caps.name).pre_spend
+    except UsageError:  # its SDK is not installed: the render says so; the table's checks still run
+        hook = None
+    return checks.pre_spend(loaded, caps, shots, hook)
 
 
 def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tuple = (),

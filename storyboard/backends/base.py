@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from storyboard.backends.capabilities import BackendCaps
+from storyboard.backends.capabilities import BackendCaps, ModelCaps
 from storyboard.planner import RenderJob
 
 if TYPE_CHECKING:
@@ -58,6 +58,12 @@ class Backend(ABC):
     def key_extra(cls, shot: "CompiledShot", ctx: "ShotContext") -> dict:
         """What this backend draws from beyond the compiled request, for the cache key (pure)."""
         return {}
+
+    @classmethod
+    def pre_spend(cls, shot: "CompiledShot", mcaps: "ModelCaps") -> list[str]:
+        """What this backend would fail only after payment, beyond the table-driven checks every backend
+        gets (checks.pre_spend): each a message, refused before anything is spent. Pure."""
+        return []
 
     @abstractmethod
     def render(self, req: RenderRequest) -> RenderResult: ...

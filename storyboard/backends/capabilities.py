@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -74,7 +74,9 @@ class BackendCaps(BaseModel):
     poll_seconds: float = 5.0  # between status checks of a remote job
     job_timeout_seconds: float = 3600.0  # a job not finished by then is given up (and re-attached next run)
     submit_attempts: int = 5  # creates retried only when the provider surely made nothing (429, reconciled)
-    errors: dict[str, str] = {}  # SDK exception class name -> storyboard's (see remote.ERROR_KINDS), read by remote.py
+    # SDK exception class name -> what it means (read by remote.RemoteBackend.classify): not_created (safe to
+    # retry), unclear (look before resubmitting), quota, credentials, blocked, rejected, or by_status (its HTTP status decides)
+    errors: dict[str, Literal["not_created", "unclear", "quota", "credentials", "blocked", "rejected", "by_status"]] = {}
     doctor: dict[str, Any] = {}  # the provider's free endpoints `storyboard doctor` calls (read by the backend)
     retired: dict[str, Retired] = {}  # model ids the provider retired, with their successors
     models: dict[str, ModelCaps]

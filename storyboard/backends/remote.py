@@ -21,12 +21,54 @@ from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.backends.capabilities import BackendCaps
 from storyboard.budget import Purse
 from storyboard.cache import Cache
-from storyboard.errors import AmbiguousSubmission, BackendError, RetriesExhausted, ShotBlocked, StoryboardError
+from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, QuotaError, RetriesExhausted,
+                               ShotBlocked, StoryboardError)
 from storyboard.redact import redact
 
 CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent may still be ours
 # words in a provider's error that mean it refused the content (a slate, not a failure of ours)
 BLOCK_WORDS = ("moderation", "policy", "safety", "blocked", "filtered", "responsible ai", "prohibited")
+
+
+QUOTA_WORDS = ("quota", "billing", "balance", "credit", "top up", "insufficient", "plan")
+# what a backend table's `errors` maps an SDK exception class to (by class name, most specific first)
+ERROR_KINDS = ("not_created", "unclear", "quota", "credentials", "blocked", "rejected", "by_status")
+
+
+def status_of(e: BaseException) -> int:
+    """The HTTP status an SDK exception carries (openai/runwayml `status_code`, google-genai `code`)."""
+    for name in ("status_code", "code", "status"):
+        value = getattr(e, name, None)
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def retry_after(e: BaseException) -> float | None:
+    headers = getattr(getattr(e, "response", None), "headers", None) or {}
+    for name, div in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            return float(headers[name]) / div
+        except (KeyError, ValueError, TypeError):
+            continue
+    return None
+
+
+def kind_by_status(status: int, text: str) -> str:
+    """What an HTTP status says of a create: made nothing (429), unclear (408, 409, 5xx), the key, the
+    content, or a request the provider will never take."""
+    low = text.lower()
+    if status == 429:
+        return "quota" if any(w in low for w in QUOTA_WORDS) else "not_created"
+    if status in (401, 403):
+        return "quota" if any(w in low for w in QUOTA_WORDS) else "credentials"
+    if status in (402,):
+        return "quota"
+    if status in (408, 409) or status >= 500:
+        return "unclear"
+    if is_refusal(low):
+        return "blocked"
+    return "rejected"
 
 
 def is_refusal(text: str) -> bool:
@@ -82,6 +124,19 @@ class Identity:
     @property
     def owner(self) -> dict:
         return {"key": self.key, "segment": self.segment}
+
+
+def sdk_message(e: BaseException) -> str:
+    """The provider's own words in an SDK exception (a JSON body's error message where there is one)."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return redact(str(err["message"]))
+        if isinstance(body.get("detail"), str):
+            return redact(body["detail"])
+    message = getattr(e, "message", None)
+    return redact(str(message if isinstance(message, str) and message else e))
 
 
 class Unclear(Exception):
@@ -155,6 +210,34 @@ class RemoteBackend(Backend):
     @abstractmethod
     def download(self, job: Job, dest: Path) -> None:
         """The finished video to `dest` (written under that name by the caller's temp rules)."""
+
+    # -- one table from SDK exceptions to storyboard's (the backend table's `errors`) ----------------
+    def classify(self, e: BaseException, shot_id: str = "", where: str = "prompt", what: str = "") -> BaseException:
+        """The storyboard exception for an SDK exception, by the backend table's `errors` (exception class
+        name -> kind, looked up along the class's bases): NotCreated and Unclear drive the submit loop;
+        QuotaError, BackendUnusable, ShotBlocked and BackendError reach the user. An exception the table
+        does not name is returned as it is (a bug, not a provider's answer)."""
+        kind = next((self.caps.errors[c.__name__] for c in type(e).__mro__ if c.__name__ in self.caps.errors), None)
+        if kind is None:
+            return e
+        status = status_of(e)
+        text = sdk_message(e)
+        if kind == "by_status":
+            kind = kind_by_status(status, text) if status else "unclear"
+        said = f"{status} {text}".strip() if status else (text or type(e).__name__)
+        subject = f"shot '{shot_id}': " if shot_id else ""
+        if kind == "not_created":
+            return NotCreated(f"{type(e).__name__}: {said}", retry_after(e))
+        if kind == "unclear":
+            return Unclear(f"{type(e).__name__} {status or ''}".strip())
+        if kind == "quota":
+            return QuotaError(f"{self.caps.name} refused for quota or billing ({said})")
+        if kind == "credentials":
+            return BackendUnusable(f"{self.caps.name} refused the credentials ({said}); check "
+                                   f"{' or '.join(self.caps.env) or 'its key'}")
+        if kind == "blocked":
+            return ShotBlocked(shot_id, str(status or type(e).__name__), text, where, charged=False)
+        return BackendError(f"{subject}{self.caps.name} rejected {what or 'the request'} ({said})")
 
     def price(self, model: str, size: str) -> float:
         _, mcaps, _ = self.caps.model(model)

@@ -1,5 +1,7 @@
-"""Google Veo 3.1 through the Gemini API with the official google-genai SDK: a long-running
-operation per clip, polled and downloaded into the same cache, plan, budget and resume machinery."""
+"""Google Veo 3.1 GA through Vertex AI with the official google-genai SDK (3.x, where generate_videos
+is Vertex-only): a long-running operation per clip, polled and downloaded into the same cache,
+plan, budget and resume machinery. A Google Cloud project (GOOGLE_CLOUD_PROJECT, read through the
+table's `env`) and application default credentials; GOOGLE_CLOUD_LOCATION picks the region."""
 
 from __future__ import annotations
 
@@ -9,32 +11,36 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps
-from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
+from storyboard.backends.capabilities import BackendCaps, credential
+from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear
 from storyboard.cache import Cache
-from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked, UsageError
+from storyboard.errors import BackendError, BackendUnusable, UsageError
 from storyboard.redact import redact
 
 # subtitles are laid in the cut; a clip with burnt-in text cannot be re-timed
 NEGATIVE_PROMPT = "subtitles, captions, on-screen text, watermark"
+LOCATION = "us-central1"  # where Veo 3.1 GA is served when GOOGLE_CLOUD_LOCATION does not say
 
 
 class Veo(RemoteBackend):
-    can_list = False  # the Gemini API has no list of video operations
+    can_list = False  # Vertex AI has no list of video operations: an unclear create is never sent again
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         super().__init__(caps, cache, clock, sleep)
-        key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-        if not key:
-            raise UsageError("the veo backend needs GEMINI_API_KEY (or GOOGLE_API_KEY) in the environment; "
-                             "keys are never read from a storyboard")
+        _, project = credential(caps)
         import httpx
         from google import genai
         from google.genai import errors, types
         self.types, self.errors, self.httpx = types, errors, httpx
-        # GOOGLE_GEMINI_BASE_URL, read by the SDK, points it elsewhere (a proxy, or the tests' fake)
-        self.client = genai.Client(api_key=key, http_options=types.HttpOptions(timeout=120_000))
+        location = os.environ.get("GOOGLE_CLOUD_LOCATION") or LOCATION
+        try:  # GOOGLE_VERTEX_BASE_URL, read by the SDK, points it elsewhere (a proxy, or the tests' fake)
+            self.client = genai.Client(vertexai=True, project=project, location=location,
+                                       http_options=types.HttpOptions(timeout=120_000))
+        except Exception as e:  # noqa: BLE001 - google.auth's DefaultCredentialsError and kin
+            raise UsageError(f"the {caps.name} backend needs application default credentials for project "
+                             f"{project!r}: run `gcloud auth application-default login` or set "
+                             f"GOOGLE_APPLICATION_CREDENTIALS to a key file ({type(e).__name__})") from None
 
     def _image(self, path: Path):
         return self.types.Image(image_bytes=path.read_bytes(), mime_type="image/png" if path.suffix == ".png" else
@@ -46,13 +52,15 @@ class Veo(RemoteBackend):
         _, mcaps, _ = self.caps.model(shot.model)
         config: dict = {"number_of_videos": 1, "duration_seconds": int(seg.seconds),
                         "aspect_ratio": "16:9" if w >= h else "9:16",
-                        "resolution": "1080p" if max(w, h) >= 1920 and not seg.extends else "720p"}
+                        "resolution": "1080p" if max(w, h) >= 1920 and not seg.extends else "720p",
+                        "generate_audio": mcaps.makes_sound}
         if mcaps.negative_prompt:
             config["negative_prompt"] = NEGATIVE_PROMPT
         source: dict = {"prompt": shot.prompt}
         if seg.extends:
             base = self.retrieve(seg.extends)
-            source["video"] = t.Video(uri=base.output)
+            source["video"] = t.Video(uri=base.output) if base.output else t.Video(
+                video_bytes=base.extra, mime_type="video/mp4")
         else:
             if req.input_image is not None:  # the first frame: a continuous shot's predecessor
                 source["image"] = self._image(req.input_image)
@@ -63,40 +71,22 @@ class Veo(RemoteBackend):
         try:
             op = self.client.models.generate_videos(model=shot.model, source=t.GenerateVideosSource(**source),
                                                     config=t.GenerateVideosConfig(**config))
-        except self.errors.APIError as e:
-            raise self._refusal(shot.id, e) from None
-        except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
-            raise Unclear(type(e).__name__) from None
+        except (self.errors.APIError, self.httpx.TimeoutException, self.httpx.TransportError) as e:
+            if getattr(e, "code", 0) == 503:
+                raise NotCreated(f"the model is overloaded: {redact(str(e))}") from None  # UNAVAILABLE: nothing made
+            raise self.classify(e, shot.id) from None
         return Job(id=op.name, state="queued", model=shot.model)
-
-    def _refusal(self, shot_id: str, e) -> Exception:
-        status, msg = str(e.status or ""), str(e.message or e)
-        if e.code == 429:
-            if "billing" in msg.lower() or "plan" in msg.lower() or "PerDay" in str(e.details):
-                return QuotaError(f"Gemini API quota or billing ({status}): {msg}")
-            return NotCreated(f"rate limited: {msg}")
-        if e.code in (401, 403):
-            return BackendUnusable(f"the Gemini API refused the key ({e.code} {status}); check GEMINI_API_KEY")
-        if e.code == 503:
-            return NotCreated(f"the model is overloaded: {msg}")  # UNAVAILABLE: nothing was made
-        if e.code >= 500:
-            return Unclear(f"{e.code} {status}")
-        if is_refusal(msg):
-            return ShotBlocked(shot_id, status or str(e.code), msg, "prompt", charged=False)
-        return BackendError(f"shot '{shot_id}': the Gemini API rejected the request ({e.code} {status}): {msg}")
 
     def retrieve(self, job_id: str) -> Job:
         try:
             op = self.client.operations.get(self.types.GenerateVideosOperation(name=job_id))
         except self.errors.APIError as e:
             if e.code == 404:
-                raise BackendError(f"operation {job_id} is not known to the Gemini API (expired?); "
+                raise BackendError(f"operation {job_id} is not known to Vertex AI (expired?); "
                                    "--new-take renders the shot again") from None
             if e.code == 429 or e.code >= 500:
                 raise Unclear(f"{e.code} {e.status}") from None
-            if e.code in (401, 403):
-                raise BackendUnusable(f"the Gemini API refused the key ({e.code} {e.status}); check GEMINI_API_KEY") from None
-            raise BackendError(f"operation {job_id}: {e.code} {e.status}: {e.message}") from None
+            raise self.classify(e, what=f"reading operation {job_id}") from None
         except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
             raise Unclear(type(e).__name__) from None
         if not op.done:
@@ -107,14 +97,24 @@ class Veo(RemoteBackend):
         resp = op.response or op.result
         videos = (resp.generated_videos or []) if resp else []
         if videos and videos[0].video is not None:
-            return Job(id=job_id, state="completed", output=videos[0].video.uri or "")
+            video = videos[0].video
+            job = Job(id=job_id, state="completed", output=video.uri or "")
+            job.extra = video.video_bytes or b""  # Vertex answers inline bytes when no storage URI was asked
+            return job
         reasons = "; ".join((resp.rai_media_filtered_reasons or []) if resp else []) or "the take was filtered"
         return Job(id=job_id, state="failed", error_code="safety_filtered", error_message=reasons, charged=False)
 
     def recent(self) -> list[Job]:
-        raise NotImplementedError("the Gemini API cannot list video operations")
+        raise NotImplementedError("Vertex AI cannot list video operations")
 
     def download(self, job: Job, dest: Path) -> None:
+        data = getattr(job, "extra", b"")
+        if data:
+            dest.write_bytes(data)
+            return
+        if job.output.startswith("gs://"):
+            raise BackendError(f"the clip of {job.id} is at {job.output}; storyboard asks for the bytes inline, "
+                               "so this operation was not made by it; fetch it with gsutil")
         try:
             self.client.files.download(file=self.types.Video(uri=job.output), destination=str(dest))
         except self.errors.APIError as e:
@@ -124,6 +124,16 @@ class Veo(RemoteBackend):
             raise BackendError(f"downloading {job.id}: {e.code} {e.status}") from None
         except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
             raise BackendError(f"downloading {job.id}: {redact(str(e))}; run again to retry the download") from None
+
+    # -- `storyboard doctor`: free endpoints only ------------------------------------------------
+    def served_models(self) -> set[str]:
+        """Model ids the project may call (models.list: free)."""
+        try:
+            return {str(m.name).rsplit("/", 1)[-1] for m in self.client.models.list(config={"query_base": True})}
+        except self.errors.APIError as e:
+            if e.code in (401, 403):
+                raise BackendUnusable(f"Vertex AI refused the credentials ({e.code} {e.status})") from None
+            raise BackendError(f"listing models: {e.code} {e.status}") from None
 
     def close(self) -> None:
         try:
