@@ -95,6 +95,7 @@ class Job:
     charged: bool = True  # False when the provider says a failed job is not billed
     size: str = ""
     extends: str | None = None  # the job this one extends ("" for none); None: the provider does not say
+    content: bytes = field(default=b"", repr=False)  # the finished video, when the provider answers it inline
 
 
 @dataclass

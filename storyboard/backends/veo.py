@@ -60,7 +60,7 @@ class Veo(RemoteBackend):
         if seg.extends:
             base = self.retrieve(seg.extends)
             source["video"] = t.Video(uri=base.output) if base.output else t.Video(
-                video_bytes=base.extra, mime_type="video/mp4")
+                video_bytes=base.content, mime_type="video/mp4")
         else:
             if req.input_image is not None:  # the first frame: a continuous shot's predecessor
                 source["image"] = self._image(req.input_image)
@@ -98,9 +98,8 @@ class Veo(RemoteBackend):
         videos = (resp.generated_videos or []) if resp else []
         if videos and videos[0].video is not None:
             video = videos[0].video
-            job = Job(id=job_id, state="completed", output=video.uri or "")
-            job.extra = video.video_bytes or b""  # Vertex answers inline bytes when no storage URI was asked
-            return job
+            # Vertex answers the bytes inline when no storage URI was asked
+            return Job(id=job_id, state="completed", output=video.uri or "", content=video.video_bytes or b"")
         reasons = "; ".join((resp.rai_media_filtered_reasons or []) if resp else []) or "the take was filtered"
         return Job(id=job_id, state="failed", error_code="safety_filtered", error_message=reasons, charged=False)
 
@@ -108,9 +107,8 @@ class Veo(RemoteBackend):
         raise NotImplementedError("Vertex AI cannot list video operations")
 
     def download(self, job: Job, dest: Path) -> None:
-        data = getattr(job, "extra", b"")
-        if data:
-            dest.write_bytes(data)
+        if job.content:
+            dest.write_bytes(job.content)
             return
         if job.output.startswith("gs://"):
             raise BackendError(f"the clip of {job.id} is at {job.output}; storyboard asks for the bytes inline, "
