@@ -112,6 +112,12 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic",
             ref_images = [u.source for u in uses if u.identity == "reference" and u.source]
             if ctx.location and ctx.location.reference and len(ref_images) < mcaps.reference_images:
                 ref_images.append(ctx.location.reference)
+        keyframes = list(shot.keyframes[: mcaps.keyframes]) if ref is not None else []
+        if shot.keyframes and not keyframes:
+            warnings.append(f"{model} takes no keyframes here (it needs a model that takes them and a first "
+                            "frame); the shot's keyframes are not sent")
+        elif len(shot.keyframes) > len(keyframes):
+            warnings.append(f"{model} takes at most {mcaps.keyframes} keyframes; the first {len(keyframes)} are sent")
         if seg.extensions and any(u.identity == "native" for u in uses):
             warnings.append("extensions take no characters; only the first "
                             f"{seg.base:g}s carry the native characters")
@@ -121,6 +127,6 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic",
         out.append(CompiledShot(
             id=shot.id, index=ctx.index, prompt=prompt, duration=shot.duration, seconds=seg.seconds,
             segments=[seg.base, *seg.extensions], size=fit.asked, delivery=fit.delivered, model=model, backend=caps.name,
-            fps=sb.defaults.fps, input_reference=ref, reference_images=ref_images, characters=uses,
+            fps=sb.defaults.fps, input_reference=ref, reference_images=ref_images, keyframes=keyframes, characters=uses,
             depends_on=[ctx.previous] if ctx.previous else [], dialogue=lines, warnings=warnings))
     return out

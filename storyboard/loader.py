@@ -286,6 +286,10 @@ def _fix_assets(data: dict, src: Source, base: Path, root: Path, problems: list[
                     sites.append(((section, key, fld), kind))
     if isinstance(data.get("music"), str):
         sites.append((("music",), "audio"))
+    for i, shot in enumerate(data.get("shots") or []):  # a shot's keyframes: images it passes through
+        if isinstance(shot, dict) and isinstance(shot.get("keyframes"), list):
+            sites.extend(((("shots", i, "keyframes", j), "image") for j, k in enumerate(shot["keyframes"])
+                          if isinstance(k, str)))
     for site, kind in sites:
         holder = data
         for p in site[:-1]:

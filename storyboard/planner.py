@@ -99,7 +99,7 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         ctx = contexts[shot.index]
         fields = key_fields(shot, ctx, caps.exact_duration, key_extra)
         refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
-                      | set(shot.reference_images)
+                      | set(shot.reference_images) | set(shot.keyframes)
                       | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
                       | set(fields.get("backend_fields", {}).get("assets", [])))
         fields["reference_digests"] = {r: asset_digest(r) for r in refs}

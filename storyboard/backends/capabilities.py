@@ -30,6 +30,7 @@ class ModelCaps(BaseModel):
     characters: bool = False  # native characters made from cameo videos
     max_characters: int = 0
     reference_images: int = 0  # subject reference images per job
+    keyframes: int = 0  # images between the first and last frame one job follows (0: none)
     negative_prompt: bool = False
     makes_sound: bool = False  # the clip has its own sound; a silent clip is then worth a warning
     prompt_max_chars: int = 4000

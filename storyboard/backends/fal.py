@@ -35,6 +35,7 @@ class Shape:
     endpoints: dict[str, str]
     first_frame: str = ""
     last_frame: str = ""
+    keyframes: str = ""  # the field for images between the first and last frame (a list)
     references: str = ""
     reference_token: str = ""
     duration_field: str = "duration"
@@ -48,8 +49,8 @@ class Shape:
     def of(cls, name: str, m: ModelCaps) -> "Shape":
         where = f"[backends.fal.models.\"{name}\".params]"
         p = dict(m.params)
-        known = {"endpoints", "first_frame", "last_frame", "references", "reference_token", "duration", "sizes",
-                 "image_omits", "negative_prompt", "fixed"}
+        known = {"endpoints", "first_frame", "last_frame", "keyframes", "references", "reference_token", "duration",
+                 "sizes", "image_omits", "negative_prompt", "fixed"}
         unknown = sorted(set(p) - known)
         if unknown:
             raise UsageError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(sorted(known))}")
@@ -60,7 +61,8 @@ class Shape:
                              "such as \"fal-ai/veo3.1\"")
         duration = p.get("duration") or {}
         shape = cls(endpoints=dict(endpoints), first_frame=str(p.get("first_frame", "")),
-                    last_frame=str(p.get("last_frame", "")), references=str(p.get("references", "")),
+                    last_frame=str(p.get("last_frame", "")), keyframes=str(p.get("keyframes", "")),
+                    references=str(p.get("references", "")),
                     reference_token=str(p.get("reference_token", "")),
                     duration_field=str(duration.get("field", "duration")),
                     duration_format=str(duration.get("format", "text")), sizes=dict(p.get("sizes") or {}),
@@ -71,6 +73,8 @@ class Shape:
             problems.append(f"duration format must be one of {', '.join(DURATION_FORMATS)}")
         if m.image_reference != ("image" in endpoints) or ("image" in endpoints and not shape.first_frame):
             problems.append("image_reference = true needs an image endpoint and `first_frame`, and only then")
+        if bool(m.keyframes) != bool(shape.keyframes):
+            problems.append("keyframes > 0 needs `keyframes` (the field that carries them), and only then")
         if bool(m.reference_images) != ("reference" in endpoints) or ("reference" in endpoints and not shape.references):
             problems.append("reference_images > 0 needs a reference endpoint and `references`, and only then")
         missing = [s for s in m.sizes if s not in shape.sizes]
@@ -185,6 +189,8 @@ class Fal(RemoteBackend):
         prompt = shot.prompt.rstrip()
         if req.input_image is not None and "image" in shape.endpoints:
             endpoint, images = shape.endpoints["image"], {shape.first_frame: self.sdk.encode_file(req.input_image)}
+            if shot.keyframes and shape.keyframes:
+                images[shape.keyframes] = [self.sdk.encode_file(req.asset(p)) for p in shot.keyframes]
         elif "reference" in shape.endpoints:
             refs = list(shot.reference_images[: mcaps.reference_images])
             endpoint, images = shape.endpoints["reference"], {shape.references: [

@@ -53,6 +53,7 @@ class CompiledShot(_Frozen):
     fps: int
     input_reference: InputReference | None = None
     reference_images: list[str] = []  # for backends that take subject references
+    keyframes: list[str] = []  # images the clip passes through, for models that take them
     characters: list[CharacterUse] = []
     depends_on: list[str] = []
     dialogue: list[Line] = []
@@ -70,4 +71,5 @@ class CompiledShot(_Frozen):
     def request(self) -> dict:
         """Every input that shapes the rendered clip (for the cache key), and nothing else."""
         return self.model_dump(include={"prompt", "seconds", "segments", "size", "model", "backend",
-                                        "input_reference", "reference_images", "characters", "fps"})
+                                        "input_reference", "reference_images", "characters", "fps"}
+                               | ({"keyframes"} if self.keyframes else set()))

@@ -250,6 +250,9 @@ class Shot(Frozen):
     changes: dict[Id, StateChange] = Field({}, description="keyed by character or location id")
     transition: TransitionField | None = Field(None, description="into the next shot; defaults.transition when absent")
     prompt: Text = ""
+    keyframes: list[StrictStr] = Field([], description="images the shot passes through, in order, spaced evenly "
+                                                       "between its first and last frame (for models that take "
+                                                       "keyframes, such as kling-4; others describe the shot in words)")
     take: int | None = Field(None, ge=1, description="use this take of the shot's request (1, 2, ...); "
                                                      "default: the latest")
 

@@ -17,7 +17,7 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.media.probe import decodes
-from tests.backends.fake_fal import KEY, FakeFal, finish_all
+from tests.fakes.fal import KEY, FakeFal
 from tests.conftest import read_manifest, wait_for
 
 FILM = """
@@ -28,7 +28,7 @@ characters:
 locations:
   pier: {description: a wooden pier, reference: pier.png}
 shots:
-  - {id: one, duration: 5, characters: [ana], action: Ana walks along the pier.}
+  - {id: one, duration: 5, location: pier, characters: [ana], action: Ana walks along the pier.}
   - {id: two, duration: 4, characters: [ana], continuity: continuous, action: Ana stops and looks out to sea.}
   - {id: three, duration: 4, action: A storm gathers over the water.}
 """
@@ -82,17 +82,17 @@ def image_of(data_uri: str):
 
 
 def by_shot(fake) -> dict:
-    return {r["input"]["prompt"].split("Actions:")[1].strip()[2:10]: r for r in fake.ledger.submits}
+    return {r["input"]["prompt"].split("Actions:")[1].strip()[2:10]: r for r in fake.ledger.jobs}
 
 
 def test_lifecycle_first_frames_and_a_rerun_that_pays_nothing(fal, project, capsys):
     assert render(project) == 0
     shots = by_shot(fal)
-    assert len(fal.ledger.submits) == 3 and sorted(shots) == ["A storm ", "Ana stop", "Ana walk"]
+    assert len(fal.ledger.jobs) == 3 and sorted(shots) == ["A storm ", "Ana stop", "Ana walk"]
     walk, stop, storm = shots["Ana walk"], shots["Ana stop"], shots["A storm "]
-    # Ana's reference is the first frame of the first shot (seedance-2 takes no subject references)
+    # seedance refuses a photoreal face in a first frame: the pier's still starts the shot, Ana is in words
     assert walk["endpoint"] == "bytedance/seedance-2.0/image-to-video"
-    assert image_of(walk["input"]["image_url"]).getpixel((640, 360)) == (200, 30, 30)
+    assert image_of(walk["input"]["image_url"]).getpixel((640, 360)) == (30, 30, 200)
     # the continuous shot starts on the last frame of the one before: fal's test clip, not Ana's still
     assert stop["endpoint"] == "bytedance/seedance-2.0/image-to-video"
     from PIL import Image, ImageChops
@@ -113,28 +113,27 @@ def test_lifecycle_first_frames_and_a_rerun_that_pays_nothing(fal, project, caps
     assert fal.ledger.downloads and all(d["authorization"] is None for d in fal.ledger.downloads)  # no key to the CDN
     capsys.readouterr()
     assert render(project) == 0
-    assert len(fal.ledger.submits) == 3 and fal.ledger.posts == 3
+    assert len(fal.ledger.jobs) == 3 and fal.ledger.creates == 3
     assert "0 rendered, 3 from the cache, $0.00 spent" in capsys.readouterr().out
 
 
 def test_compile_says_what_each_shot_gets(fal, project, capsys):
     assert main(["compile", str(project / "film.yaml"), "--backend", "fal", "--json"]) == 0
     shots = {s["id"]: s for s in json.loads(capsys.readouterr().out)["shots"]}
-    assert shots["one"]["input_reference"] == {"kind": "file", "path": "ana.png", "shot": None}
-    assert shots["one"]["identity"] == {"ana": "reference"}
+    assert shots["one"]["input_reference"] == {"kind": "file", "path": "pier.png", "shot": None}
+    assert shots["one"]["identity"] == {"ana": "words"}  # seedance refuses faces in a first frame
     assert shots["two"]["input_reference"]["kind"] == "previous_last_frame"
     assert shots["two"]["identity"] == {"ana": "words"}  # the first frame is taken by the continuity
     (project / "film.yaml").write_text(FILM.replace("seedance-2,", "wan-2.6-reference,"))
     assert main(["compile", str(project / "film.yaml"), "--backend", "fal", "--json"]) == 0
     shots = {s["id"]: s for s in json.loads(capsys.readouterr().out)["shots"]}
-    assert shots["one"]["reference_images"] == ["ana.png"] and shots["one"]["input_reference"] is None
+    assert shots["one"]["reference_images"] == ["ana.png", "pier.png"] and shots["one"]["input_reference"] is None
     assert shots["two"]["reference_images"] == ["ana.png"] and shots["two"]["input_reference"] is None
     assert any("continuity is in words only" in w for w in shots["two"]["warnings"])
 
 
 def test_references_go_in_the_models_field_and_are_named_in_the_prompt(fal, project):
-    film = FILM.replace("seedance-2,", "wan-2.6-reference,").replace(
-        "- {id: one, duration: 5,", "- {id: one, duration: 5, location: pier,")
+    film = FILM.replace("seedance-2,", "wan-2.6-reference,")
     (project / "film.yaml").write_text(film)
     assert render(project) == 0
     shots = by_shot(fal)
@@ -144,13 +143,13 @@ def test_references_go_in_the_models_field_and_are_named_in_the_prompt(fal, proj
     assert [image_of(u).getpixel((10, 10)) for u in refs] == [(200, 30, 30), (30, 30, 200)]  # Ana, then the pier
     assert walk["input"]["prompt"].rstrip().endswith("References: Character1 is Ana; Character2 is the setting.")
     assert walk["input"]["enable_audio"] is True and walk["input"]["multi_shots"] is False
-    assert [r["input"]["duration"] for r in fal.ledger.submits] == ["5", "5", "5"]  # 4 s shots ask for 5
+    assert [r["input"]["duration"] for r in fal.ledger.jobs] == ["5", "5", "5"]  # 4 s shots ask for 5
     assert shots["A storm "]["input"]["image_urls"] == []
     assert read_manifest(project / "film")["spent"] == pytest.approx(15 * 0.05)
 
 
 def test_filtered_output_is_a_slate_with_the_reason(fal, project, capsys):
-    fal.behaviour.filter_prompts = ("storm",)
+    fal.faults.moderate_prompts = ("storm",)
     assert render(project) == 1
     err = capsys.readouterr().err
     assert "three: blocked" in err and "content_policy_violation" in err and "flagged by a content checker" in err
@@ -161,41 +160,41 @@ def test_filtered_output_is_a_slate_with_the_reason(fal, project, capsys):
 
 
 def test_rate_limited_submits_are_retried(fal, project):
-    fal.behaviour.rate_limit_submits = 2
+    fal.faults.rate_limit_creates = 2
     assert render(project, "--concurrency", "1") == 0
-    assert fal.ledger.posts == 5 and len(fal.ledger.submits) == 3
+    assert fal.ledger.creates == 5 and len(fal.ledger.jobs) == 3
 
 
 def test_exhausted_balance_stops_the_run(fal, project, capsys):
-    fal.behaviour.quota = True
+    fal.faults.quota = True
     assert render(project) == 5
-    assert "Exhausted balance" in capsys.readouterr().err and not fal.ledger.submits
+    assert "Exhausted balance" in capsys.readouterr().err and not fal.ledger.jobs
 
 
 def test_killed_mid_poll_resumes_without_a_second_submit(fal, project):
-    fal.behaviour.latency = 30  # requests that take a while: the kill lands while they run
+    fal.faults.latency = 30  # requests that take a while: the kill lands while they run
     cmd = [sys.executable, "-m", "storyboard", "render", str(project / "film.yaml"), "--backend", "fal", "--yes"]
     proc = subprocess.Popen(cmd, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    wait_for(lambda: len(fal.ledger.submits) >= 2)
+    wait_for(lambda: len(fal.ledger.jobs) >= 2)
     time.sleep(0.5)  # the replies reach the journal; a kill before that is the lost-reply test
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert len(fal.ledger.submits) == 2  # 'two' waits for 'one'
-    fal.behaviour.latency = 0
+    assert len(fal.ledger.jobs) == 2  # 'two' waits for 'one'
+    fal.faults.latency = 0
     done = subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert fal.ledger.posts == 3 and len(set(fal.ledger.prompts())) == 3  # re-attached; only 'two' is new
+    assert fal.ledger.creates == 3 and len(set(fal.prompts())) == 3  # re-attached; only 'two' is new
 
 
 def test_lost_submit_reply_stops_then_is_found_in_the_history(fal, project, capsys):
-    fal.behaviour.lose_reply_submits = 1
+    fal.faults.lose_reply_creates = 1
     assert render(project, "--concurrency", "1") == 7  # queued or not? fal lists a request only once it ends
     assert "lists a job only once it has finished; nothing is submitted again by itself" in capsys.readouterr().err
-    made = len(fal.ledger.submits)
-    finish_all(fal)  # the lost request ends at fal, and its history lists it
+    made = len(fal.ledger.jobs)
+    fal.finish_all()  # the lost request ends at fal, and its history lists it
     assert render(project, "--concurrency", "1") == 0
-    assert len(fal.ledger.submits) == 3 and made == 2  # the lost one was adopted, not paid again
+    assert len(fal.ledger.jobs) == 3 and made == 2  # the lost one was adopted, not paid again
     assert decodes(project / "film" / "final.mp4") == 13 * 24
 
 
@@ -203,10 +202,10 @@ def test_history_that_cannot_be_read_never_resubmits(fal, project, monkeypatch):
     from storyboard.backends.remote import RemoteBackend
     waits: list[float] = []
     monkeypatch.setattr(RemoteBackend, "sleep", lambda self, seconds: waits.append(seconds))  # no real back-off
-    fal.behaviour.lose_reply_submits = 1
-    fal.behaviour.history_fails = True
+    fal.faults.lose_reply_creates = 1
+    fal.faults.history_fails = True
     assert render(project, "--concurrency", "1") == 7
-    assert fal.ledger.posts == 2  # the lost one and 'three'; 'two' waits for 'one'
+    assert fal.ledger.creates == 2  # the lost one and 'three'; 'two' waits for 'one'
     assert waits.count(1.0) == 1 and 5.0 in waits  # the history was asked three times before giving up
 
 
@@ -215,7 +214,7 @@ def test_no_key_is_a_clear_message_and_plan_needs_none(fal, project, monkeypatch
     assert render(project) == 2
     assert "needs FAL_KEY in the environment" in capsys.readouterr().err
     assert main(["plan", str(project / "film.yaml"), "--backend", "fal"]) == 0
-    assert not fal.ledger.posts
+    assert not fal.ledger.creates
 
 
 def test_plan_prices_from_the_table_and_the_users_config(fal, project, capsys, monkeypatch):
@@ -242,7 +241,7 @@ def test_a_broken_request_shape_stops_before_spending(fal, project, capsys):
     (project / "config.toml").write_text('[backends.fal.models."seedance-2".params]\nfirst_frame = ""\n')
     assert render(project) == 2
     assert "image_reference = true needs an image endpoint and `first_frame`" in capsys.readouterr().err
-    assert not fal.ledger.posts
+    assert not fal.ledger.creates
 
 
 def test_same_input_compares_inline_images_only_where_kept_inline():

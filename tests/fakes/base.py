@@ -39,7 +39,7 @@ class Faults:
 class Ledger:
     jobs: list[dict] = field(default_factory=list)  # every job made: what the provider bills
     creates: int = 0  # create requests received, made or not
-    requests: int = 0  # every request received
+    calls: int = 0  # every request received (the count `fail_every` counts)
     downloads: list[dict] = field(default_factory=list)  # {"path", "authorization"} of every video fetched
 
     @property
@@ -64,11 +64,14 @@ class FakeServer:
     routes: list[tuple[str, str, str]] = []
     tone = 440.0
 
+    faults_class: type = Faults
+    ledger_class: type = Ledger
+
     def __init__(self, media_dir: Path, tls=None):
         """`tls`: a trustme.CA, for providers whose SDK only speaks https (the certificate is for 127.0.0.1)."""
         import re
-        self.faults = Faults()
-        self.ledger = Ledger()
+        self.faults = self.faults_class()
+        self.ledger = self.ledger_class()
         self.clips = ClipStore(media_dir, fps=24, rate=48000, tone=self.tone)
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
@@ -100,9 +103,9 @@ class FakeServer:
     # -- the fault knobs, in one place ----------------------------------------------------------
     def every_nth(self) -> bool:
         """Is this request one of the every-Nth that answer 500? Call under the lock, once per request."""
-        self.ledger.requests += 1
+        self.ledger.calls += 1
         n = self.faults.fail_every
-        return bool(n) and self.ledger.requests % n == 0
+        return bool(n) and self.ledger.calls % n == 0
 
     def faults_on_create(self, model: str = "") -> str | None:
         """Call under the lock at a create: "429", "quota", "retired", or None (go on and make the job)."""
@@ -124,8 +127,9 @@ class FakeServer:
             return "lost"
         return "500" if nth else None
 
-    def new_job(self, prompt: str, seconds: float, size: str, model: str = "", **extra: Any) -> dict:
-        job = {"id": f"{next(self.ids):04d}", "prompt": prompt, "seconds": float(seconds), "size": size,
+    def new_job(self, prompt: str, seconds: float, size: str, model: str = "", id: str | None = None,
+                **extra: Any) -> dict:
+        job = {"id": id or f"{next(self.ids):04d}", "prompt": prompt, "seconds": float(seconds), "size": size,
                "model": model, "made": time.monotonic(), "created_at": time.time(), "polls": 0, "state": "queued",
                "billed": True, **extra}
         self.jobs[job["id"]] = job
