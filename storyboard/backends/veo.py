@@ -22,6 +22,18 @@ NEGATIVE_PROMPT = "subtitles, captions, on-screen text, watermark"
 LOCATION = "us-central1"  # where Veo 3.1 GA is served when GOOGLE_CLOUD_LOCATION does not say
 
 
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Timeouts and broken connections, from whichever httpx the SDK speaks through (3.x: httpx2)."""
+    out: list[type[BaseException]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            mod = __import__(name)
+        except ImportError:
+            continue
+        out += [mod.TimeoutException, mod.TransportError]
+    return tuple(out)
+
+
 class Veo(RemoteBackend):
     can_list = False  # Vertex AI has no list of video operations: an unclear create is never sent again
 
@@ -29,10 +41,10 @@ class Veo(RemoteBackend):
                  sleep: Callable[[float], None] = time.sleep):
         super().__init__(caps, cache, clock, sleep)
         _, project = credential(caps)
-        import httpx
         from google import genai
         from google.genai import errors, types
-        self.types, self.errors, self.httpx = types, errors, httpx
+        self.types, self.errors = types, errors
+        self.net = _network_errors()
         location = os.environ.get("GOOGLE_CLOUD_LOCATION") or LOCATION
         try:  # GOOGLE_VERTEX_BASE_URL, read by the SDK, points it elsewhere (a proxy, or the tests' fake)
             self.client = genai.Client(vertexai=True, project=project, location=location,
@@ -71,7 +83,7 @@ class Veo(RemoteBackend):
         try:
             op = self.client.models.generate_videos(model=shot.model, source=t.GenerateVideosSource(**source),
                                                     config=t.GenerateVideosConfig(**config))
-        except (self.errors.APIError, self.httpx.TimeoutException, self.httpx.TransportError) as e:
+        except (self.errors.APIError, *self.net) as e:
             if getattr(e, "code", 0) == 503:
                 raise NotCreated(f"the model is overloaded: {redact(str(e))}") from None  # UNAVAILABLE: nothing made
             raise self.classify(e, shot.id) from None
@@ -87,7 +99,7 @@ class Veo(RemoteBackend):
             if e.code == 429 or e.code >= 500:
                 raise Unclear(f"{e.code} {e.status}") from None
             raise self.classify(e, what=f"reading operation {job_id}") from None
-        except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
+        except self.net as e:
             raise Unclear(type(e).__name__) from None
         if not op.done:
             return Job(id=job_id, state="in_progress")
@@ -120,7 +132,7 @@ class Veo(RemoteBackend):
                 raise BackendError(f"the clip of {job.id} is no longer downloadable ({e.code}); it was paid for; "
                                    "--new-take renders it again") from None
             raise BackendError(f"downloading {job.id}: {e.code} {e.status}") from None
-        except (self.httpx.TimeoutException, self.httpx.TransportError) as e:
+        except self.net as e:
             raise BackendError(f"downloading {job.id}: {redact(str(e))}; run again to retry the download") from None
 
     # -- `storyboard doctor`: free endpoints only ------------------------------------------------

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import storyboard
-from tests.backends.fake_gemini import FakeGemini
-from tests.backends.fake_sora import FakeSora
+from tests.fakes.sora import FakeSora
+from tests.fakes.vertex import FakeVertex
 
 
 class FakeClock:
@@ -90,13 +90,18 @@ def sora(sora_media, project, monkeypatch):
 
 
 @pytest.fixture
-def veo(veo_media, project, monkeypatch):
-    """The fake Gemini API, with the environment and config that point the veo backend at it."""
-    fake = FakeGemini(veo_media)
+def veo(veo_media, project, monkeypatch, tmp_path):
+    """The fake Vertex AI (Veo 3.1 GA), with the environment and config that point the vertex backend
+    (alias veo) at it: a project, and application default credentials whose token the fake gives."""
+    fake = FakeVertex(veo_media)
     cfg = project / "config.toml"
-    cfg.write_text("[backends.veo]\npoll_seconds = 0.02\n")
+    cfg.write_text("[backends.vertex]\npoll_seconds = 0.02\n")
     monkeypatch.setenv("STORYBOARD_CONFIG", str(cfg))
-    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "proj")
+    monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", "us-central1")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(fake.adc_file(tmp_path)))
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", fake.url + "/")
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):  # a key in the environment must not pull the SDK off Vertex
+        monkeypatch.delenv(name, raising=False)
     yield fake
     fake.stop()

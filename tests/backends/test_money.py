@@ -197,13 +197,13 @@ def test_max_cost_must_be_a_finite_number_of_dollars(sora, project, cap):
 def test_a_lost_reply_at_veo_is_never_resubmitted_and_stays_counted(veo, project):
     """The Gemini API cannot list operations: an unclear create stops the run (status 7); its
     price stays held against the cap and is reported as unconfirmed."""
-    veo.behaviour.lose_reply_creates = 1
-    path = write(project, "version: 1\ndefaults: {model: veo-3.1-fast-generate-preview}\nshots:\n"
+    veo.faults.lose_reply_creates = 1
+    path = write(project, "version: 1\ndefaults: {model: veo-3.1-fast-generate-001}\nshots:\n"
                           "  - {id: one, duration: 4, action: A storm gathers.}\n")
     run = render(path, "veo")
-    assert run.status == 7 and len(veo.ledger.operations) == 1
+    assert run.status == 7 and len(veo.ledger.jobs) == 1
     assert run.rendered.spent == 0 and run.manifest["unconfirmed"] == pytest.approx(4 * 0.15)
-    assert render(path, "veo").status == 7 and len(veo.ledger.operations) == 1
+    assert render(path, "veo").status == 7 and len(veo.ledger.jobs) == 1
 
 
 # -- verify what the cache serves -------------------------------------------------------------------

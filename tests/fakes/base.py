@@ -62,7 +62,7 @@ class FakeServer:
     handlers (`def name(self, h: Handler, match, body) -> None`)."""
 
     routes: list[tuple[str, str, str]] = []
-    tone = 440.0
+    tone, fps, rate = 440.0, 24, 48000  # what the provider's clips are made of
 
     faults_class: type = Faults
     ledger_class: type = Ledger
@@ -72,7 +72,7 @@ class FakeServer:
         import re
         self.faults = self.faults_class()
         self.ledger = self.ledger_class()
-        self.clips = ClipStore(media_dir, fps=24, rate=48000, tone=self.tone)
+        self.clips = ClipStore(media_dir, fps=self.fps, rate=self.rate, tone=self.tone)
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.jobs: dict[str, dict] = {}

@@ -88,7 +88,7 @@ def test_veo_cut(veo, project):
     from PIL import Image
     Image.new("RGB", (1280, 720), (200, 30, 30)).save(project / "ana.png")
     (project / "film.yaml").write_text(
-        "version: 1\ndefaults: {model: veo-3.1-fast-generate-preview}\n"
+        "version: 1\ndefaults: {model: veo-3.1-fast-generate-001}\n"
         "characters:\n  ana: {name: Ana, description: a woman in a red coat, reference: ana.png}\nshots:\n"
         "  - {id: one, duration: 6, characters: [ana], action: Ana walks along the pier.}\n"
         "  - {id: two, duration: 4, characters: [ana], continuity: continuous, action: Ana stops.}\n")
@@ -134,24 +134,24 @@ def test_ctrl_c_stops_at_once_and_resumes(sora, film):
 
 def test_veo_resume_after_kill_makes_no_duplicate_operation(veo, project):
     (project / "film.yaml").write_text(
-        "version: 1\ndefaults: {model: veo-3.1-fast-generate-preview}\nshots:\n"
+        "version: 1\ndefaults: {model: veo-3.1-fast-generate-001}\nshots:\n"
         "  - {id: one, duration: 4, action: A pier.}\n  - {id: two, duration: 4, action: A storm.}\n"
         "  - {id: three, duration: 4, action: A gull.}\n")
-    veo.behaviour.polls_to_finish = 60  # about a second of polling: the kill lands mid-operation
+    veo.faults.polls_to_finish = 60  # about a second of polling: the kill lands mid-operation
     cmd = command(project / "film.yaml", "--backend", "veo", "--yes")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(lambda: len(veo.ledger.operations) >= 2)
+    wait_for(lambda: len(veo.ledger.jobs) >= 2)
     # let the replies reach the journal: a kill between the provider making an operation and the
     # journal recording its name is ambiguous for Veo (tests/backends: intent without a reply)
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert len(veo.ledger.operations) >= 2
-    veo.behaviour.polls_to_finish = 2
+    assert len(veo.ledger.jobs) >= 2
+    veo.faults.polls_to_finish = 2
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert len(veo.ledger.operations) == 3  # re-attached to what was started; only the missing one is new
-    assert len({o["prompt"] for o in veo.ledger.operations}) == 3
+    assert len(veo.ledger.jobs) == 3  # re-attached to what was started; only the missing one is new
+    assert len({o["prompt"] for o in veo.ledger.jobs}) == 3
 
 
 # -- one request, one job, across processes -------------------------------------------------------
