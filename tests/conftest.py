@@ -31,7 +31,9 @@ def _isolated(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
     monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
-                "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL"):
+                "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL", "RUNWAYML_API_SECRET", "RUNWAYML_BASE_URL",
+                "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS",
+                "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
 
 
