@@ -539,13 +539,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     backends = [capabilities.get(args.backend)] if args.backend else list(capabilities.table().values())
     if args.json:
         doc = {b.name: {"description": b.description, "default_model": b.default_model, "env": b.env,
-                        "models": {n: m.model_dump(exclude={"params"}) for n, m in b.models.items()}} for b in backends}
+                        "aliases": b.aliases,
+                        "models": {n: m.model_dump(exclude={"params"}) for n, m in b.models.items()},
+                        "retired": {n: r.model_dump() for n, r in b.retired.items()}} for b in backends}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     for b in backends:
         t = Table(title=f"{b.name}: {b.description}" + (f" (needs {' or '.join(b.env)})" if b.env else ""),
                   title_justify="left")
-        for col in ("model", "lengths", "sizes", "first frame", "references", "sound", "$/s"):
+        for col in ("model", "lengths", "sizes", "first frame", "references", "sound", "$/s", "source"):
             t.add_column(col, justify="right" if col == "$/s" else "left", no_wrap=col in ("model", "sizes", "$/s"))
         for name, m in b.models.items():
             lengths = "any" if b.exact_duration or not m.durations else _spans(m.durations)
@@ -555,10 +557,16 @@ def cmd_models(args: argparse.Namespace) -> int:
                     f"{m.reference_images} images" if m.reference_images else ""]
             sizes = ["*"] if b.any_size else m.sizes
             price = "\n".join(f"{m.price_per_second(size):.4g}" for size in sizes)  # one line per size
+            first = "needed" if m.needs_first_frame else "yes" if m.image_reference else "no"
+            if m.refuses_faces and m.image_reference:
+                first += " (no faces)"
             t.add_row(name + (" *" if name == b.default_model else ""), lengths,
-                      "any" if b.any_size else "\n".join(sizes), "yes" if m.image_reference else "no",
-                      ", ".join(r for r in refs if r) or "-", "yes" if m.makes_sound else "no", price)
+                      "any" if b.any_size else "\n".join(sizes), first,
+                      ", ".join(r for r in refs if r) or "-", "yes" if m.makes_sound else "no", price,
+                      f"read {m.read or '?'}\n{m.source or '-'}")
         out.print(t)
+        for old, gone in b.retired.items():
+            out.print(f"  retired: {old} (since {gone.since or '?'}) -> {gone.successor}", markup=False)
     cfg = capabilities.config_path()
     out.print(f"* the backend's default model. Prices are dollars per second asked; override them in {cfg}",
               markup=False)
@@ -615,9 +623,10 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
     jobs = [(i, j) for i, (_, p) in enumerate(batch.items) for j in p.jobs + p.extra if j.selected]
     if verbose or len(jobs) <= BAR_FROM:
         # a model and size every shot shares are said once, in the title: the table fits 80 columns
-        same = {(j.shot.model, _asked_delivered(j.shot)) for _, j in jobs}
+        same = {(j.shot.model, f"{j.shot.size} → {j.shot.delivered}") for _, j in jobs}
         (model, size), = same if len(same) == 1 else [("", "")]
-        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {model} at {size}" if model else ""),
+        # what the model is asked, and what the cut delivers: "kling-4: 1920x1080 → 1280x720"
+        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {model}: {size}" if model else ""),
                   title_justify="left")
         cols = (("storyboard",) if several else ()) + ("shot", "in cut", "asked") + (() if model else (
             "model", "size")) + ("$/s", "cost", "cache", "take")

@@ -252,3 +252,46 @@ def test_same_input_compares_inline_images_only_where_kept_inline():
     assert not same_input(sent, dict(sent, image_url="data:image/png;base64,BBB"))
     assert not same_input(sent, dict(sent, duration="10"))
     assert not same_input(sent, {"prompt": "p", "duration": "5"})
+
+
+# -- the film's size is the delivery size ------------------------------------------------------------
+
+def test_series_ep01_validates_plans_and_renders_on_kling_4(fal, project, capsys):
+    """The series asks 1280x720; Kling 4 makes it; the plan says what is asked and delivered."""
+    import shutil
+
+    from storyboard.media.probe import probe
+    from tests.conftest import EXAMPLES
+    series = project / "series"
+    shutil.copytree(EXAMPLES / "series", series, ignore=shutil.ignore_patterns("ep01", "ep02"))
+    ep01 = series / "ep01.yaml"
+    assert main(["validate", str(ep01), "--backend", "fal"]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(ep01), "--backend", "fal"]) == 0
+    assert "kling-4: 1280x720 → 1280x720" in capsys.readouterr().out
+    assert main(["render", str(ep01), "--backend", "fal", "--yes"]) == 0
+    assert {j["endpoint"].rsplit("/", 1)[0] for j in fal.ledger.jobs} == {"fal-ai/kling-video/v4"}
+    assert all(j["input"].get("resolution", "720p") == "720p" for j in fal.ledger.jobs)
+    assert probe(series / "ep01" / "final.mp4").size == "1280x720"
+
+
+def test_a_size_kling_4_does_not_make_is_asked_at_the_nearest_and_conformed(fal, project, capsys):
+    """1280x736 is 2% off 16:9: Kling 4 is asked 1920x1080 (the smallest 16:9 at or above), priced as that,
+    and the cut crops it to 1280x736."""
+    from storyboard.media.probe import probe
+    film = FILM.replace("seedance-2, size: 1280x720", "kling-4, size: 1280x736")
+    (project / "film.yaml").write_text(film)
+    assert main(["plan", str(project / "film.yaml"), "--backend", "fal"]) == 0
+    out = capsys.readouterr().out
+    assert "kling-4: 1920x1080 → 1280x736" in out and "$3.06" in out  # 13 s at 1080p's $0.235
+    assert render(project) == 0
+    assert {j["input"]["resolution"] for j in fal.ledger.jobs if "resolution" in j["input"]} == {"1080p"}
+    assert probe(project / "film" / "final.mp4").size == "1280x736"
+    assert read_manifest(project / "film")["spent"] == pytest.approx(13 * 0.235)
+
+
+def test_a_size_of_a_shape_the_model_never_makes_is_refused_naming_the_shapes(fal, project, capsys):
+    (project / "film.yaml").write_text(FILM.replace("size: 1280x720", "size: 1080x1080"))
+    assert main(["validate", str(project / "film.yaml"), "--backend", "fal"]) == 2
+    assert ("seedance-2 makes no 1:1 picture, so it cannot deliver 1080x1080; it makes 16:9 (1280x720), "
+            "9:16 (720x1280)") in capsys.readouterr().err
