@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps, ModelCaps
+from storyboard.backends.capabilities import BackendCaps, ModelCaps, credential
 from storyboard.backends.remote import CLOCK_SKEW, Identity, Job, NotCreated, RemoteBackend, Segment, Unclear
 from storyboard.backends.veo import NEGATIVE_PROMPT
 from storyboard.cache import Cache
@@ -163,10 +163,7 @@ class Fal(RemoteBackend):
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         super().__init__(caps, cache, clock, sleep)
-        key = os.environ.get("FAL_KEY")
-        if not key:
-            raise UsageError("the fal backend needs FAL_KEY in the environment (a key from fal.ai/dashboard/keys); "
-                             "keys are never read from a storyboard, a config file or a fal login")
+        _, key = credential(caps)  # a key from fal.ai/dashboard/keys; never a fal login file
         self.shapes = {name: Shape.of(name, m) for name, m in caps.models.items()}
         import fal_client
         import httpx

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
 import threading
 import time
 import warnings
@@ -13,10 +12,10 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps
+from storyboard.backends.capabilities import BackendCaps, credential
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
 from storyboard.cache import Cache
-from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked, UsageError
+from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked
 from storyboard.fsutil import sha256_file
 from storyboard.redact import redact
 
@@ -51,14 +50,12 @@ class OpenAIVideos(RemoteBackend):
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         super().__init__(caps, cache, clock, sleep)
+        _, key = credential(caps)  # OPENAI_BASE_URL (a gateway) is read by the SDK
         import openai
         self.openai = openai
-        if not os.environ.get("OPENAI_API_KEY"):
-            raise UsageError("the openai backend needs OPENAI_API_KEY in the environment "
-                             "(and OPENAI_BASE_URL for a gateway); keys are never read from a storyboard")
         # polls and downloads are safe to retry (the SDK does, honouring Retry-After); creates are not
         # (nor the list, whose caller retries it)
-        self.client = openai.OpenAI(max_retries=3, timeout=120.0)
+        self.client = openai.OpenAI(api_key=key, max_retries=3, timeout=120.0)
         self.create_client = self.client.with_options(max_retries=0)
         self.endpoint = str(self.client.base_url)  # names the provider in character records (hashed)
         self.base_url = redact(self.endpoint)  # as shown in messages: a key inside the URL becomes ***

@@ -295,3 +295,14 @@ def test_a_size_of_a_shape_the_model_never_makes_is_refused_naming_the_shapes(fa
     assert main(["validate", str(project / "film.yaml"), "--backend", "fal"]) == 2
     assert ("seedance-2 makes no 1:1 picture, so it cannot deliver 1080x1080; it makes 16:9 (1280x720), "
             "9:16 (720x1280)") in capsys.readouterr().err
+
+
+def test_a_shots_keyframes_go_to_kling_4_between_its_first_and_last_frame(fal, project):
+    film = FILM.replace("seedance-2,", "kling-4,").replace(
+        "action: Ana walks along the pier.}", "keyframes: [pier.png], action: Ana walks along the pier.}")
+    (project / "film.yaml").write_text(film)
+    assert render(project, "--shot", "one") == 0
+    walk = by_shot(fal)["Ana walk"]
+    assert walk["endpoint"] == "fal-ai/kling-video/v4/image-to-video"
+    assert [image_of(u).getpixel((10, 10)) for u in walk["input"]["middle_image_urls"]] == [(30, 30, 200)]
+    assert walk["input"]["duration"] == 5 and "aspect_ratio" not in walk["input"]  # a number; the frame sets the shape

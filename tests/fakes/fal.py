@@ -87,7 +87,7 @@ class FakeFal(FakeServer):
                 return h.reply(404, {"detail": f"Application '{endpoint}' not found"})
             rid = str(uuid.uuid4())
             app = "/".join(endpoint.split("/")[:2])  # status and result live under owner/alias
-            job = self.new_job(str(inp.get("prompt", "")), float(str(inp.get("duration", "5")).rstrip("s")),
+            self.new_job(str(inp.get("prompt", "")), float(str(inp.get("duration", "5")).rstrip("s")),
                                self._output_size(inp), endpoint, id=rid, endpoint=endpoint, app=app, input=inp,
                                sent_at=datetime.now(timezone.utc).isoformat(), ended_at=None)
             after = self.after_create(nth)
