@@ -301,7 +301,7 @@ def test_a_shots_keyframes_go_to_kling_4_between_its_first_and_last_frame(fal, p
     film = FILM.replace("seedance-2,", "kling-4,").replace(
         "action: Ana walks along the pier.}", "keyframes: [pier.png], action: Ana walks along the pier.}")
     (project / "film.yaml").write_text(film)
-    assert render(project, "--shot", "one") == 0
+    assert render(project) == 0
     walk = by_shot(fal)["Ana walk"]
     assert walk["endpoint"] == "fal-ai/kling-video/v4/image-to-video"
     assert [image_of(u).getpixel((10, 10)) for u in walk["input"]["middle_image_urls"]] == [(30, 30, 200)]
