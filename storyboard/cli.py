@@ -395,6 +395,13 @@ def _more_commands(sub) -> None:
     mo.add_argument("--backend", "-b", metavar="B", help="only this backend")
     mo.add_argument("--json", action="store_true", help="machine-readable output")
 
+    dr = _command(sub, "doctor", "Check your own provider keys against each provider's free endpoints (list "
+                  "models, account balance): whether the key works, whether every model id in the table is still "
+                  "served, and which ids are retired. Spends nothing. Exit 0 when all is well, 3 when a key or "
+                  "model is wrong.", cmd_doctor)
+    dr.add_argument("--backend", "-b", metavar="B", help="only this backend")
+    dr.add_argument("--json", action="store_true", help="machine-readable output")
+
     r = _command(sub, "render", "Render the shots the cache does not have, then make the cut and its exports in "
                  "the output folder. Several files render in one run: one plan, one confirmation, and "
                  "--concurrency and --max-cost hold for the whole run; each gets its own folder.", cmd_render)
@@ -571,6 +578,28 @@ def cmd_models(args: argparse.Namespace) -> int:
     out.print(f"* the backend's default model. Prices are dollars per second asked; override them in {cfg}",
               markup=False)
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """storyboard doctor: free endpoints only, with the user's own keys."""
+    from storyboard.backends import capabilities, doctor
+    findings = doctor.run(args.backend)
+    if args.json:
+        sys.stdout.write(json.dumps([f.as_dict() for f in findings], indent=2) + "\n")
+    else:
+        for f in findings:
+            head = {"works": "key works", "refused": "KEY REFUSED", "not set": "no key set", "cannot check":
+                    "could not check", "not needed": "no key needed"}[f.key]
+            out.print(f"{f.backend}: {head}" + (f" ({f.detail})" if f.detail else "")
+                      + (f"; balance {f.balance}" if f.balance else ""), markup=False)
+            for model, ok in f.served.items():
+                out.print(f"  {model}: " + ("served" if ok else "cannot tell" if ok is None else "NOT SERVED"),
+                          markup=False)
+            for line in doctor.missing(f, capabilities.get(f.backend)):
+                err.print(f"  {f.backend}: {line}", markup=False)
+            for old, new in f.retired.items():
+                out.print(f"  retired: {old} -> {new} (a storyboard naming it renders with {new})", markup=False)
+    return 3 if any(f.wrong for f in findings) else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

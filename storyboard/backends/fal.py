@@ -360,6 +360,24 @@ class Fal(RemoteBackend):
         except self.httpx.HTTPError as e:
             raise BackendError(f"downloading {job.id}: {type(e).__name__}; run again to retry the download") from None
 
+    # -- `storyboard doctor`: fal's Platform API model search (free) ----------------------------
+    def provider_ids(self) -> dict[str, list[str]]:
+        return {name: sorted(set(shape.endpoints.values())) for name, shape in self.shapes.items()}
+
+    def served(self) -> set[str]:
+        """Which of the table's endpoints fal still serves (GET /v1/models?endpoint_id=..., with the key)."""
+        ids = sorted({e for ids in self.provider_ids().values() for e in ids})
+        try:
+            body = self.sdk._request(self.http, "GET", f"{self.platform}/models",
+                                     params=[("endpoint_id", e) for e in ids], timeout=60.0).json()
+        except self.sdk.FalClientHTTPError as e:
+            if e.status_code in (401, 403):
+                raise _denied(e.status_code, _detail(e.response)[1]) from None
+            raise BackendError(f"fal's model search answered {e.status_code}") from None
+        except (self.httpx.HTTPError, ValueError) as e:
+            raise BackendError(f"fal's model search: {type(e).__name__}") from None
+        return {str(m.get("endpoint_id")) for m in body.get("models", []) if isinstance(m, dict)}
+
     def close(self) -> None:
         self.downloads.close()
         self.http.close()

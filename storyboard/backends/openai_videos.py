@@ -171,6 +171,15 @@ class OpenAIVideos(RemoteBackend):
         except (self.openai.APIStatusError, self.openai.APIConnectionError):
             pass
 
+    def served(self) -> set[str]:
+        """The models this key may use (GET /v1/models: free)."""
+        try:
+            return {m.id for m in self.create_client.models.list()}
+        except (self.openai.AuthenticationError, self.openai.PermissionDeniedError) as e:
+            raise self._credentials(e) from None
+        except self.openai.APIError as e:
+            raise BackendError(f"listing models at {self.base_url}: {type(e).__name__}") from None
+
     def close(self) -> None:
         self.client.close()
 

@@ -240,6 +240,19 @@ class RemoteBackend(Backend):
             return ShotBlocked(shot_id, str(status or type(e).__name__), text, where, charged=False)
         return BackendError(f"{subject}{self.caps.name} rejected {what or 'the request'} ({said})")
 
+    # -- `storyboard doctor`: the provider's free endpoints only ----------------------------------
+    def provider_ids(self) -> dict[str, list[str]]:
+        """The ids the provider must serve for each model of the table (its own name, by default)."""
+        return {name: [name] for name in self.caps.models}
+
+    def served(self) -> set[str]:
+        """Every model id the provider serves to this key, from an endpoint it does not bill."""
+        raise NotImplementedError
+
+    def balance(self) -> str | None:
+        """The account's credit, where the provider tells it for free."""
+        raise NotImplementedError
+
     def price(self, model: str, size: str) -> float:
         _, mcaps, _ = self.caps.model(model)
         return mcaps.price_per_second(size)

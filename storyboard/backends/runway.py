@@ -144,8 +144,12 @@ class Runway(RemoteBackend):
             raise BackendError(f"downloading task {job.id}: {redact(type(e).__name__)}; run again to retry the download") from None
 
     # -- `storyboard doctor`: free endpoints only ------------------------------------------------
-    def served_models(self) -> set[str]:
-        """The models the organisation's tier may use (GET /v1/organization: free), with the credit balance."""
+    def provider_ids(self) -> dict[str, list[str]]:
+        """A recipe row (Multi-Shot) is no model of the tier: it is checked by its own issue's code."""
+        return {name: [name] for name, m in self.caps.models.items() if not m.params.get("recipe")}
+
+    def served(self) -> set[str]:
+        """The models the organisation's tier may use (GET /v1/organization: free)."""
         org = self._organization()
         return set((org.tier.models or {}).keys())
 

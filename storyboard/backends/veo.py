@@ -42,9 +42,11 @@ class Veo(RemoteBackend):
         super().__init__(caps, cache, clock, sleep)
         _, project = credential(caps)
         from google import genai
+        from google.auth.exceptions import GoogleAuthError
         from google.genai import errors, types
         self.types, self.errors = types, errors
         self.net = _network_errors()
+        self.auth = GoogleAuthError
         location = os.environ.get("GOOGLE_CLOUD_LOCATION") or LOCATION
         try:  # GOOGLE_VERTEX_BASE_URL, read by the SDK, points it elsewhere (a proxy, or the tests' fake)
             self.client = genai.Client(vertexai=True, project=project, location=location,
@@ -83,7 +85,7 @@ class Veo(RemoteBackend):
         try:
             op = self.client.models.generate_videos(model=shot.model, source=t.GenerateVideosSource(**source),
                                                     config=t.GenerateVideosConfig(**config))
-        except (self.errors.APIError, *self.net) as e:
+        except (self.errors.APIError, self.auth, *self.net) as e:
             if getattr(e, "code", 0) == 503:
                 raise NotCreated(f"the model is overloaded: {redact(str(e))}") from None  # UNAVAILABLE: nothing made
             raise self.classify(e, shot.id) from None
@@ -101,6 +103,8 @@ class Veo(RemoteBackend):
             raise self.classify(e, what=f"reading operation {job_id}") from None
         except self.net as e:
             raise Unclear(type(e).__name__) from None
+        except self.auth as e:
+            raise self.classify(e) from None
         if not op.done:
             return Job(id=job_id, state="in_progress")
         if op.error:
@@ -136,14 +140,18 @@ class Veo(RemoteBackend):
             raise BackendError(f"downloading {job.id}: {redact(str(e))}; run again to retry the download") from None
 
     # -- `storyboard doctor`: free endpoints only ------------------------------------------------
-    def served_models(self) -> set[str]:
-        """Model ids the project may call (models.list: free)."""
+    def served(self) -> set[str]:
+        """The publisher's base models the project may call (models.list: free)."""
         try:
             return {str(m.name).rsplit("/", 1)[-1] for m in self.client.models.list(config={"query_base": True})}
         except self.errors.APIError as e:
             if e.code in (401, 403):
                 raise BackendUnusable(f"Vertex AI refused the credentials ({e.code} {e.status})") from None
             raise BackendError(f"listing models: {e.code} {e.status}") from None
+        except self.net as e:
+            raise BackendError(f"listing models: {type(e).__name__}") from None
+        except self.auth as e:
+            raise self.classify(e) from None
 
     def close(self) -> None:
         try:
