@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storyboard.importers.draft import SHOT_FIELDS, WRITTEN_TRANSITIONS, Draft, Entry
-from storyboard.yamlsrc import Source
+from storyboard.stages.yamlsrc import Source
 
 GENERATED = re.compile(r"^(s[A-Za-z0-9-]+)_(\d+)$")
 FROM_SCRIPT = ("location", "action", "dialogue")
