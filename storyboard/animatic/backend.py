@@ -91,6 +91,7 @@ def panel_for(shot: CompiledShot, ctx: ShotContext) -> dict:
         "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
         "location_image": loc.reference if loc and loc.reference else None,
         "continues": ctx.previous is not None,
+        **({"overlap": ctx.overlap_out} if ctx.overlap_out else {}),  # its lines end before the dissolve out
     }
 
 
@@ -167,7 +168,7 @@ class AnimaticBackend(Backend):
         cam = panel["camera"]
         rig = camera.rig(cam["move"], n, w, h, fps, tilt=stage.DUTCH if cam["angle"] == "dutch" else 0.0)
         lines = panel["dialogue"]
-        spans, overrun = place_lines([beat(ln["text"], ln["at"], ln["pause"]) for ln in lines], seconds)
+        spans, overrun = cls.line_spans(panel, seconds)
         speaking: dict[str, list[tuple[float, float]]] = {}
         for ln, (start, end) in zip(lines, spans):
             if ln["on_screen"] and start < seconds:
@@ -180,6 +181,12 @@ class AnimaticBackend(Backend):
         screen_layers = cls._screen_layers(comp, w, h, work)
         text_layers = cls._text_layers(panel, spans, seconds, fps, w, h, work)
         return rig, comp, world_layers, screen_layers, text_layers, spans, overrun
+
+    @staticmethod
+    def line_spans(panel: dict, seconds: float):
+        """Where each line is spoken, and which overrun: the cut's one rule (timeline.place_lines)."""
+        return place_lines([beat(ln["text"], ln["at"], ln["pause"]) for ln in panel["dialogue"]], seconds,
+                           panel.get("overlap", 0.0))
 
     @classmethod
     def opening_picture(cls, shot: CompiledShot, ctx: ShotContext, asset, width: int, height: int):
@@ -285,9 +292,12 @@ class AnimaticBackend(Backend):
             duck[lo:hi] = 10 ** (DUCK_DB / 20)
             said.append({"speaker": ln["speaker"], "name": ln["name"], "text": ln["text"], "start": start,
                          "end": min(end, seconds)})
-            if k in overrun:
+            if k in overrun and end > seconds:
                 warnings.append(f"line {k + 1} ({ln['name']}) runs past the end of the {shot.duration:g}s shot "
                                 f"by {end - seconds:.1f}s and is cut; lengthen the shot or cut words")
+            elif k in overrun:
+                warnings.append(f"line {k + 1} ({ln['name']}) runs {end - seconds + panel['overlap']:.1f}s under the "
+                                "transition into the next shot; lengthen the shot or cut words")
         if len(bed):
             mix += bed * smooth(duck, int(0.12 * RATE))
         return said, warnings, mix

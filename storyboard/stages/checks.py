@@ -10,7 +10,7 @@ from storyboard.model.caps import ModelCaps, segments_for, BackendCaps
 from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.stages.timeline import beat, dialogue_fit
+from storyboard.stages.timeline import beat, dialogue_fit, overlap_after
 
 
 
@@ -99,11 +99,15 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
                                                   f"valid: {', '.join(mcaps.sizes)}"))
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
-        need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration)
+        overlap = overlap_after(sb, i)
+        need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration,
+                                     overlap)
         if overrun:  # the same placing as the render's: they agree on what fits
             words = sum(len(line.text.split()) for line in shot.dialogue)
+            under = (f" (the lines end before its {overlap:g}s {sb.transition_after(i).kind} into the next shot)"
+                     if overlap else "")
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
-                                                   f"{need:.1f}s but the shot lasts {shot.duration:g}s; "
+                                                   f"{need:.1f}s{under} but the shot lasts {shot.duration:g}s; "
                                                    "lengthen the shot or cut words", severity="warning", shot=shot.id))
         seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         if seg.seconds + 1e-9 < shot.duration:

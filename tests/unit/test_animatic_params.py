@@ -170,3 +170,16 @@ def test_the_catalogue_names_distinct_voices():
     assert all(named(v.name) == v for v in voices)  # every listed name can be written as `voice: <name>`
     for a, b in itertools.combinations(voices, 2):
         assert (a.pitch, a.formant) != (b.pitch, b.formant), (a, b)
+
+
+def test_the_animatic_places_lines_by_the_cut_s_rule(project):
+    """The animatic voices a shot's lines where the cut's subtitles put them: before its dissolve out."""
+    from tests.unit.test_timeline import DISSOLVES
+    from storyboard.stages.timeline import shot_lines
+    (project / "s.yaml").write_text(DISSOLVES)
+    prep = storyboard.compile(project / "s.yaml", backend="animatic")
+    sb = prep.loaded.storyboard
+    for i, (shot, ctx) in enumerate(zip(prep.shots, prep.contexts)):
+        spans, _ = AnimaticBackend.line_spans(panel_for(shot, ctx), shot.duration)
+        assert spans == [(ln["start"], ln["end"]) for ln in shot_lines(sb, i)]
+    assert AnimaticBackend.line_spans(panel_for(prep.shots[0], prep.contexts[0]), 5.0)[0][0][1] <= 4.0
