@@ -1,10 +1,28 @@
-"""Small pure helpers the core shares: merging mappings key by key, and stable digests."""
+"""Small pure helpers the core shares: merging mappings key by key, stable digests, writing systems."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from typing import Any
+
+# a writing system as Unicode names its letters -> how to say it to a person
+SCRIPT_WORDS = {"CJK": "Chinese characters", "HIRAGANA": "Japanese", "KATAKANA": "Japanese", "HANGUL": "Korean"}
+
+
+def script(ch: str) -> str:
+    """The writing system of a letter, as the first word of its Unicode name (LATIN, CYRILLIC, CJK,
+    HIRAGANA...); '' for anything that is not a letter (digits, punctuation, spaces)."""
+    if not ch.isalpha():
+        return ""
+    name = unicodedata.name(ch, "")
+    return name.split()[0] if name else ""
+
+
+def scripts(text: str) -> list[str]:
+    """The writing systems of a text's letters, in order of first appearance."""
+    return list(dict.fromkeys(s for s in map(script, text) if s))
 
 
 def deep_merge(base: Any, over: Any, whole: tuple[str, ...] = ()) -> Any:

@@ -24,7 +24,7 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 2  # the animatic's drawing and voicing, versioned: a new look renders clips anew
+LOOK = 3  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and silent)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from storyboard.animatic import look
+from storyboard.common import script
 from storyboard.media.clips import RATE
 
 @dataclass(frozen=True)
@@ -148,6 +149,15 @@ def delivery_effect(delivery: str) -> tuple[float, float, float]:
     return gain, rng, breath
 
 
+READS = ("LATIN",)  # what joe (en_US) reads; backends.toml's voice_scripts tells the checks the same
+
+
+def readable(text: str) -> str:
+    """The words of a line the voice can read: letters of other writing systems are left out (piper
+    reads 你好 as "Chinese letter, Chinese letter"), so a line in Chinese or Japanese is silent."""
+    return "".join(" " if script(ch) not in ("", *READS) else ch for ch in text)
+
+
 class ScratchVoices:
     """piper's joe voice, loaded once, recast per character. Deterministic: piper's noise is off
     and Praat's overlap-add has no randomness, so the same line gives the same samples."""
@@ -180,9 +190,13 @@ class ScratchVoices:
     @classmethod
     def speak(cls, text: str, voice: Voice, seconds: float, delivery: str = "") -> np.ndarray:
         """The line in `voice`, lasting exactly `seconds` (the shared estimate, timeline.speech_seconds):
-        the reading is fitted by overlap-add (no pitch change) and padded. Mono float32 at 48 kHz."""
-        audio, rate = cls.raw(text)
+        the reading is fitted by overlap-add (no pitch change) and padded. Mono float32 at 48 kHz.
+        What it cannot read is silence (`readable`)."""
         total = int(round(seconds * RATE))
+        text = readable(text)
+        if not any(ch.isalpha() for ch in text):
+            return np.zeros(total, dtype=np.float32)
+        audio, rate = cls.raw(text)
         if len(audio) == 0 or total == 0:
             return np.zeros(total, dtype=np.float32)
         gain, pitch_range, extra_breath = delivery_effect(delivery)

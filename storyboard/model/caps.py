@@ -20,6 +20,7 @@ class ModelCaps(BaseModel):
     reference_images: int = 0  # subject reference images per job
     negative_prompt: bool = False
     makes_sound: bool = False  # the clip has its own sound; a silent clip is then worth a warning
+    voice_scripts: list[str] = []  # the writing systems its voices read (common.script: LATIN...); [] for any
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
     params: dict[str, Any] = {}  # backend-specific request settings (endpoint ids, field names), read only by that backend

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from storyboard.common import SCRIPT_WORDS, scripts
 from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.caps import ModelCaps, segments_for, BackendCaps
@@ -127,6 +128,33 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
                                 severity="warning", shot=shot.id))
     if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
+    out.extend(_unvoiced(sb, pos, caps.name, mcaps))
+    return out
+
+
+def _unvoiced(sb: Storyboard, pos: "Positions", backend: str, mcaps: ModelCaps) -> list[Diagnostic]:
+    """Once per character, at their first such line: lines in a writing system the backend's voice
+    cannot read (the animatic's English scratch voice and Chinese or Japanese) are silent."""
+    if not mcaps.voice_scripts:
+        return []
+    out: list[Diagnostic] = []
+    warned: set[str] = set()
+    for i, shot in enumerate(sb.shots):
+        for k, line in enumerate(shot.dialogue):
+            unread = [s for s in scripts(line.text) if s not in mcaps.voice_scripts]
+            if not unread or line.speaker in warned:
+                continue
+            warned.add(line.speaker)
+            words = list(dict.fromkeys(SCRIPT_WORDS.get(s, s.title()) for s in unread))
+            if "Japanese" in words and "Chinese characters" in words:  # kanji, in Japanese
+                words.remove("Chinese characters")
+            what = " and ".join(words)
+            reads = ", ".join(SCRIPT_WORDS.get(s, s.title()) for s in mcaps.voice_scripts)
+            out.append(pos.diag(("shots", i, "dialogue", k),
+                                f"'{line.speaker}' speaks {what} (shot '{shot.id}'), which the {backend} scratch voice "
+                                f"cannot read (it reads {reads} script): those words are silent, their subtitles "
+                                "timed for reading; a backend that voices them will speak them",
+                                severity="warning", shot=shot.id))
     return out
 
 

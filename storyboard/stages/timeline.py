@@ -14,15 +14,24 @@ TAIL = 0.4  # silence left after the last line when the shot has room
 TIGHT_LEAD, TIGHT_GAP = 0.1, 0.12  # the gaps when the lines barely fit
 MAX_LEAD, MAX_GAP = 2.0, 3.0  # the most a spread adds before the first line and between two lines
 WORDS_PER_SECOND = 2.8  # brisk film dialogue; above this a line will not fit the shot
+# Chinese and Japanese are written without spaces: their time is counted in characters. Four a second
+# (punctuation counted, as a full-width character) is Netflix's reading speed for Japanese subtitles
+# (Japanese Timed Text Style Guide, partnerhelp.netflixstudios.com, article 215767517) and the limit
+# Arista Szu-Yu Kuo reports for Chinese subtitles; Mandarin is spoken at about four to five syllables,
+# that is characters, a second. One rate for both: a line is on screen long enough to read.
+CJK_CHARS_PER_SECOND = 4.0
+_CJK = re.compile("[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")  # kana, han, CJK punctuation
 OVERRUN = 0.05  # seconds a line may run past the shot's end before it counts as cut: below what a warning shows
 MIN_CUE = 0.5  # a subtitle shorter than this cannot be read: a later cue waits instead
 
 
 def speech_seconds(text: str) -> float:
-    """How long a line takes to say, estimated from its words (pauses included). The one estimate
-    shared by the checks, the plan and the cut; the animatic's voices are fitted to it."""
-    words = len(re.findall(r"[\w']+", text))
-    return 0.4 + words / WORDS_PER_SECOND
+    """How long a line takes to say, estimated from its words (pauses included), and from its
+    characters in Chinese and Japanese. The one estimate shared by the checks, the plan and the cut;
+    the animatic's voices are fitted to it."""
+    cjk = len(_CJK.findall(text))
+    words = len(re.findall(r"[\w']+", _CJK.sub(" ", text)))
+    return 0.4 + words / WORDS_PER_SECOND + cjk / CJK_CHARS_PER_SECOND
 
 
 @dataclass(frozen=True)

@@ -183,3 +183,11 @@ def test_the_animatic_places_lines_by_the_cut_s_rule(project):
         spans, _ = AnimaticBackend.line_spans(panel_for(shot, ctx), shot.duration)
         assert spans == [(ln["start"], ln["end"]) for ln in shot_lines(sb, i)]
     assert AnimaticBackend.line_spans(panel_for(prep.shots[0], prep.contexts[0]), 5.0)[0][0][1] <= 4.0
+
+
+def test_the_scratch_voice_says_nothing_it_cannot_read():
+    """piper's English voice read 你好 as "Chinese letter, Chinese letter": a CJK line is silent."""
+    from storyboard.animatic.voices import JOE, ScratchVoices
+    assert not np.any(ScratchVoices.speak("你好，世界。", JOE, 1.9))
+    assert not np.any(ScratchVoices.speak("灯台の灯りが消えた。", JOE, 3.0))
+    assert np.any(ScratchVoices.speak("OK, 你好", JOE, 1.3))  # what it can read, it says

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
+
 from storyboard.exports import subtitles
 from storyboard.media import assemble
 from storyboard.stages.timeline import build
@@ -172,3 +174,50 @@ def test_the_checks_say_a_line_runs_into_the_dissolve(project):
     prep = storyboard.compile(project / "s.yaml", backend="animatic")
     warning = next(d.message for d in prep.warnings if "shot 'a'" in d.message and "needs about" in d.message)
     assert "dissolve" in warning
+
+
+# -- issue 22 item 8: lines in Chinese and Japanese ----------------------------------------------------
+
+def test_a_cjk_line_gets_its_reading_time_on_screen_and_in_the_cue():
+    """Without spaces a CJK line was one or two 'words': about a second, a flashing subtitle."""
+    from storyboard.stages.timeline import CJK_CHARS_PER_SECOND, estimated_lines, speech_seconds
+    ja = "灯台の灯りが消えたら、船はもう港に戻れない。"  # 22 characters, punctuation counted as Netflix does
+    assert speech_seconds(ja) == pytest.approx(0.4 + 22 / CJK_CHARS_PER_SECOND)
+    assert speech_seconds("你好，世界。") == pytest.approx(0.4 + 6 / CJK_CHARS_PER_SECOND)
+    assert speech_seconds("OK, 你好") == pytest.approx(0.4 + 1 / 2.8 + 2 / CJK_CHARS_PER_SECOND)
+    assert speech_seconds("Not tonight.") == pytest.approx(0.4 + 2 / 2.8)  # other scripts: unchanged
+    (cue,) = estimated_lines([{"name": "Mara", "text": ja}], 8.0)
+    assert cue["end"] - cue["start"] >= 22 / CJK_CHARS_PER_SECOND
+
+
+def test_validate_warns_once_per_character_whose_lines_the_scratch_voice_cannot_speak(project):
+    from storyboard.pipeline import check
+    from storyboard.stages.loader import load
+    (project / "s.yaml").write_text("""\
+version: 1
+characters:
+  mara: {description: a keeper}
+  li: {description: a sailor}
+  tom: {description: a boy}
+shots:
+  - id: a
+    duration: 8
+    characters: [mara, li, tom]
+    dialogue:
+      - li: 你好，世界。
+      - mara: こんにちは。
+      - li: 再见。
+      - tom: Hello.
+  - id: b
+    duration: 4
+    characters: [mara]
+    dialogue:
+      - mara: 元気ですか。
+""")
+    loaded = load(project / "s.yaml")
+    voiced = [d for d in check(loaded, "animatic") if "scratch voice" in d.message]
+    assert [(d.line, d.message.split("'")[1]) for d in voiced] == [(11, "li"), (12, "mara")]
+    assert all(d.severity == "warning" for d in voiced)
+    assert "speaks Chinese characters" in voiced[0].message and "silent" in voiced[0].message
+    assert "speaks Japanese (shot 'a')" in voiced[1].message
+    assert not [d for d in check(loaded, "openai") if "scratch voice" in d.message]
