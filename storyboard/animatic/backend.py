@@ -14,7 +14,7 @@ from PIL import Image
 
 from storyboard.animatic import ambience, stage, camera
 from storyboard.animatic.camera import Layer, between
-from storyboard.animatic.voices import RATE, ScratchVoices, Voice, cast_voices
+from storyboard.animatic.voices import RATE, ScratchVoices, Voice, cast_voices, readable
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.common import stable_int
 from storyboard.draw import cards as text
@@ -86,7 +86,8 @@ def panel_for(shot: CompiledShot, ctx: ShotContext) -> dict:
         "dialogue": [{"speaker": ln.speaker, "name": line.name, "text": ln.text, "delivery": ln.delivery,
                       "mark": _mark(ln), "at": ln.at, "pause": ln.pause,
                       "on_screen": ln.speaker in seen and not ln.heard_not_seen,
-                      "voice": voices[ln.speaker].params() if ln.speaker in voices else None}
+                      "voice": voices[ln.speaker].params() if ln.speaker in voices else None,
+                      **({"read": readable(ln.text)[0] or "silent"} if readable(ln.text)[0] != "en" else {})}
                      for ln, line in zip(ctx.shot.dialogue, shot.dialogue)],
         "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
         "location_image": loc.reference if loc and loc.reference else None,

