@@ -99,9 +99,9 @@ def run(script: Path, out: Path | None = None, scenes: list[str] | tuple[str, ..
     comments: dict = {}
     if merge is not None:
         load(merge)  # the file to merge into must be a valid storyboard: its own errors, placed, first
-        old = _read_definitions(merge)
         text = merge.read_text(encoding="utf-8")
-        comments = merging.end_comments(text, read_yaml(text, _display(merge)))
+        src = read_yaml(text, _display(merge))  # a mapping: load() said so
+        old, comments = src.data, merging.end_comments(text, src)
         incs = old.get("include") or []
         bibles += [_read_definitions(merge.parent / inc) for inc in ([incs] if isinstance(incs, str) else incs)]
     if bible is not None:

@@ -4,16 +4,20 @@ The rules, in the order the draft applies them:
 
 - A scene heading is a location: INT/EXT, its name and time of day. The same place
   (setting and name) has one id in every scene; a later scene at another time of day
-  changes the location's `time` from its first shot on.
-- A character cue is a character, its id slugged from the name. (V.O.) and (O.S.) lines
-  stay marked; (CONT'D) is understood and dropped; other extensions become delivery.
+  changes the location's `time` from its first shot on. A script with no heading at all (a
+  treatment) is one scene in one placeholder location.
+- A character cue is a character, its id slugged from the name, its name as the action spells
+  it (else title-cased: TOMÁS is Tomás), described by the words that introduce it where its
+  name first stands in capitals. (V.O.) and (O.S.) lines stay marked; (CONT'D) is understood
+  and dropped; other extensions become delivery. Dual dialogue starts together (one `at:`).
 - An action paragraph and the dialogue after it are one beat, and a beat is one shot,
-  split into several when it would last longer than 20 s.
+  split into several when it would last longer than 20 s. Its characters are those who speak
+  on screen or are named; a shot that names no one shows who is in the scene so far.
 - Framing: the first shot of a scene is an establishing wide; after it, a shot where two or
   more people speak on screen is a medium shot, a shot with one speaker on screen a
   close-up, and a shot with no one speaking on screen a medium shot.
-- Duration: the dialogue at speaking pace (`checks.speech_seconds`, a quarter second between
-  lines) plus the action's words at three a second, rounded up to half a second, from 2 s
+- Duration: the dialogue at speaking pace (`timeline.speech_seconds`, a quarter second between
+  lines, dual dialogue counted once) plus the action's words at three a second, rounded up to half a second, from 2 s
   (longer than any transition the draft writes, so every dissolve fits) to 20 s.
 - Scene numbers (#12#, or the scene's place in the script) name the shots: s12_01, s12_02...
 """
