@@ -11,7 +11,7 @@ from storyboard.model.caps import ModelCaps, segments_for, BackendCaps
 from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.stages.timeline import beat, dialogue_fit, overlap_after
+from storyboard.stages.timeline import beat, dialogue_fit, overlap_after, size_words
 
 
 
@@ -104,10 +104,10 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
         need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration,
                                      overlap)
         if overrun:  # the same placing as the render's: they agree on what fits
-            words = sum(len(line.text.split()) for line in shot.dialogue)
+            words = size_words([line.text for line in shot.dialogue])
             under = (f" (the lines end before its {overlap:g}s {sb.transition_after(i).kind} into the next shot)"
                      if overlap else "")
-            out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
+            out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words}) needs about "
                                                    f"{need:.1f}s{under} but the shot lasts {shot.duration:g}s; "
                                                    "lengthen the shot or cut words", severity="warning", shot=shot.id))
         seg = segments_for(shot.duration, mcaps, caps.exact_duration)

@@ -25,6 +25,15 @@ OVERRUN = 0.05  # seconds a line may run past the shot's end before it counts as
 MIN_CUE = 0.5  # a subtitle shorter than this cannot be read: a later cue waits instead
 
 
+def size_words(texts: list[str]) -> str:
+    """How much there is to say, as a person counts it: "12 words", "22 characters" for CJK."""
+    cjk = sum(len(_CJK.findall(t)) for t in texts)
+    words = sum(len(re.findall(r"[\w']+", _CJK.sub(" ", t))) for t in texts)
+    parts = ([f"{words} word{'s' * (words != 1)}"] if words or not cjk else []) + \
+        ([f"{cjk} Chinese or Japanese character{'s' * (cjk != 1)}"] if cjk else [])
+    return " and ".join(parts)
+
+
 def speech_seconds(text: str) -> float:
     """How long a line takes to say, estimated from its words (pauses included), and from its
     characters in Chinese and Japanese. The one estimate shared by the checks, the plan and the cut;

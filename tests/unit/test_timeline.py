@@ -186,6 +186,9 @@ def test_a_cjk_line_gets_its_reading_time_on_screen_and_in_the_cue():
     assert speech_seconds("你好，世界。") == pytest.approx(0.4 + 6 / CJK_CHARS_PER_SECOND)
     assert speech_seconds("OK, 你好") == pytest.approx(0.4 + 1 / 2.8 + 2 / CJK_CHARS_PER_SECOND)
     assert speech_seconds("Not tonight.") == pytest.approx(0.4 + 2 / 2.8)  # other scripts: unchanged
+    from storyboard.stages.timeline import size_words
+    assert size_words([ja]) == "22 Chinese or Japanese characters"  # the checks' "needs about" says so, not "1 words"
+    assert size_words(["OK, 你好", "Go."]) == "2 words and 2 Chinese or Japanese characters"
     (cue,) = estimated_lines([{"name": "Mara", "text": ja}], 8.0)
     assert cue["end"] - cue["start"] >= 22 / CJK_CHARS_PER_SECOND
 
