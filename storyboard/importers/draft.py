@@ -16,9 +16,10 @@ The rules, in the order the draft applies them:
 - Framing: the first shot of a scene is an establishing wide; after it, a shot where two or
   more people speak on screen is a medium shot, a shot with one speaker on screen a
   close-up, and a shot with no one speaking on screen a medium shot.
-- Duration: the dialogue at speaking pace (`timeline.speech_seconds`, a quarter second between
-  lines, dual dialogue counted once) plus the action's words at three a second, rounded up to half a second, from 2 s
-  (longer than any transition the draft writes, so every dissolve fits) to 20 s.
+- Duration: the action's words at three a second, then the dialogue as the checks hold a shot
+  to it (`timeline.needed_seconds`: speaking pace, dual dialogue counted once, ended before a
+  dissolve out), rounded up to half a second, from 2 s (longer than any transition the draft
+  writes, so every dissolve fits) to 20 s.
 - Scene numbers (#12#, or the scene's place in the script) name the shots: s12_01, s12_02...
 """
 
@@ -34,13 +35,14 @@ from typing import Any
 from storyboard.errors import UsageError
 from storyboard.importers import yamltext
 from storyboard.importers.screenplay import Beat, Scene, Screenplay, Speech
+from storyboard.model.storyboard import OVERLAPPING
 from storyboard.stages.loader import CONTROL
-from storyboard.stages.timeline import LEAD, speech_seconds
+from storyboard.stages.timeline import LEAD, beat, needed_seconds, speech_seconds
 
 MAX_SECONDS = 20.0
 MIN_SECONDS = 2.0
 ACTION_WORDS_PER_SECOND = 3.0
-LINE_GAP = 0.25           # between two lines of dialogue, as checks.for_backend counts it
+LINE_GAP = 0.25           # between two lines of dialogue, in splitting a long beat
 MAX_PIECE_CHARS = 900     # a dialogue line may hold 1000 characters
 MAX_ACTION_CHARS = 3600   # a shot's action may hold 4000
 INTRO_WORDS = 16          # the most words a character's introduction gives their description
@@ -144,19 +146,16 @@ def action_seconds(text: str) -> float:
 
 
 def dialogue_seconds(texts: list[str]) -> float:
-    """How long lines take, spoken one after another: the estimate checks.for_backend holds shots to."""
+    """How long lines take, spoken one after another with a quarter second between (splitting a beat)."""
     return sum(speech_seconds(t) for t in texts) + LINE_GAP * max(0, len(texts) - 1)
 
 
-def shot_seconds(action: str, texts: list[str], together: set[int] | frozenset[int] = frozenset()) -> float:
-    """The action's time and the dialogue's; lines spoken together (`together`, by index) count once,
-    as the longest of them."""
-    if together:
-        rest = [t for k, t in enumerate(texts) if k not in together]
-        overlap = max(speech_seconds(texts[k]) for k in together)
-        dialogue = dialogue_seconds(rest) + overlap + (LINE_GAP if rest else 0.0)
-    else:
-        dialogue = dialogue_seconds(texts)
+def shot_seconds(action: str, texts: list[str], at: dict[int, float] | None = None, overlap: float = 0.0) -> float:
+    """The action's words, then the dialogue as the checks and the cut hold a shot to it
+    (`timeline.needed_seconds`: placed tight, lines spoken together by their `at:` counted once, and
+    ended before the dissolve or wipe out, `overlap` seconds)."""
+    at = at or {}
+    dialogue = needed_seconds([beat(t, at.get(k)) for k, t in enumerate(texts)], overlap) if texts else 0.0
     need = action_seconds(action) + dialogue
     return min(MAX_SECONDS, max(MIN_SECONDS, math.ceil(need * 2 - 1e-9) / 2))
 
@@ -489,8 +488,10 @@ class _Drafter:
         present += [c for c in on_screen if c not in present]
         framing = "wide" if establishing else "close-up" if len(set(seen)) == 1 else "medium"
         together = _dual_starts(speeches)
-        dual = {k for k, s in enumerate(speeches) if s.dual} if together else set()
-        data: dict[str, Any] = {"id": shot_id, "duration": shot_seconds(action, [s.text for s in speeches], dual)}
+        out, why = transition(beat.transition) if last_of_beat and beat.transition else (None, "")
+        overlap = float(out.split()[1].rstrip("s")) if out and out.split()[0] in OVERLAPPING else 0.0
+        data: dict[str, Any] = {"id": shot_id,
+                                "duration": shot_seconds(action, [s.text for s in speeches], together, overlap)}
         if lid:
             data["location"] = lid
         if on_screen:
@@ -517,12 +518,11 @@ class _Drafter:
             entry.before.append(f"dual dialogue: lines {', '.join(lines[:-1])} and {lines[-1]} ({names}) "
                                 "are spoken at the same time")
         if last_of_beat and beat.transition:
-            t, why = transition(beat.transition)
-            if t:
-                data["transition"] = t
+            if out:
+                data["transition"] = out
             if why:
                 entry.notes["transition"] = why
-            elif not t:
+            elif not out:
                 entry.before.append(f"transition: {beat.transition}")
         return entry
 
