@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=2.0)
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 4, 6])
     args = ap.parse_args()
-    from tests.backends.fake_sora import FakeSora
+    from tests.fakes.sora import FakeSora
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fake = FakeSora(tmp).start()
@@ -37,7 +37,7 @@ def main() -> None:
         shots = "".join(f"  - {{id: s{i}, duration: 4, action: 'Shot {i} of the bench.'}}\n" for i in range(args.shots))
         (tmp / "bench.yaml").write_text(f"version: 1\nshots:\n{shots}")
         import storyboard
-        from storyboard.cache import Cache
+        from storyboard.store.cache import Cache
         for c in args.concurrency:
             cache = Cache(tmp / f"cache-{c}")
             prep = storyboard.compile(tmp / "bench.yaml", "openai")

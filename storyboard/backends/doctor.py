@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from storyboard.backends import capabilities
-from storyboard.backends.capabilities import BackendCaps
+from storyboard import catalog as capabilities
+from storyboard.model.caps import BackendCaps
 from storyboard.errors import StoryboardError, UsageError
 from storyboard.redact import redact
 

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps, credential
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear
 from storyboard.backends.veo import NEGATIVE_PROMPT
-from storyboard.cache import Cache
+from storyboard.catalog import credential
 from storyboard.errors import BackendError, BackendUnusable
+from storyboard.model.caps import BackendCaps
 from storyboard.redact import redact
+from storyboard.store.cache import Cache
 
 MAX_CLIP_BYTES = 2 << 30
 STATES = {"PENDING": "queued", "THROTTLED": "queued", "RUNNING": "in_progress", "SUCCEEDED": "completed",

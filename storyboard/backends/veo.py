@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps, credential
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear
-from storyboard.cache import Cache
+from storyboard.catalog import credential
 from storyboard.errors import BackendError, BackendUnusable, UsageError
+from storyboard.model.caps import BackendCaps
 from storyboard.redact import redact
+from storyboard.store.cache import Cache
 
 # subtitles are laid in the cut; a clip with burnt-in text cannot be re-timed
 NEGATIVE_PROMPT = "subtitles, captions, on-screen text, watermark"

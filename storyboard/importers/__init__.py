@@ -11,16 +11,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyboard import fsutil
 from storyboard.errors import Diagnostic, FormatError, UsageError
-from storyboard.importers import draft
-from storyboard.importers import merge as merging
+from storyboard.importers import draft, merge as merging
 from storyboard.importers.screenplay import Screenplay
-from storyboard.loader import (  # one spelling of a file's name in messages, the loader's
-    _display,
-    load,
-)
-from storyboard.yamlsrc import MAX_BYTES, read_yaml
+from storyboard.stages.loader import _display, load
+from storyboard.stages.yamlsrc import MAX_BYTES, read_yaml
+from storyboard.store import files as fsutil
 
 MAX_SCRIPT_BYTES = 5 << 20  # a feature-length script is well under 1 MB, even as Final Draft XML
 _NOT_SCRIPTS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip file (a .docx or .fadein?)", b"{\\rtf": "an RTF document"}
@@ -100,9 +96,12 @@ def run(script: Path, out: Path | None = None, scenes: list[str] | tuple[str, ..
     bibles: list[dict] = []  # what included bibles define is reused, not defined again
     include: list[str] = []
     old: dict | None = None
+    comments: dict = {}
     if merge is not None:
         load(merge)  # the file to merge into must be a valid storyboard: its own errors, placed, first
-        old = _read_definitions(merge)
+        text = merge.read_text(encoding="utf-8")
+        src = read_yaml(text, _display(merge))  # a mapping: load() said so
+        old, comments = src.data, merging.end_comments(text, src)
         incs = old.get("include") or []
         bibles += [_read_definitions(merge.parent / inc) for inc in ([incs] if isinstance(incs, str) else incs)]
     if bible is not None:
@@ -118,7 +117,7 @@ def run(script: Path, out: Path | None = None, scenes: list[str] | tuple[str, ..
                     include=include, scenes=list(scenes))
     changes: list[merging.Change] = []
     if old is not None:
-        d, changes = merging.merge(old, d, only={e.prefix for e in d.shots} if scenes else None)
+        d, changes = merging.merge(old, d, only={e.prefix for e in d.shots} if scenes else None, comments=comments)
     text = draft.render(d)
     if len(text.encode()) > MAX_BYTES:
         raise UsageError(f"the draft would be {len(text.encode()) >> 10} KB, over the {MAX_BYTES >> 10} KB a storyboard "

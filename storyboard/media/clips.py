@@ -7,7 +7,7 @@ from pathlib import Path
 
 import ffmpeg as ff  # ffmpeg-python
 
-from storyboard.backends.capabilities import ASPECT_TOLERANCE
+from storyboard.model.caps import ASPECT_TOLERANCE
 from storyboard.media.ffmpeg import SAFE, Command, compile, run, safe_path, timeout_for
 
 RATE = 48_000

@@ -20,7 +20,7 @@ from typing import IO, Iterable
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: graphs as data, with ffmpeg's two levels of escaping
 
-from storyboard.backends.capabilities import child_env
+from storyboard.catalog import child_env
 from storyboard.errors import MediaError
 
 SAFE = {"protocol_whitelist": "file,pipe"}  # input options: a crafted file may not make ffmpeg read elsewhere

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from storyboard.backends import capabilities as catalog
+from storyboard import catalog
 from storyboard.media import ffmpeg
 
 PLUGIN = {"backends": {"plug": {"code": "plug.video:Backend", "default_model": "m", "env": ["PLUGVID_LOGIN"],
