@@ -30,7 +30,8 @@ CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent 
 BLOCK_WORDS = ("moderation", "policy", "safety", "blocked", "filtered", "responsible ai", "prohibited")
 
 
-QUOTA_WORDS = ("quota", "billing", "balance", "credit", "top up", "insufficient", "plan")
+QUOTA_WORDS = ("quota", "billing", "balance", "enough credits", "credit balance", "top up", "insufficient_quota",
+               "spend limit")
 # what a backend table's `errors` maps an SDK exception class to (by class name, most specific first)
 ERROR_KINDS = ("not_created", "unclear", "quota", "credentials", "blocked", "rejected", "by_status")
 
@@ -66,6 +67,8 @@ def kind_by_status(status: int, text: str) -> str:
         return "quota"
     if status in (408, 409) or status >= 500:
         return "unclear"
+    if any(w in low for w in QUOTA_WORDS):  # Runway answers 400 "You do not have enough credits"
+        return "quota"
     if is_refusal(low):
         return "blocked"
     return "rejected"

@@ -163,3 +163,10 @@ def test_cap_under_faults(provider, project, every):
     assert billed <= cap + 1e-9 and once_each(provider)
     assert run.rendered.spent <= billed + 1e-9  # counted when accepted; a lost reply is held, not yet spent
     report(provider, f"cap under 500 every {every}th", REQUESTS, run.status)
+
+
+def test_quota_stops_the_run_with_nothing_made(provider, project):
+    provider.fake.faults.quota = True
+    run = render(film(provider, project), provider.backend, concurrency=1)
+    assert run.status == 5 and not provider.fake.ledger.jobs and run.rendered.spent == 0
+    report(provider, "quota refused", REQUESTS, run.status)
