@@ -79,3 +79,47 @@ def test_an_exception_the_table_does_not_name_is_left_as_it_is():
     assert RemoteBackend.classify(backend, e) is e
     sub = _exc("SomeNewStatusError", 503, "", bases=(type("APIStatusError", (Exception,), {}),))
     assert isinstance(RemoteBackend.classify(backend, sub), Unclear)  # found along the class's bases
+
+
+PRE = """
+version: 1
+defaults: {{model: {model}, size: 1280x720}}
+characters:
+  ana: {{name: Ana, description: a woman in a red coat, reference: ana.png}}
+shots:
+  - {{id: one, duration: 4, characters: [ana], action: Ana walks along the pier.}}
+  - {{id: two, duration: 4, continuity: continuous, characters: [ana], action: Ana stops.}}
+  - {{id: three, duration: 4, action: A storm gathers.}}
+"""
+
+
+def _validate(project, capsys, backend: str, model: str) -> tuple[int, str]:
+    from PIL import Image
+
+    from storyboard.cli import main
+    Image.new("RGB", (640, 360), (200, 30, 30)).save(project / "ana.png")
+    (project / "s.yaml").write_text(PRE.format(model=model))
+    status = main(["validate", str(project / "s.yaml"), "--backend", backend])
+    return status, capsys.readouterr().err
+
+
+def test_a_model_that_needs_a_first_frame_refuses_a_shot_without_one_before_paying(project, capsys):
+    status, err = _validate(project, capsys, "runway", "gen4_turbo")
+    assert status == 2
+    assert "s.yaml:9:5: gen4_turbo makes video only from a first frame, and shot 'three' has none" in err
+    assert "shot 'one'" not in err and "shot 'two'" not in err  # Ana's still and the continuity give them one
+
+
+def test_a_recipe_row_is_refused_for_a_single_shot_by_the_backends_hook(project, capsys):
+    status, err = _validate(project, capsys, "runway", "multi-shot")
+    assert status == 2 and "Runway's Multi-Shot recipe) makes 3 to 5 shots in one task" in err
+
+
+def test_a_model_that_refuses_faces_starts_on_no_face_and_warns_on_a_continuous_one(project, capsys):
+    from storyboard import pipeline
+    from storyboard.stages.loader import load
+    status, err = _validate(project, capsys, "fal", "seedance-2")
+    assert status == 0
+    assert "shot 'two' starts on the last frame of 'one'; if that shows a face, seedance-2 refuses it" in err
+    shots = pipeline.prepare(load(project / "s.yaml"), "fal").shots
+    assert shots[0].input_reference is None and [u.identity for u in shots[0].characters] == ["words"]
