@@ -123,3 +123,18 @@ def test_a_model_that_refuses_faces_starts_on_no_face_and_warns_on_a_continuous_
     assert "shot 'two' starts on the last frame of 'one'; if that shows a face, seedance-2 refuses it" in err
     shots = pipeline.prepare(load(project / "s.yaml"), "fal").shots
     assert shots[0].input_reference is None and [u.identity for u in shots[0].characters] == ["words"]
+
+
+def test_models_shows_each_rows_source_and_date_and_the_retired_ids(capsys):
+    import json
+
+    from storyboard.cli import main
+    assert main(["models", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"animatic", "openai", "vertex", "fal", "runway"}
+    assert doc["fal"]["models"]["kling-4"]["read"] == "2026-12-06"
+    assert doc["fal"]["models"]["kling-4"]["source"].startswith("https://fal.ai/models/fal-ai/kling-video/v4/")
+    assert doc["vertex"]["retired"]["veo-3.1-generate-preview"]["successor"] == "veo-3.1-generate-001"
+    assert main(["models", "--backend", "runway"]) == 0
+    out = capsys.readouterr().out
+    assert "read 2026-12-06" in out and "gen4_turbo" in out and "needed" in out  # gen4_turbo needs a first frame
