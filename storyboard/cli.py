@@ -554,8 +554,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     for b in backends:
         t = Table(title=f"{b.name}: {b.description}" + (f" (needs {' or '.join(b.env)})" if b.env else ""),
                   title_justify="left")
-        for col in ("model", "lengths", "sizes", "first frame", "references", "sound", "$/s", "source"):
-            t.add_column(col, justify="right" if col == "$/s" else "left", no_wrap=col in ("model", "sizes", "$/s"))
+        for col in ("model", "lengths", "sizes", "first frame", "references", "sound", "$/s", "read"):
+            t.add_column(col, justify="right" if col == "$/s" else "left",
+                         no_wrap=col in ("model", "sizes", "$/s", "read"))
         for name, m in b.models.items():
             lengths = "any" if b.exact_duration or not m.durations else _spans(m.durations)
             if m.extension_durations:
@@ -565,13 +566,14 @@ def cmd_models(args: argparse.Namespace) -> int:
             sizes = ["*"] if b.any_size else m.sizes
             price = "\n".join(f"{m.price_per_second(size):.4g}" for size in sizes)  # one line per size
             first = "needed" if m.needs_first_frame else "yes" if m.image_reference else "no"
-            if m.refuses_faces and m.image_reference:
-                first += " (no faces)"
             t.add_row(name + (" *" if name == b.default_model else ""), lengths,
                       "any" if b.any_size else "\n".join(sizes), first,
                       ", ".join(r for r in refs if r) or "-", "yes" if m.makes_sound else "no", price,
-                      f"read {m.read or '?'}\n{m.source or '-'}")
+                      m.read or "?")
         out.print(t)
+        for name, m in b.models.items():  # where each row's facts come from
+            out.print(f"  {name}: {m.source or 'no source given'}" + (f" (read {m.read})" if m.read else "")
+                      + ("; refuses a face in a first frame" if m.refuses_faces else ""), markup=False)
         for old, gone in b.retired.items():
             out.print(f"  retired: {old} (since {gone.since or '?'}) -> {gone.successor}", markup=False)
     cfg = capabilities.config_path()
