@@ -30,8 +30,9 @@ CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent 
 BLOCK_WORDS = ("moderation", "policy", "safety", "blocked", "filtered", "responsible ai", "prohibited")
 
 
-QUOTA_WORDS = ("quota", "billing", "balance", "enough credits", "credit balance", "top up", "insufficient_quota",
-               "spend limit")
+# a refusal for money, not for speed ("quota" alone is no sign: Google's rate limit says "check quota")
+QUOTA_WORDS = ("billing", "balance", "enough credits", "credit balance", "top up", "insufficient_quota",
+               "exceeded your current quota", "spend limit")
 # what a backend table's `errors` maps an SDK exception class to (by class name, most specific first)
 ERROR_KINDS = ("not_created", "unclear", "quota", "credentials", "blocked", "rejected", "by_status")
 

@@ -66,6 +66,15 @@ def _vertex(tmp: Path, media: Path, monkeypatch) -> Provider:
                     inline_video=True)
 
 
+def _gemini(tmp: Path, media: Path, monkeypatch) -> Provider:
+    from tests.fakes.gemini import KEY, FakeGemini
+    fake = FakeGemini(media)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url + "/")
+    return Provider("gemini", "gemini-omni-1.1-flash", 0.12, fake, lists_unfinished=False, lists_ended=False,
+                    inline_video=True)
+
+
 def _runway(tmp: Path, media: Path, monkeypatch) -> Provider:
     from tests.fakes.runway import KEY, FakeRunway
     fake = FakeRunway(media)
@@ -74,7 +83,8 @@ def _runway(tmp: Path, media: Path, monkeypatch) -> Provider:
     return Provider("runway", "gen4.5", 0.25, fake, lists_unfinished=False, lists_ended=False)
 
 
-PROVIDERS: dict[str, Callable] = {"openai": _openai, "fal": _fal, "vertex": _vertex, "runway": _runway}
+PROVIDERS: dict[str, Callable] = {"openai": _openai, "fal": _fal, "vertex": _vertex, "gemini": _gemini,
+                                  "runway": _runway}
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ import json
 from storyboard.cli import main
 
 # one id of each backend's table that the fake can stop serving
-GONE = {"openai": "sora-2-pro", "fal": "fal-ai/kling-video/v4/image-to-video", "vertex": "veo-3.1-fast-generate-001",
+GONE = {"gemini": "gemini-omni-1.1-flash", "openai": "sora-2-pro", "fal": "fal-ai/kling-video/v4/image-to-video", "vertex": "veo-3.1-fast-generate-001",
         "runway": "gen4_turbo"}
-GONE_MODEL = {"openai": "sora-2-pro", "fal": "kling-4", "vertex": "veo-3.1-fast-generate-001", "runway": "gen4_turbo"}
+GONE_MODEL = {"gemini": "gemini-omni-1.1-flash", "openai": "sora-2-pro", "fal": "kling-4", "vertex": "veo-3.1-fast-generate-001", "runway": "gen4_turbo"}
 
 
 def doctor(provider, capsys) -> tuple[int, dict, str]:
@@ -47,11 +47,12 @@ def test_a_refused_key_exits_3(provider, capsys):
 
 
 def test_no_key_is_skipped_unless_asked(capsys, monkeypatch):
-    for name in ("OPENAI_API_KEY", "FAL_KEY", "RUNWAYML_API_SECRET", "GOOGLE_CLOUD_PROJECT"):
+    for name in ("OPENAI_API_KEY", "FAL_KEY", "RUNWAYML_API_SECRET", "GOOGLE_CLOUD_PROJECT", "GEMINI_API_KEY",
+                 "GOOGLE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     assert main(["doctor", "--json"]) == 0
     found = {f["backend"]: f["key"] for f in json.loads(capsys.readouterr().out)}
-    assert found == {"animatic": "not needed", "openai": "not set", "vertex": "not set", "fal": "not set",
-                     "runway": "not set"}
+    assert found == {"animatic": "not needed", "openai": "not set", "vertex": "not set", "gemini": "not set",
+                     "fal": "not set", "runway": "not set"}
     assert main(["doctor", "--backend", "runway"]) == 3
     assert "needs RUNWAYML_API_SECRET" in capsys.readouterr().out

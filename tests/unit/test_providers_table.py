@@ -131,7 +131,7 @@ def test_models_shows_each_rows_source_and_date_and_the_retired_ids(capsys):
     from storyboard.cli import main
     assert main(["models", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"animatic", "openai", "vertex", "fal", "runway"}
+    assert set(doc) == {"animatic", "openai", "vertex", "gemini", "fal", "runway"}
     assert doc["fal"]["models"]["kling-4"]["read"] == "2026-12-06"
     assert doc["fal"]["models"]["kling-4"]["source"].startswith("https://fal.ai/models/fal-ai/kling-video/v4/")
     assert doc["vertex"]["retired"]["veo-3.1-generate-preview"]["successor"] == "veo-3.1-generate-001"
