@@ -43,7 +43,7 @@ def unavailable() -> str | None:
 # -- who is checked -----------------------------------------------------------------------------
 
 _NOT_HUMAN = re.compile(r"\b(dog|dogs|puppy|cat|kitten|horse|pony|bird|parrot|owl|crow|gull|fish|animal|creature|"
-                        r"robot|android|drone|machine|ship|boat|car|truck|train|vehicle|voice|radio|computer|"
+                        r"robot|android|drone|machine|ship|boat|trawler|vessel|yacht|car|truck|train|plane|vehicle|voice|radio|computer|"
                         r"ghost|shadow|collie|terrier|wolf|fox|bear)\b", re.I)
 _HUMAN = re.compile(r"\b(man|men|woman|women|boy|girl|child|kid|person|lady|gentleman|guy|he|she|her|his|"
                     r"mother|father|son|daughter|grandson|granddaughter|keeper|teen|teenager|human)\b", re.I)
@@ -103,7 +103,10 @@ def reference(root: Path, sb: "Storyboard", cid: str, cache: Cache, compute: boo
         rec = cache.record(REFS, _name(sha))
         if rec is None and compute and unavailable() is None:
             from storyboard.identity.faces import reference_record
-            rec = reference_record(path)
+            try:
+                rec = reference_record(path)
+            except Exception:  # noqa: BLE001 - a file that does not decode: the format checks say so, not this
+                continue
             cache.save_record(REFS, _name(sha), rec)
         if rec is None:
             continue
@@ -127,7 +130,10 @@ def clip_record(entry: "Entry", cache: Cache, compute: bool = True) -> dict | No
     rec = cache.record(CLIPS, name)
     if rec is None and compute and unavailable() is None:
         from storyboard.identity.faces import clip_record as find
-        rec = find(entry.clip)
+        try:
+            rec = find(entry.clip)
+        except Exception:  # noqa: BLE001 - a clip that does not decode here is not scored (verify_clip decoded it)
+            return None
         cache.save_record(CLIPS, name, rec)
     return rec
 
