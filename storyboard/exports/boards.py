@@ -160,13 +160,14 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: Prepared, out_dir: Path, x: fl
     pdf.set_line_width(0.3)
     pdf.rect(x, y, w, ih)
     if s.drift:  # the drift mark: who drifted or is missing, in red over the picture's corner
-        mark = "DRIFT: " + ", ".join(f"{c.name} {c.verdict}" for c in s.drift)
+        mark = " · ".join(f"{c.verdict.upper()}: {c.name}" for c in s.drift)
         pdf.set_font("sans", size=8)
-        mw = min(w - 2, pdf.get_string_width(mark) + 3)
+        mw = min(w - 2, pdf.get_string_width(mark) + 2 * pdf.c_margin + 1)
         pdf.set_fill_color(200, 40, 40)
         pdf.set_text_color(255, 255, 255)
         pdf.set_xy(x + 1, y + 1)
-        pdf.cell(mw, 4.6, _ellipsis(pdf, mark, mw - 1), fill=True)
+        room = mw - 2 * pdf.c_margin
+        pdf.cell(mw, 4.6, mark if pdf.get_string_width(mark) <= room else _ellipsis(pdf, mark, room), fill=True)
     cy = y + ih + 1.2
     # number and id, and the duration and place in the cut
     pdf.set_text_color(*INK)

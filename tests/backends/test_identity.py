@@ -183,3 +183,32 @@ def test_without_the_extra_everything_else_works_and_identity_says_how_to_instal
     assert "pip install 'storyboard[identity]'" in capsys.readouterr().err
     assert main(["render", str(path), "--backend", "openai", "--yes", "--takes", "2", "--pick", "identity"]) == 2
     assert "pip install 'storyboard[identity]'" in capsys.readouterr().err
+
+
+def test_validate_warns_of_a_reference_with_no_face_unless_the_character_opts_out(project, photos, capsys):
+    (project / "refs").mkdir()
+    (project / "refs" / "cup.png").write_bytes(photos["noface"].read_bytes())
+    (project / "refs" / "mara.png").write_bytes(photos["reference"].read_bytes())
+    text = ("version: 1\ncharacters:\n  mara: {description: a NASA astronaut, reference: refs/mara.png}\n"
+            "  cup: {description: a tired barista, reference: refs/cup.png}\n"
+            "shots:\n  - {id: a, duration: 4, characters: [mara, cup]}\n")
+    path = project / "film.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr()
+    said = err.out + err.err
+    assert re.search(r"film\.yaml:4:\d+: warning: character 'cup': no face found in refs/cup\.png", said)
+    assert "refs/mara.png" not in said.replace("reference: refs/mara.png", "")
+    path.write_text(text.replace("a tired barista,", "a tired barista, identity: false,"))
+    assert main(["validate", str(path)]) == 0
+    said = "".join(capsys.readouterr())
+    assert "no face found" not in said
+
+
+def test_animatic_clips_are_not_scored(project, photos, capsys):
+    path = film(project, photos)
+    assert main(["render", str(path), "--pick", "identity"]) == 2
+    assert "draws its characters" in capsys.readouterr().err
+    assert main(["identity", str(path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["shots"]
+    assert {r["not_scored"] for r in rows} == {"the animatic draws its characters: no faces to compare"}
