@@ -91,6 +91,7 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
     (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused. A `scorer`
     (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside."""
+    from storyboard import identity
     from storyboard.backends.base import create
     from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
@@ -106,7 +107,8 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     try:
         made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
                         concurrency or prep.caps.concurrency, budget, on_event,
-                        on_clip=(lambda o: scorer.submit(o.entry)) if scorer else (lambda o: None)).run()
+                        on_clip=(lambda o: scorer.submit(o.entry) if identity.worth_scoring(
+                            prep.loaded.storyboard, o.job.context) else None) if scorer else (lambda o: None)).run()
     finally:
         backend.close()
     stop = next((o.error for o in made.values() if isinstance(o.error, Stop)), None)

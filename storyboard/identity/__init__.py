@@ -66,6 +66,11 @@ def checked(sb: "Storyboard", cid: str) -> bool:
     return inferred_human(c.description)
 
 
+def worth_scoring(sb: "Storyboard", ctx: "ShotContext") -> bool:
+    """Does a shot have an on-screen character whose face is checked and who has a reference?"""
+    return any(checked(sb, c.id) and reference_files(sb, c.id) for c in ctx.on_screen)
+
+
 def reference_files(sb: "Storyboard", cid: str) -> list[str]:
     c = sb.characters.get(cid)
     return [p for p in (c.reference, c.cameo) if p] if c else []

@@ -212,3 +212,35 @@ def test_animatic_clips_are_not_scored(project, photos, capsys):
     assert main(["identity", str(path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["shots"]
     assert {r["not_scored"] for r in rows} == {"the animatic draws its characters: no faces to compare"}
+
+
+def test_clips_are_sent_to_the_scorer_as_they_are_made_and_a_cameo_is_a_reference(sora, project, photos):
+    """render_shots hands each clip to the scorer as its download is verified (not after the run), only for
+    shots with a checked character; a cameo video gives reference faces like a still."""
+    from storyboard import identity
+    from tests.backends.conftest import render
+    from tests.media import make_still_clip
+
+    class Seen:
+        enabled = True
+
+        def __init__(self):
+            self.sent = []
+
+        def submit(self, entry):
+            self.sent.append((entry.meta["shot"], len(sora.ledger.jobs)))
+
+    text = FILM.replace("reference: refs/mara.png}", "cameo: refs/mara.mp4}", 1).replace(
+        "  - {id: far,", "  - {id: sea, duration: 4, action: NOFACE The empty sea.}\n  - {id: far,")
+    path = film(project, photos, text)
+    make_still_clip(project / "refs" / "mara.mp4", photos["reference"], 3, "1280x720")
+    sora.behaviour.stills = {"ONMODEL": [photos["same"]], "DRIFTER": [photos["other"]], "NOFACE": [photos["noface"]]}
+    seen = Seen()
+    run = render(path, "openai", concurrency=1, scorer=seen)
+    assert all(o.entry is not None for o in run.outcomes.values())
+    # each clip is sent as it lands, while later jobs are still to be created; 'sea' has no one to check
+    assert [sid for sid, _ in seen.sent] == ["same", "other", "gone", "far"]
+    assert seen.sent[0][1] < len(sora.ledger.jobs) == 5
+    from storyboard.store.cache import Cache
+    ref = identity.reference(project, run.prep.loaded.storyboard, "mara", Cache())
+    assert ref.files == ["refs/mara.mp4"] and len(ref.descriptors) >= 3 and not ref.faceless
