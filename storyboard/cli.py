@@ -654,6 +654,7 @@ def _look_commands(sub) -> None:
     rv.add_argument("file", metavar="FILE")
     rv.add_argument("--backend", "-b", metavar="B")
     rv.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
+    rv.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
 
     tk = _command(sub, "takes", "List every take of each shot's current request: number, date, model, seconds, "
                   "cost and status; the one the cut uses is marked.", cmd_takes)
@@ -669,12 +670,13 @@ def _look_commands(sub) -> None:
     bd.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
     bd.add_argument("--grid", default="2x3", metavar="ROWSxCOLS", help="panels per page (default 2x3)")
     bd.add_argument("--paper", default="a4", choices=["a4", "letter", "a3", "legal"], help="paper size (landscape)")
+    bd.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
 
 
 def cmd_review(args: argparse.Namespace) -> int:
     from storyboard.pipeline import prepare, review
     prep = prepare(args.file, args.backend)
-    files = review(prep, Path(args.out) if args.out else None)
+    files = review(prep, Path(args.out) if args.out else None, force=args.force)
     out.print(f"review: {files['review.html']}", markup=False)
     return 0
 
@@ -682,7 +684,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_boards(args: argparse.Namespace) -> int:
     from storyboard.pipeline import boards, prepare
     prep = prepare(args.file, args.backend)
-    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper)
+    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper, force=args.force)
     out.print(f"boards: {files['boards.pdf']}\nshot list: {files['shotlist.csv']}", markup=False)
     return 0
 

@@ -158,6 +158,7 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     from storyboard import cutting
     from storyboard import takes as takes_
     from storyboard.exports import boards, review
+    from storyboard.exports import review as page
     from storyboard.exports.handoff import check_media_root
     check_media_root(media_root)
     cache = cache or Cache()
@@ -251,26 +252,33 @@ def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]
     return p, takes_.keep_clips(takes_.from_cache(p, cache, last), cache, last)
 
 
-def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None) -> dict[str, Path]:
-    """Rebuild review.html and review/ in `out_dir` from the cache."""
+def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None,
+           force: bool = False) -> dict[str, Path]:
+    """Rebuild review.html and review/ in `out_dir` from the cache. A folder holding files storyboard
+    did not write is refused unless `force`; a review/ that is a link to another folder always is."""
     from storyboard.exports import review as page
-    from storyboard.fsutil import folder_lock
+    from storyboard.fsutil import check_output_folder, folder_lock, mark_output_folder
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    check_output_folder(out_dir, force, {page.FOLDER: page.NAMES})
     with folder_lock(out_dir):
+        mark_output_folder(out_dir, [page.PAGE, page.FOLDER])
         p, outcomes = from_cache(prep, out_dir, cache)
         return page.write(prep, p, outcomes, out_dir, cache)
 
 
 def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None, grid: str = "2x3",
-           paper: str = "a4") -> dict[str, Path]:
-    """Write boards.pdf and shotlist.csv in `out_dir` from the cache."""
+           paper: str = "a4", force: bool = False) -> dict[str, Path]:
+    """Write boards.pdf and shotlist.csv in `out_dir` from the cache. A folder holding files
+    storyboard did not write (a boards.pdf of your own) is refused unless `force`."""
     from storyboard.exports import boards as sheets
-    from storyboard.fsutil import folder_lock
+    from storyboard.fsutil import check_output_folder, folder_lock, mark_output_folder
     layout = sheets.Grid.parse(grid)
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    check_output_folder(out_dir, force)
     with folder_lock(out_dir):
+        mark_output_folder(out_dir, [sheets.PDF, sheets.CSV])
         p, outcomes = from_cache(prep, out_dir, cache)
         return sheets.write(prep, p, outcomes, out_dir, cache, layout, paper)
 
@@ -354,6 +362,7 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     from dataclasses import replace
 
     from storyboard.budget import Budget
+    from storyboard.exports import review as page
     from storyboard.exports.handoff import check_media_root
     from storyboard.fsutil import check_output_folder, folder_lock, mark_output_folder, sweep
     from storyboard.renderer import Outcome
@@ -367,7 +376,8 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     results: list[tuple[Rendered, "CutResult"]] = []
     with contextlib.ExitStack() as held:
         for out in outs:
-            check_output_folder(Path(out), force)  # before anything (even the lock file) is written there
+            # before anything (even the lock file) is written there; review/ and media/ never links elsewhere
+            check_output_folder(Path(out), force, {page.FOLDER: page.NAMES, "media": None})
         for out in outs:
             held.enter_context(folder_lock(Path(out)))
             mark_output_folder(Path(out), OUTPUTS)
