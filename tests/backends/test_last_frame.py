@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from storyboard.cache import Cache
+from storyboard.store.cache import Cache
 from storyboard.media.probe import decodes
 from tests.backends.test_fal_backend import FILM, by_shot, ca, fal, image_of, media, render  # noqa: F401 - fixtures
 from tests.conftest import read_manifest

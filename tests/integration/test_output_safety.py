@@ -35,7 +35,7 @@ def film(project: Path, action: str = "Ana waits.") -> Path:
 
 @pytest.fixture
 def no_render(monkeypatch):
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     monkeypatch.setattr(AnimaticBackend, "render", lambda self, req: pytest.fail("rendered a shot"))
 
 
