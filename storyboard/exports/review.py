@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -15,6 +14,7 @@ from typing import Callable
 import jinja2
 
 from storyboard.errors import MediaError
+from storyboard.exports.handoff import place
 from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel, jpeg,
                                       panel_name)
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
@@ -89,7 +89,7 @@ class _Files:
         self.before: set[str] = set()
 
     def link(self, src: Path, name: str) -> str:
-        self.todo.setdefault(name, lambda dst: _place(src, dst))
+        self.todo.setdefault(name, lambda dst: place(src, dst))
         return f"{FOLDER}/{name}"
 
     def drawn(self, name: str, make) -> str:
@@ -112,22 +112,6 @@ class _Files:
             if f.is_symlink() or f.is_file():
                 f.unlink(missing_ok=True)
         mark_output_folder(self.folder, list(self.todo), exact=True)
-
-
-def _place(src: Path, dst: Path) -> None:
-    """A hard link of a cache file at `dst` (a copy where links cannot be made), atomically."""
-    try:
-        if dst.exists() and os.path.samefile(src, dst):
-            return
-    except OSError:
-        pass
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:  # another file system, or links not allowed: a copy, still atomic
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
 
 
 def _shot_view(s: ShotSheet, prep: Prepared, sheet: Sheet, files: _Files, stills: dict) -> dict:

@@ -125,3 +125,29 @@ def test_render_never_writes_through_a_symlinked_media_folder(project, capsys):
     assert main(["render", str(film(project)), "--force"]) == 2
     assert "symbolic link" in capsys.readouterr().err
     assert list(elsewhere.iterdir()) == [] and not (out / "final.mp4").exists()
+
+
+def test_a_full_out_disk_names_the_out_folder_and_leaves_no_part_file(project, monkeypatch, capsys):
+    """The out folder is on another disk (no hard link from the cache) and it fills up while a clip is
+    copied: the message names the file in --out, not the cache's, and no .part is left (item 4)."""
+    import errno
+    import os
+
+    from storyboard.store.cache import Cache
+    path = film(project)
+    assert main(["render", str(path)]) == 0
+    out = project / "elsewhere"
+
+    def no_link(src, dst, *a, **k):
+        raise OSError(errno.EXDEV, "Invalid cross-device link", src, dst)
+
+    def fills_up(out_fd, in_fd, offset, count):
+        os.write(out_fd, b"\0" * 1000)  # some of it landed
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "link", no_link)
+    monkeypatch.setattr(os, "sendfile", fills_up)
+    capsys.readouterr()
+    assert main(["review", str(path), "--out", str(out)]) == 3
+    said = capsys.readouterr().err
+    assert "No space left on device" in said and str(out) in said and str(Cache().root) not in said
+    assert [p.name for p in out.rglob("*") if ".part" in p.name] == []
