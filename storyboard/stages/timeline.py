@@ -113,6 +113,7 @@ class Cue:
     end: Fraction
     speaker: str
     text: str
+    mark: str = ""  # "V.O." or "O.S.", as the burnt-in line says it
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def build(shots: list[tuple[str, float, str, float]], fps: int, width: int, heig
             start = Fraction(sp.start, fps) + Fraction(line["start"]).limit_denominator(1000)
             end = Fraction(sp.start, fps) + Fraction(min(line["end"], sp.length / fps)).limit_denominator(1000)
             if end > start:
-                cues.append(Cue(start, end, line["name"], line["text"]))
+                cues.append(Cue(start, end, line["name"], line["text"], line.get("mark") or ""))
     total = Fraction(spans[-1].start + spans[-1].length, fps) if spans else Fraction(0)
     return Timeline(fps, width, height, spans, apart(sorted(cues, key=lambda c: c.start), total))
 
