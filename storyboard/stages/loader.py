@@ -194,11 +194,18 @@ def _widen_root(root: Path, target: Path) -> str:
 
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # what text may not hold
+LINE_BREAK = re.compile(r"[\n\r\u2028\u2029]")  # what a one-line value (a name, the title) may not hold either
+
+
+def _one_line(loc: tuple) -> bool:
+    """A name or the title: printed on one line in messages, plans, subtitles and the shot list."""
+    return loc == ("title",) or (len(loc) == 3 and loc[0] in ("characters", "locations") and loc[2] == "name")
 
 
 def _control_characters(data: Any, positions: Positions) -> list[Diagnostic]:
     """Text holding control characters (NUL, escape codes...) is refused, naming the field: they
-    break prompts, subtitles and the tools a clip passes through. Tabs and line breaks are text."""
+    break prompts, subtitles and the tools a clip passes through. Tabs and line breaks are text,
+    except in a name or the title (a CR there rewrites the line it is printed on)."""
     out: list[Diagnostic] = []
 
     def walk(node: Any, loc: tuple) -> None:
@@ -215,6 +222,9 @@ def _control_characters(data: Any, positions: Positions) -> list[Diagnostic]:
         elif isinstance(node, str) and (m := CONTROL.search(node)):
             out.append(positions.diag(loc, f"{_label(loc, data)} holds a control character "
                                            f"(U+{ord(m.group()):04X}); remove it"))
+        elif isinstance(node, str) and _one_line(loc) and (m := LINE_BREAK.search(node)):
+            out.append(positions.diag(loc, f"{_label(loc, data)} holds a line break (U+{ord(m.group()):04X}); "
+                                           f"{'a name' if loc[-1] == 'name' else 'the title'} is one line: remove it"))
     walk(data, ())
     return out
 
