@@ -246,6 +246,9 @@ def check_output_folder(folder: Path, force: bool = False, inner: dict[str, re.P
     each with how the tool names its files there (None: only the link check): one that is a
     symbolic link is refused even with `force`; one holding files the tool did not write is
     refused unless `force`."""
+    there = next((p for p in (folder, *folder.parents) if p.exists()), None)  # the folder, or what it is made in
+    if there is not None and not there.is_dir():
+        raise UsageError(f"{there} is a file, not a folder; name a folder for --out (it is made if missing)")
     if not folder.is_dir():
         return
     for name in inner or {}:

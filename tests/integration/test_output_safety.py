@@ -151,3 +151,18 @@ def test_a_full_out_disk_names_the_out_folder_and_leaves_no_part_file(project, m
     said = capsys.readouterr().err
     assert "No space left on device" in said and str(out) in said and str(Cache().root) not in said
     assert [p.name for p in out.rglob("*") if ".part" in p.name] == []
+
+
+@pytest.mark.parametrize("command", ["render", "review", "boards"])
+def test_out_naming_a_file_is_a_usage_error(project, capsys, command):
+    (project / "notes.txt").write_text("mine")
+    assert main([command, str(film(project)), "--out", str(project / "notes.txt")]) == 2
+    assert "is a file" in capsys.readouterr().err and (project / "notes.txt").read_text() == "mine"
+
+
+def test_out_inside_a_file_is_a_usage_error(project, capsys):
+    (project / "notes.txt").write_text("mine")
+    two = project / "two.yaml"
+    two.write_text(FILM.replace("ACTION", "Ana sits."))
+    assert main(["render", str(film(project)), str(two), "--out", str(project / "notes.txt")]) == 2
+    assert "notes.txt is a file" in capsys.readouterr().err
