@@ -48,9 +48,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             diags = check(loaded, args.backend)
             errors = [d for d in diags if d.severity == "error"]
             if not errors and any(s.take is not None for s in loaded.storyboard.shots):
-                errors = pinned_take_problems(loaded, args.backend)  # a pinned take must exist in the cache
-                if errors:
-                    _print_diagnostics(diags, args.verbose)
+                diags = diags + pinned_take_problems(loaded, args.backend)  # warnings: pins the cache lacks
             if errors:
                 raise FormatError(errors)
         except FormatError as e:
@@ -477,10 +475,11 @@ def _print_diagnostics(diags, verbose: bool, label=lambda sid: sid) -> None:
 
 def _print_plan_warnings(batch, names: list[str], verbose: bool) -> None:
     """What the checks and the compiler say before anything is rendered, grouped by kind."""
+    from storyboard.takes import pin_problems
     several = len(batch.items) > 1
-    for i, (prep, _) in enumerate(batch.items):
+    for i, (prep, p) in enumerate(batch.items):
         label = (lambda sid, i=i: f"{names[i]}/{sid}") if several else (lambda sid: sid)
-        _print_diagnostics(prep.warnings, verbose, label)
+        _print_diagnostics(prep.warnings + pin_problems(prep, p), verbose, label)
         said = {d.message for d in prep.warnings}
         _print_by_kind([(label(s.id), w, "") for s in prep.shots for w in s.warnings if w not in said], verbose)
 
@@ -694,8 +693,6 @@ def cmd_takes(args: argparse.Namespace) -> int:
 
     from storyboard.store.cache import Cache
     from storyboard.model.vocab import unknown
-    from dataclasses import replace
-
     from storyboard.pipeline import make_plan, prepare
     from storyboard.takes import list_takes, pin_problems
     prep = prepare(args.file, args.backend)
@@ -704,8 +701,8 @@ def cmd_takes(args: argparse.Namespace) -> int:
         if sid not in ids:
             raise UsageError(unknown("shot", sid, ids))
     cache = Cache()
-    p = make_plan(prep, cache, check_pins=False)  # the list is how to fix a pin that points nowhere
-    _print_warnings(replace(d, severity="warning") for d in pin_problems(prep, p))
+    p = make_plan(prep, cache)
+    _print_warnings(pin_problems(prep, p))  # the list is how to fix a pin that points nowhere
     rows = []
     for j in p.jobs:
         if args.shots and j.shot.id not in args.shots:

@@ -57,9 +57,10 @@ def prepare(storyboard: str | Path | Loaded, backend: str | None = None) -> Prep
 
 
 def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tuple = (),
-              new_take: bool = False, takes: int = 1, check_pins: bool = True) -> Plan:
-    """Keys, cache hits and prices of every shot; spends nothing, touches no network. FormatError
-    when a pinned take does not exist (`takes`: make takes 1..N of the selected shots)."""
+              new_take: bool = False, takes: int = 1) -> Plan:
+    """Keys, cache hits and prices of every shot; spends nothing, touches no network (`takes`: make
+    takes 1..N of the selected shots). A pinned take the request lacks is in `missing_takes` (see
+    takes.pin_problems): the shot uses its latest take."""
     from storyboard import takes as takes_
     from storyboard.backends.registry import backend_class
     ids = {s.id for s in prep.shots}
@@ -71,8 +72,6 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
         raise UsageError("--takes must be at least 1")
     p = plan(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
              select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep), takes=takes)
-    if p.missing_takes and check_pins:
-        raise FormatError(takes_.pin_problems(prep, p))
     return p
 
 
@@ -131,7 +130,6 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     from storyboard import cutting
     from storyboard import takes as takes_
     from storyboard.exports import boards, review
-    from storyboard.exports import review as page
     from storyboard.exports.handoff import check_media_root
     check_media_root(media_root)
     cache = cache or Cache()
@@ -208,13 +206,11 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
 # -- review page, boards and takes, from the cache: nothing is rendered or spent -------------------
 
 def pinned_take_problems(loaded: Loaded, backend: str | None = None) -> list[Diagnostic]:
-    """For `validate`: each pinned take (`take: N`) its shot's current request does not have, on the
-    backend (the configured one when None); [] when every pin exists."""
-    try:
-        make_plan(prepare(loaded, backend))
-    except FormatError as e:
-        return e.diagnostics
-    return []
+    """For `validate`: a warning for each pinned take (`take: N`) its shot's current request does not
+    have, on the backend (the configured one when None); the cut would use the latest take."""
+    from storyboard import takes as takes_
+    prep = prepare(loaded, backend)
+    return takes_.pin_problems(prep, make_plan(prep))
 
 
 def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]:

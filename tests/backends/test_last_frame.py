@@ -31,7 +31,7 @@ def same(a: Image.Image, b: Image.Image) -> bool:
 
 
 @pytest.mark.parametrize("damage", ["replaced", "truncated"])
-def test_a_damaged_last_frame_is_made_again_from_the_clip(fal, project, tmp_path, capsys, damage):
+def test_a_damaged_last_frame_is_made_again_from_the_clip(fal, project, tmp_path, capsys, damage):  # noqa: F811
     assert render(project) == 0
     one = entry_of(project, "one")
     truth = true_last_frame(one.clip, tmp_path)

@@ -26,3 +26,32 @@ def test_srt_keeps_the_voice_over_mark_the_burnt_in_line_shows(project):
     srt = (project / "film" / "final.srt").read_text()
     assert "ANA (V.O.): I remember the sea." in srt and "BEN: So do I." in srt
     assert "<v Ana (V.O.)>I remember the sea." in (project / "film" / "final.vtt").read_text()
+
+
+PINNED = """
+version: 1
+shots:
+  - {id: one, duration: 1.5, action: A door opens.}
+  - id: two
+    duration: 1.5
+    action: ACTION
+    take: 1
+"""
+
+
+def test_a_pinned_shot_that_changed_renders_its_latest_take_with_a_warning(project, capsys):
+    """Issue 22, item 11: the pin no longer blocks `render` or `render --shot`."""
+    path = project / "film.yaml"
+    path.write_text(PINNED.replace("ACTION", "Rain."))
+    assert main(["render", str(path)]) == 0
+    path.write_text(PINNED.replace("ACTION", "Snow."))
+    capsys.readouterr()
+    assert main(["render", str(path), "--shot", "two"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: shot 'two' pins take 1, but its current request on animatic has no takes yet" in err
+    assert "the cut uses its latest take" in err
+    from tests.conftest import read_manifest
+    two = read_manifest(project / "film")["shots"][1]
+    assert (two["status"], two["take"]) == ("rendered", 1)
+    assert main(["render", str(path)]) == 0 and main(["plan", str(path)]) == 0
+    assert "pins take" not in capsys.readouterr().err  # take 1 of the new request exists now
