@@ -64,10 +64,11 @@ def _validated(path: Path, top: Source | None) -> Loaded:
     root = project_root(path)
     problems: list[Diagnostic] = []
     positions = Positions(top=str(path))
-    data = _load_tree(path, root, positions, problems, stack=(), src=top)
-    if problems:
-        raise FormatError(problems)
-    problems = _control_characters(data, positions)
+    missing: list[Diagnostic] = []  # media paths that are wrong: reported with everything else
+    data = _load_tree(path, root, positions, problems, stack=(), src=top, assets=missing)
+    if problems:  # the files themselves (an include missing, not a mapping): nothing more can be told
+        raise FormatError(problems + missing)
+    problems = missing + _control_characters(data, positions)
     try:
         sb = Storyboard.model_validate(data)
     except ValidationError as e:
@@ -99,8 +100,10 @@ def _read(path: Path) -> Source:
 
 
 def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diagnostic], stack: tuple,
-               src: Source | None = None) -> dict:
-    """This file's data on top of its includes', with positions; asset paths made root-relative."""
+               src: Source | None = None, assets: list[Diagnostic] | None = None) -> dict:
+    """This file's data on top of its includes', with positions; asset paths made root-relative.
+    A wrong media path goes to `assets` (the rest can still be checked), anything else to `problems`."""
+    assets = problems if assets is None else assets
     src = src or _read(path)
     data = src.data
     if data is None:
@@ -132,7 +135,7 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
             problems.append(Diagnostic.at(src.file, where, f"includes nest deeper than {MAX_INCLUDE_DEPTH}"))
             continue
         try:
-            bible = _load_tree(target, root, positions, problems, stack + (path.resolve(),))
+            bible = _load_tree(target, root, positions, problems, stack + (path.resolve(),), assets=assets)
         except FormatError as e:
             problems.extend(e.diagnostics)
             continue
@@ -141,7 +144,7 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
                 continue
             if key in BIBLE_KEYS:
                 merged[key] = deep_merge(merged.get(key), bible[key])
-    _fix_assets(data, src, path.parent, root, problems)
+    _fix_assets(data, src, path.parent, root, assets)
     if stack:  # an included file: only the bible sections travel upward
         extra = [k for k in data if k not in BIBLE_KEYS + ("version", "title", "include", "music")]
         for k in extra:
