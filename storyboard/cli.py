@@ -61,8 +61,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         sb = loaded.storyboard
         out.print(f"[bold]{f}[/]: valid", end="")
         out.print(f" - {sb.title!r}" if sb.title else "", markup=False)
-        out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)} "
-                  f"at {sb.defaults.size}, {sb.defaults.model}", markup=False)
+        out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)}; "
+                  f"on {_backend_of(args.backend).name}, "
+                  f"{_made_as(_backend_of(args.backend), sb.defaults.model, sb.defaults.size)}", markup=False)
         for cid in sb.characters:
             shots = [s.id for s in sb.shots if cid in s.characters or any(d.speaker == cid for d in s.dialogue)]
             out.print(f"  character {sb.character_name(cid)} ({cid}): {_shot_list(shots)}", markup=False)
@@ -601,6 +602,20 @@ def _shared(batch, i: int, job) -> bool:
     return job.selected and not job.cached and batch.first_with(job.key) < i
 
 
+def _backend_of(name: str | None):
+    from storyboard import catalog
+    from storyboard.pipeline import default_backend
+    return catalog.get(name or default_backend())
+
+
+def _made_as(caps, model: str, size: str) -> str:
+    """What a backend makes of a storyboard's model and size: the animatic draws panels, whatever
+    model the storyboard names for a paid backend."""
+    if caps.any_model:
+        return f"drawn panels at {size} ({model} is for a paid backend)"
+    return f"{model} at {size}"
+
+
 def _show_batch(batch, names: list[str], verbose: bool) -> None:
     """The plan as a table: per shot (up to BAR_FROM shots, or with `verbose`), else per storyboard."""
     several = len(batch.items) > 1
@@ -610,7 +625,8 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
         # a model and size every shot shares are said once, in the title: the table fits 80 columns
         same = {(j.shot.model, j.shot.size) for _, j in jobs}
         (model, size), = same if len(same) == 1 else [("", "")]
-        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {model} at {size}" if model else ""),
+        caps = batch.items[0][0].caps
+        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {_made_as(caps, model, size)}" if model else ""),
                   title_justify="left")
         cols = (("storyboard",) if several else ()) + ("shot", "in cut", "asked") + (() if model else (
             "model", "size")) + ("$/s", "cost", "cache", "take")

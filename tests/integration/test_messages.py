@@ -55,3 +55,14 @@ def test_a_pinned_shot_that_changed_renders_its_latest_take_with_a_warning(proje
     assert (two["status"], two["take"]) == ("rendered", 1)
     assert main(["render", str(path)]) == 0 and main(["plan", str(path)]) == 0
     assert "pins take" not in capsys.readouterr().err  # take 1 of the new request exists now
+
+
+def test_plan_and_validate_say_the_animatic_not_the_paid_model(project, capsys):
+    path = project / "film.yaml"
+    path.write_text("version: 1\nshots:\n  - {id: a, duration: 2, action: A door.}\n")
+    assert main(["validate", str(path)]) == 0 and main(["plan", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "sora-2 at 1280x720" not in out and ", sora-2" not in out
+    assert out.count("drawn panels at 1280x720 (sora-2 is for a paid backend)") == 2
+    assert main(["plan", str(path), "--backend", "openai"]) == 0
+    assert "on openai, sora-2 at 1280x720" in capsys.readouterr().out
