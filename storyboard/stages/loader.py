@@ -84,7 +84,17 @@ def _validated(path: Path, top: Source | None) -> Loaded:
     return Loaded(sb, path, root, positions)
 
 
+def _relative(path: Path) -> Path:
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:  # another drive
+        return path
+
+
 def _display(path: Path) -> str:
+    """A path as messages name it: as the user gave it, absolute or relative to where they are."""
+    if path.is_absolute():
+        return str(path)
     try:
         return os.path.relpath(path)
     except ValueError:
@@ -135,7 +145,8 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
             problems.append(Diagnostic.at(src.file, where, f"includes nest deeper than {MAX_INCLUDE_DEPTH}"))
             continue
         try:
-            bible = _load_tree(target, root, positions, problems, stack + (path.resolve(),), assets=assets)
+            shown = target if path.is_absolute() else _relative(target)  # named as the user names files
+            bible = _load_tree(shown, root, positions, problems, stack + (path.resolve(),), assets=assets)
         except FormatError as e:
             problems.extend(e.diagnostics)
             continue

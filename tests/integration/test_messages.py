@@ -66,3 +66,16 @@ def test_plan_and_validate_say_the_animatic_not_the_paid_model(project, capsys):
     assert out.count("drawn panels at 1280x720 (sora-2 is for a paid backend)") == 2
     assert main(["plan", str(path), "--backend", "openai"]) == 0
     assert "on openai, sora-2 at 1280x720" in capsys.readouterr().out
+
+
+def test_paths_in_messages_stay_absolute_when_given_absolute(project, capsys, monkeypatch):
+    bad = project / "bad.yaml"
+    bad.write_text("version: 1\ninclude: [bible.yaml]\nshots:\n  - {id: a, duration: 0}\n")
+    (project / "bible.yaml").write_text("characters:\n  ana: {name: Ana, description: a woman, reference: ana.png}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:4:" in err and f"{project / 'bible.yaml'}:2:" in err and "../" not in err
+    monkeypatch.chdir(project)
+    assert main(["validate", "bad.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "\nbad.yaml:4:" in "\n" + err and "bible.yaml:2:" in err and str(project) not in err
