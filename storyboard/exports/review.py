@@ -19,7 +19,8 @@ from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet,
                                       panel_name)
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
 from storyboard.store.cache import Cache
-from storyboard.store.files import atomic_write_bytes, atomic_write_text, mark_output_folder, no_link, written
+from storyboard.store.files import (atomic_write_bytes, atomic_write_text, mark_output_folder, no_link, sweep,
+                                    written)
 
 
 FOLDER = "review"
@@ -100,6 +101,7 @@ class _Files:
         """Record every name first (a run killed midway leaves only recorded files), then write them."""
         no_link(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        sweep(self.folder, (".*.part*",))  # what a killed run left half-written here (a dead owner's)
         self.before = written(self.folder, NAMES)
         mark_output_folder(self.folder, list(self.todo), legacy=NAMES)
         for name, put in self.todo.items():

@@ -166,3 +166,14 @@ def test_out_inside_a_file_is_a_usage_error(project, capsys):
     two.write_text(FILM.replace("ACTION", "Ana sits."))
     assert main(["render", str(film(project)), str(two), "--out", str(project / "notes.txt")]) == 2
     assert "notes.txt is a file" in capsys.readouterr().err
+
+
+def test_review_sweeps_what_a_killed_run_left_half_written_in_review(project, no_render):
+    out = project / "F"
+    path = film(project)
+    assert main(["review", str(path), "--out", str(out)]) == 0
+    from storyboard.store.files import HOST_TAG
+    left = out / "review" / f".001_one_t1.{HOST_TAG}-999999999.part.mp4"  # a dead process's
+    left.write_bytes(b"half")
+    assert main(["review", str(path), "--out", str(out)]) == 0
+    assert not left.exists()
