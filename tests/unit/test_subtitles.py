@@ -10,7 +10,7 @@ from storyboard.stages.timeline import Cue, build
 
 
 def cue(text: str, speaker: str = "Ana", mark: str = "") -> Cue:
-    return Cue(Fraction(1), Fraction(2), speaker, text, mark)
+    return Cue(Fraction(1), Fraction(2), speaker, text, mark=mark)
 
 
 def test_vtt_escapes_ampersands_and_angle_brackets():
