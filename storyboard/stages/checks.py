@@ -169,8 +169,9 @@ def pre_spend(loaded: "Loaded", caps: "BackendCaps", shots: "list[CompiledShot]"
                                        f"shot '{shot.id}' would start on {faces[0]}'s reference image: describe "
                                        "them in words, or choose a model that takes faces", shot=shot.id))
             elif first.kind == "previous_last_frame" and shot.characters:
-                out.append(pos.diag(p, f"shot '{shot.id}' starts on the last frame of '{first.shot}'; if that shows "
-                                       f"a face, {shot.model} refuses it (and may still charge)", severity="warning",
+                out.append(pos.diag(p, f"shot '{shot.id}' continues from the closing picture of '{first.shot}'; if "
+                                       f"that shows a face, {shot.model} refuses it (and may still charge)",
+                                    severity="warning",
                                     shot=shot.id))
         if extra is not None:
             out.extend(pos.diag(p, msg, shot=shot.id) for msg in extra(shot, m))

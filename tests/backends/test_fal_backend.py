@@ -268,7 +268,7 @@ def test_series_ep01_validates_plans_and_renders_on_kling_4(fal, project, capsys
     assert main(["validate", str(ep01), "--backend", "fal"]) == 0
     capsys.readouterr()
     assert main(["plan", str(ep01), "--backend", "fal"]) == 0
-    assert "kling-4: 1280x720 → 1280x720" in capsys.readouterr().out
+    assert "kling-4 at 1280x720 → 1280x720" in capsys.readouterr().out
     assert main(["render", str(ep01), "--backend", "fal", "--yes"]) == 0
     assert {j["endpoint"].rsplit("/", 1)[0] for j in fal.ledger.jobs} == {"fal-ai/kling-video/v4"}
     assert all(j["input"].get("resolution", "720p") == "720p" for j in fal.ledger.jobs)
@@ -283,7 +283,7 @@ def test_a_size_kling_4_does_not_make_is_asked_at_the_nearest_and_conformed(fal,
     (project / "film.yaml").write_text(film)
     assert main(["plan", str(project / "film.yaml"), "--backend", "fal"]) == 0
     out = capsys.readouterr().out
-    assert "kling-4: 1920x1080 → 1280x736" in out and "$3.06" in out  # 13 s at 1080p's $0.235
+    assert "kling-4 at 1920x1080 → 1280x736" in out and "$3.06" in out  # 13 s at 1080p's $0.235
     assert render(project) == 0
     assert {j["input"]["resolution"] for j in fal.ledger.jobs if "resolution" in j["input"]} == {"1080p"}
     assert probe(project / "film" / "final.mp4").size == "1280x736"

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.fakes.base import Faults, FakeServer, Ledger
 
@@ -26,6 +27,9 @@ class SoraFaults(Faults):
     reject_prompts: tuple[str, ...] = ()  # creates refused at once (400 moderation_blocked)
     list_fails: bool = False  # GET /videos answers 500
     report_model: str = ""  # the model the provider reports (e.g. a dated snapshot)
+    # jobs whose prompt holds a key are clips of its stills, in turn (the nth such job: the nth still, cycling):
+    # a face photo (on-model or another person) or a picture with no face, for the identity check
+    stills: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,8 +67,8 @@ class FakeSora(FakeServer):
     def start(self) -> "FakeSora":
         return self
 
-    def clip(self, seconds: float, size: str):
-        return self.clips.get(seconds, size)
+    def clip(self, seconds: float, size: str, still: Path | None = None):
+        return self.clips.from_still(still, seconds, size) if still else self.clips.get(seconds, size)
 
     # -- HTTP helpers ----------------------------------------------------------------------------
     def authorised(self, h) -> bool:
@@ -103,6 +107,11 @@ class FakeSora(FakeServer):
         vid = f"video_{next(self.ids):04d}"
         job = self.new_job(prompt, seconds, size, self.faults.report_model or model, id=vid, added_seconds=seconds,
                            total=total, remixed_from_video_id=extends, status="queued", **extra)
+        for word, stills in self.faults.stills.items():
+            if word in prompt and stills:
+                n = sum(1 for j in self.ledger.jobs if j.get("_still_word") == word)
+                job.update(_still=stills[n % len(stills)], _still_word=word)
+                break
         return job
 
     def _advance(self, job: dict) -> None:
@@ -212,7 +221,7 @@ class FakeSora(FakeServer):
             return self.error(h, 400, "not_ready", "Video is not ready")
         if "variant=thumbnail" in h.path:
             return h.reply(200, b"RIFF\x00\x00\x00\x00WEBPVP8 ", ctype="image/webp")
-        data = self.clip(job["total"], job["size"]).read_bytes()
+        data = self.clip(job["total"], job["size"], job.get("_still")).read_bytes()
         self.served[hashlib.sha256(data).hexdigest()] = job["id"]
         return h.reply(200, data, ctype="video/mp4")
 

@@ -120,7 +120,7 @@ def test_a_model_that_refuses_faces_starts_on_no_face_and_warns_on_a_continuous_
     from storyboard.stages.loader import load
     status, err = _validate(project, capsys, "fal", "seedance-2")
     assert status == 0
-    assert "shot 'two' starts on the last frame of 'one'; if that shows a face, seedance-2 refuses it" in err
+    assert "shot 'two' continues from the closing picture of 'one'; if that shows a face, seedance-2 refuses it" in err
     shots = pipeline.prepare(load(project / "s.yaml"), "fal").shots
     assert shots[0].input_reference is None and [u.identity for u in shots[0].characters] == ["words"]
 
