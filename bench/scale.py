@@ -53,7 +53,7 @@ def storyboard_yaml(shots: int) -> str:
 def one(shots: int, folder: Path) -> dict:
     """Render and cut in this process; the figures as a dict (the parent adds the memory)."""
     os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
-    from storyboard import cut
+    from storyboard import cutting
     from storyboard.backends.base import create
     from storyboard.store.cache import Cache
     from storyboard.pipeline import make_plan, prepare
@@ -62,26 +62,34 @@ def one(shots: int, folder: Path) -> dict:
     path.write_text(storyboard_yaml(shots))
     prep = prepare(path, "animatic")
     (folder / "phase").write_text("render")  # read by the parent's memory sampler
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_seconds()
     plan = make_plan(prep, Cache())
     backend = create(prep.caps, Cache())
     try:
         outcomes = Renderer(plan, backend, Cache(), prep.loaded.asset, prep.caps.concurrency).run()
     finally:
         backend.close()
-    render = time.perf_counter() - t
+    render, render_cpu = time.perf_counter() - t, cpu_seconds() - c
     failed = [sid for sid, o in outcomes.items() if o.entry is None]
     (folder / "phase").write_text("cut")
-    t = time.perf_counter()
-    result = cut.make(prep.loaded, outcomes, folder / "out")
-    cut_s = time.perf_counter() - t
+    t, c = time.perf_counter(), cpu_seconds()
+    result = cutting.make(prep.loaded, outcomes, folder / "out")
+    cut_s, cut_cpu = time.perf_counter() - t, cpu_seconds() - c
     import av
     with av.open(str(result.final)) as c:
         frames = sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
     import resource
-    return {"shots": shots, "render": render, "cut": cut_s, "failed": len(failed), "frames": frames,
+    return {"shots": shots, "render": render, "cut": cut_s, "render_cpu": render_cpu, "cut_cpu": cut_cpu,
+            "failed": len(failed), "frames": frames,
             "timeline": result.timeline.total_frames, "python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "loudness": result.loudness, "true_peak": result.true_peak}
+
+
+def cpu_seconds() -> float:
+    """CPU-seconds of this process and every child it has waited for (every ffmpeg run to its end):
+    steadier than wall time on a shared machine."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def tree_memory_mb(root: int) -> float:
@@ -118,7 +126,8 @@ def tree_memory_mb(root: int) -> float:
     return total / 1024
 
 
-def measure(shots: int, keep: Path | None) -> None:
+def measure(shots: int, keep: Path | None) -> dict | None:
+    """One size in a fresh child process: its figures with the peak PSS of the tree per phase."""
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
         proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp],
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -140,19 +149,27 @@ def measure(shots: int, keep: Path | None) -> None:
         th.join()
         if proc.returncode:
             print(f"{shots:6d} shots: failed (exit {proc.returncode})", flush=True)
-            return
+            return None
         r = json.loads(out.strip().splitlines()[-1])
-        exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
-        print(f"{shots:6d} shots  render {r['render']:7.1f}s  cut {r['cut']:6.1f}s  ({1000 * r['cut'] / shots:5.1f} ms/shot)  "
-              f"peak memory of the tree: render {peaks['render']:4.0f} MB, cut {peaks['cut']:4.0f} MB "
-              f"(python alone {r['python_mb']:.0f} MB)  "
-              f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
+        r["pss_render"], r["pss_cut"] = peaks["render"], peaks["cut"]
+        return r
+
+
+def show(r: dict) -> None:
+    shots = r["shots"]
+    exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
+    print(f"{shots:6d} shots  render {r['render']:7.1f}s ({r['render_cpu']:7.1f} CPU-s)  cut {r['cut']:6.1f}s "
+          f"({r['cut_cpu']:6.1f} CPU-s, {1000 * r['cut_cpu'] / shots:5.1f} CPU-ms/shot)  "
+          f"peak PSS of the tree: render {r['pss_render']:4.0f} MB, cut {r['pss_cut']:4.0f} MB "
+          f"(python alone {r['python_mb']:.0f} MB)  "
+          f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shots", type=int, nargs="+", default=[150, 500, 1500])
     ap.add_argument("--keep", type=Path, help="folder for the temporary work (default: the system's)")
+    ap.add_argument("--json", action="store_true", help="one JSON object per size instead of a line")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -160,8 +177,14 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         print(json.dumps(one(args.one, args.dir)))
         return
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr, flush=True)
+    failed = False
     for n in args.shots:
-        measure(n, args.keep)
+        r = measure(n, args.keep)
+        failed |= r is None
+        if r is not None:
+            print(json.dumps(r), flush=True) if args.json else show(r)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
