@@ -309,6 +309,9 @@ def _report(batch, names: list[str], results, display: _Progress, elapsed: float
                 err.print(f"{display.label(i, sid)}: {o.status}: {o.reason}", markup=False, style="red")
     if verbose and (display.bar or display.quiet):  # else the live table on the terminal showed every shot
         _final_table(results, display)
+    for i, (_, result) in enumerate(results):
+        for w in result.warnings:  # the cut's own (a loudness miss): one line each, never hidden
+            err.print(f"{names[i] + ': ' if several else ''}warning: {w}", markup=False, style="yellow")
     spent = 0.0
     for i, (rendered, result) in enumerate(results):
         n = {b: 0 for b in ("rendered", "cached", "failed", "blocked", "skipped")}

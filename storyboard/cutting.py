@@ -211,6 +211,16 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
             "unconfirmed": round(sum(o.unconfirmed for o in outcomes.values()), 4), "fps": fps, "shots": shots}
 
 
+def sound_record(result: CutResult, target: float, ceiling: float = -1.0) -> dict:
+    """The manifest's record of the cut's sound: loudness and true peak as measured on final.mp4's
+    AAC, the targets, and whether it met them (else `warnings` says by how much)."""
+    def figure(x: float) -> float | None:
+        return None if x == float("-inf") else round(x, 2)  # silence measures -inf, which JSON cannot hold
+    return {"loudness_lufs": figure(result.loudness), "true_peak_dbtp": figure(result.true_peak), "target_lufs": target,
+            "true_peak_ceiling_dbtp": ceiling, "tolerance_lu": assemble.LOUDNESS_TOLERANCE,
+            "on_target": not result.warnings, "warnings": list(result.warnings)}
+
+
 def write_manifest(out_dir: Path, data: dict) -> Path:
     path = out_dir / "manifest.json"
     atomic_write_json(path, data)

@@ -146,6 +146,8 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     cutting.write_manifest(out_dir, man)
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
                           burn_subtitles=burn_subtitles, on_step=on_step, media_root=media_root)
+    man["sound"] = cutting.sound_record(result, loudness)
+    cutting.write_manifest(out_dir, man)  # again, with the cut's measured loudness
     result.files["manifest.json"] = out_dir / "manifest.json"
     for o in rendered.outcomes.values():
         if o.entry is not None and o.same_as is None:
