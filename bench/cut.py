@@ -153,8 +153,8 @@ def main() -> None:
         check("dissolve floor: one encode per join, rest copied", best["xfloor"], total - (n - 1), d / "xfloor.mp4")
         check("plain ffmpeg -f concat -c copy", best["copy"], total, d / "copy.mp4")
         for kind, snd in sounds.items():
-            print(f"loudness of the {kind} cut: {snd.loudness:.1f} LUFS, true peak {snd.true_peak:+.1f} dBTP, "
-                  f"{snd.passes} AAC pass{'es' * (snd.passes > 1)}")
+            print(f"loudness of the {kind} cut: {snd.loudness:.1f} LUFS, true peak {snd.true_peak:+.1f} dBTP "
+                  f"(levels: {snd.levels})")
         print(f"peak memory of any ffmpeg so far: {child_peak_mb():.0f} MB")
         if args.moviepy:
             code = ("import sys\nfrom moviepy import VideoFileClip, concatenate_videoclips\n"

@@ -30,9 +30,9 @@ class CutResult:
     final: Path
     timeline: Timeline
     files: dict[str, Path]
-    loudness: float = 0.0  # LUFS, measured on the final AAC
-    true_peak: float = 0.0  # dBTP
-    warnings: list[str] = field(default_factory=list)  # e.g. loudness still off after the corrective passes
+    loudness: float = 0.0  # LUFS, measured on the levelled sound the AAC was made from
+    true_peak: float = 0.0  # dBTP, likewise
+    warnings: list[str] = field(default_factory=list)  # e.g. a target the sound cannot reach under its ceiling
 
 
 def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -> tuple[Path, list[int]]:
@@ -212,10 +212,11 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
 
 
 def sound_record(result: CutResult, target: float, ceiling: float = -1.0) -> dict:
-    """The manifest's record of the cut's sound: loudness and true peak as measured on final.mp4's
-    AAC, the targets, and whether it met them (else `warnings` says by how much)."""
+    """The manifest's record of the cut's sound: loudness and true peak as measured on the levelled
+    sound final.mp4's AAC was made from, the targets, and whether it met them (else `warnings` says
+    by how much)."""
     def figure(x: float) -> float | None:
-        return None if x == float("-inf") else round(x, 2)  # silence measures -inf, which JSON cannot hold
+        return None if x in (float("-inf"), float("inf")) else round(x, 2)  # JSON holds no infinity
     return {"loudness_lufs": figure(result.loudness), "true_peak_dbtp": figure(result.true_peak), "target_lufs": target,
             "true_peak_ceiling_dbtp": ceiling, "tolerance_lu": assemble.LOUDNESS_TOLERANCE,
             "on_target": not result.warnings, "warnings": list(result.warnings)}
