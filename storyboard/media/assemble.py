@@ -130,39 +130,101 @@ def _from_frame(src: Path, frame: int, keys: list[int], fps: int):
     return (source(src, ss=_seconds(_us(k, fps))) if k else source(src)), frame - k
 
 
+MAX_RUN = 8  # pieces encoded by one ffmpeg at most (each shot it reads is one decoder)
+
+
+def plan_runs(pieces: list[Piece], max_run: int | None = None) -> list[list[int]]:
+    """The pieces that cannot be copied, as runs of neighbours encoded by one ffmpeg each: a
+    dissolve with the frames off key frames on either side of it is one piece of picture, one x264
+    start-up and one decode of each side, not three."""
+    runs: list[list[int]] = []
+    for k, p in enumerate(pieces):
+        if p.kind == "copy":
+            continue
+        if runs and runs[-1][-1] == k - 1 and len(runs[-1]) < (max_run or MAX_RUN):
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
+
+
+def run_cmd(run_pieces: list[Piece], sources: list[Path], out: Path, fps: int,
+            keyframes_of: dict[int, list[int]] | None = None) -> Command:
+    """Encode neighbouring pieces that cannot be copied (runs off key frames with their fades, and
+    transitions) as one file. Each shot is decoded once, from the key frame before the first frame
+    any piece needs of it."""
+    reads: dict[int, list[tuple[int, int]]] = {}  # shot -> the frame ranges read from it, in order
+    for p in run_pieces:
+        reads.setdefault(p.shot, []).append((p.start, p.end))
+        if p.kind == "xfade":
+            reads.setdefault(p.shot + 1, []).append((0, p.frames))
+    feeds, skipped = {}, 0
+    for shot, ranges in reads.items():
+        lo = min(a for a, _ in ranges)
+        inp, skip = _from_frame(sources[shot], lo, (keyframes_of or {}).get(shot, []), fps)
+        skipped = max(skipped, skip)
+        v = inp["v:0"]
+        split = v.filter_multi_output("split", len(ranges)) if len(ranges) > 1 else None
+        first = lo - skip  # the frame decoding starts at
+        feeds[shot] = iter([(split[k] if split is not None else v, first) for k in range(len(ranges))])
+
+    def frames(shot: int, start: int, end: int):
+        v, first = next(feeds[shot])
+        return v.trim(start_frame=start - first, end_frame=end - first).setpts("PTS-STARTPTS")
+    parts = []
+    for p in run_pieces:
+        a = frames(p.shot, p.start, p.end)
+        if p.kind == "encode":
+            n = p.end - p.start
+            if p.fade_in:
+                a = a.filter("fade", t="in", start_frame=0, nb_frames=p.fade_in)
+            if p.fade_out:
+                a = a.filter("fade", t="out", start_frame=n - p.fade_out, nb_frames=p.fade_out)
+        else:
+            b = frames(p.shot + 1, 0, p.frames)
+            a = ff.filter([a, b], "xfade", transition=p.transition, duration=f"{p.frames / fps:.6f}", offset=0)
+        parts.append(a)
+    v = ff.concat(*parts, v=1, a=0) if len(parts) > 1 else parts[0]
+    length = sum(p.length for p in run_pieces)
+    first, last = run_pieces[0], run_pieces[-1]
+    what = (f"transition after shot {first.shot + 1}" if len(run_pieces) == 1 and first.kind == "xfade" else
+            f"encoding frames {first.start}-{first.end} of shot {first.shot + 1}" if len(run_pieces) == 1 else
+            f"encoding the picture around shots {first.shot + 1}-{last.shot + 1 + (last.kind == 'xfade')}")
+    out_spec = ff.output(v.filter("format", pix_fmts="yuv420p"), safe_path(out), an=None, **video_codec(fps),
+                         **{"frames:v": length}, **BITEXACT)
+    return compile(out_spec, what, timeout_for(length / fps + skipped / fps, "encode"))
+
+
 def piece_cmd(p: Piece, sources: list[Path], out: Path, fps: int, keyframes_of: dict[int, list[int]] | None = None) -> Command:
     """Encode one piece that cannot be copied: a run off key frames (with its fades), or a transition.
     Decoding starts at the key frame before the piece, not at the source's start."""
-    keys = (keyframes_of or {}).get(p.shot, [])
-    inp, skip = _from_frame(sources[p.shot], p.start, keys, fps)
-    a = inp["v:0"].trim(start_frame=skip, end_frame=skip + (p.end - p.start)).setpts("PTS-STARTPTS")
-    if p.kind == "encode":
-        n = p.end - p.start
-        if p.fade_in:
-            a = a.filter("fade", t="in", start_frame=0, nb_frames=p.fade_in)
-        if p.fade_out:
-            a = a.filter("fade", t="out", start_frame=n - p.fade_out, nb_frames=p.fade_out)
-        what = f"encoding frames {p.start}-{p.end} of shot {p.shot + 1}"
-    else:
-        b = source(sources[p.shot + 1])["v:0"].trim(end_frame=p.frames).setpts("PTS-STARTPTS")
-        a = ff.filter([a, b], "xfade", transition=p.transition, duration=f"{p.frames / fps:.6f}", offset=0)
-        what = f"transition after shot {p.shot + 1}"
-    out_spec = ff.output(a.filter("format", pix_fmts="yuv420p"), safe_path(out), an=None, **video_codec(fps),
-                         **{"frames:v": p.length}, **BITEXACT)
-    return compile(out_spec, what, timeout_for(p.length / fps + skip / fps, "encode"))
+    return run_cmd([p], sources, out, fps, keyframes_of)
 
 
 def picture_list(pieces: list[Piece], sources: list[Path], encoded: dict[int, Path], fps: int) -> Script:
     """The concat list of the whole picture: copied runs cut from their sources at key frames
     (inpoint rounded up, outpoint down: the key frame is in, the next run's first frame out),
-    encoded pieces whole; every duration from the cut's frame grid, so no rounding adds up."""
+    encoded files whole (`encoded` names each by its first piece; the pieces after it that are
+    neither copied nor named are in it too); every duration from the cut's frame grid, so no
+    rounding adds up."""
     entries = []
     pos = 0
-    for k, p in enumerate(pieces):
-        path, start, end = (sources[p.shot], p.start, p.end) if p.kind == "copy" else (encoded[k], 0, p.length)
+    k = 0
+    while k < len(pieces):
+        p = pieces[k]
+        if p.kind == "copy":
+            path, start, end, length = sources[p.shot], p.start, p.end, p.length
+            k += 1
+        else:
+            path, length = encoded[k], p.length
+            k += 1
+            while k < len(pieces) and pieces[k].kind != "copy" and k not in encoded:
+                length += pieces[k].length
+                k += 1
+            start, end = 0, length
         entries.append(ConcatEntry(path, inpoint=-(-start * 1_000_000 // fps), outpoint=_us(end, fps),
-                                   duration=_us(pos + p.length, fps) - _us(pos, fps)))
-        pos += p.length
+                                   duration=_us(pos + length, fps) - _us(pos, fps)))
+        pos += length
     return concat_script(entries, "picture.txt")
 
 
@@ -439,14 +501,26 @@ def mix_sound(tl: Timeline, sources: list[Path], out_raw: Path, music: Path | No
 
 def encode_pieces(pieces: list[Piece], sources: list[Path], work: Path, fps: int,
                   keyframes_of: dict[int, list[int]]) -> dict[int, Path]:
-    """Encode the pieces that cannot be copied (one small ffmpeg each, one at a time: an x264 at
-    720p holds ~80 MB); their files by piece number."""
+    """Encode the pieces that cannot be copied, neighbours together (plan_runs), one small ffmpeg at
+    a time (an x264 at 720p holds ~80 MB); their files by the number of each run's first piece."""
     encoded: dict[int, Path] = {}
-    for k, p in enumerate(pieces):
-        if p.kind != "copy":
-            encoded[k] = work / f"piece{k:05d}.mp4"
-            run(piece_cmd(p, sources, encoded[k], fps, keyframes_of))
+    for run_ in plan_runs(pieces):
+        out = work / f"piece{run_[0]:05d}.mp4"
+        run(run_cmd([pieces[k] for k in run_], sources, out, fps, keyframes_of))
+        encoded[run_[0]] = out
     return encoded
+
+
+def join_picture(pieces: list[Piece], sources: list[Path], work: Path, fps: int, keyframes_of: dict[int, list[int]],
+                 seconds: float) -> Path:
+    """The whole picture: what cannot be copied encoded, then everything joined by copying packets.
+    Runs beside the sound mix (one more process at a time, bounded)."""
+    encoded = encode_pieces(pieces, sources, work, fps, keyframes_of)
+    out = work / "picture.mp4"
+    run(concat_cmd(picture_list(pieces, sources, encoded, fps), out, seconds))
+    for path in encoded.values():
+        path.unlink()
+    return out
 
 
 def find_levels(mix: Path, measured: dict[str, float], target: float, ceiling: float, seconds: float,
@@ -505,18 +579,17 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
     pieces = plan_pieces(tl, keyframes_of)
     on_step(f"joining picture ({sum(1 for p in pieces if p.kind != 'copy')} encoded pieces, "
             f"{sum(1 for p in pieces if p.kind == 'copy')} copied)")
-    encoded = encode_pieces(pieces, sources, work, fps, keyframes_of)
     mix = work / "mix.f32"
-    on_step("mixing sound")
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the join copies packets while the sound is mixed
-        picture = pool.submit(run, concat_cmd(picture_list(pieces, sources, encoded, fps), work / "picture.mp4", seconds))
-        measured = mix_sound(tl, sources, mix, music, music_gain_db)
-        picture.result()
-    for path in encoded.values():
-        path.unlink()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the picture is encoded and joined while the sound is mixed
+        picture = pool.submit(join_picture, pieces, sources, work, fps, keyframes_of, seconds)
+        on_step("mixing sound")
+        try:
+            measured = mix_sound(tl, sources, mix, music, music_gain_db)
+        finally:
+            video = picture.result()  # its error, if both failed, is the one to tell
     levels, got = find_levels(mix, measured, loudness, true_peak, seconds, on_step)
     on_step("writing the cut")
-    run(mux_cmd(work / "picture.mp4", mix, out, levels, subtitle_cards, fps, seconds))
+    run(mux_cmd(video, mix, out, levels, subtitle_cards, fps, seconds))
     warnings = []
     if not silent(got) and (abs(got["I"] - loudness) > LOUDNESS_TOLERANCE or got["TP"] > true_peak):
         warnings.append(f"the sound lands at {got['I']:.1f} LUFS, true peak {got['TP']:+.1f} dBTP, not "
