@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported 
 
 # what a render writes into its output folder (a folder holding anything else is refused without --force)
 OUTPUTS = ["final.mp4", "final.srt", "final.vtt", "final.edl", "final.xml", "timeline.otio", "manifest.json",
-           "media", "review.html", "review", "boards.pdf", "shotlist.csv"]
+           "media", "review.html", "review", "boards.pdf", "shotlist.csv", ".storyboard-cut.json"]
 
 
 def default_backend() -> str:
