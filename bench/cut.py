@@ -81,6 +81,8 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3, help="runs of each way; the median is shown")
     ap.add_argument("--moviepy", action="store_true")
+    ap.add_argument("--dissolve", type=float, default=1.0,
+                    help="seconds of each dissolve (1: on the clips' key frames; 0.5: off them, edges encoded)")
     args = ap.parse_args()
     n = args.clips
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,25 +118,31 @@ def main() -> None:
                                   str(d / "floor.mp4"), **{"c:v": "copy"}, **AUDIO), "floor mux", 600))
 
         def dissolve_floor():
-            """By hand: one ffmpeg per join encoding its 1 s dissolve (the outgoing clip from its last key
-            frame), the rest copied in one concat, the sound decoded, joined and encoded once."""
+            """By hand: one ffmpeg per join encoding one piece from the outgoing clip's last key frame
+            before the dissolve to the incoming clip's first key frame after it (the dissolve inside),
+            the rest copied in one concat, the sound decoded, joined and encoded once."""
+            x_frames = round(args.dissolve * FPS)
+            lead = -(-x_frames // FPS) * FPS  # from the key frame at or before the dissolve's start
             entries = []
             for i, c in enumerate(clips):
-                start = 0 if i == 0 else FPS
-                end = SECS * FPS - (FPS if i < n - 1 else 0)
+                start = 0 if i == 0 else lead
+                end = SECS * FPS - (lead if i < n - 1 else 0)
                 entries.append(ConcatEntry(c, inpoint=start * 1_000_000 // FPS, outpoint=end * 1_000_000 // FPS))
                 if i < n - 1:
                     piece = d / f"join{i:02d}.mp4"
-                    a = ff.input(str(c), ss=f"{end / FPS:.6f}").video.trim(end_frame=FPS).setpts("PTS-STARTPTS")
-                    b = ff.input(str(clips[i + 1])).video.trim(end_frame=FPS).setpts("PTS-STARTPTS")
-                    x = ff.filter([a, b], "xfade", transition="fade", duration="1", offset=0)
-                    run(compile(ff.output(x, str(piece), an=None, **video_codec(FPS), **{"frames:v": FPS}), "join", 600))
+                    edge = lead - x_frames  # frames of each side outside the dissolve
+                    a = ff.input(str(c), ss=f"{end / FPS:.6f}").video.trim(end_frame=lead).setpts("PTS-STARTPTS")
+                    b = ff.input(str(clips[i + 1])).video.trim(end_frame=lead).setpts("PTS-STARTPTS")
+                    x = ff.filter([a, b], "xfade", transition="fade", duration=f"{x_frames / FPS:.6f}",
+                                  offset=f"{edge / FPS:.6f}")
+                    run(compile(ff.output(x, str(piece), an=None, **video_codec(FPS), **{"frames:v": 2 * lead - x_frames}),
+                                "join", 600))
                     entries.append(ConcatEntry(piece))
             run(compile(ff.output(concat_input(concat_script(entries)).video, str(d / "xpic.mp4"), c="copy"),
                         "floor picture", 600))
             sound = ff.input(str(clips[0])).audio
             for c in clips[1:]:
-                sound = ff.filter([sound, ff.input(str(c)).audio], "acrossfade", d=1)
+                sound = ff.filter([sound, ff.input(str(c)).audio], "acrossfade", d=args.dissolve)
             run(compile(ff.output(sound, str(d / "xa.wav"), **{"c:a": "pcm_s16le"}), "floor sound", 600))
             run(compile(ff.output(ff.input(str(d / "xpic.mp4")).video, ff.input(str(d / "xa.wav")).audio,
                                   str(d / "xfloor.mp4"), **{"c:v": "copy"}, **AUDIO), "floor mux", 600))
@@ -144,13 +152,15 @@ def main() -> None:
 
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         best = medians_of(args.runs, {"cut": ours("cut", 0, d / "ours.mp4"), "floor": floor,
-                                   "dissolve": ours("dissolve", 1, d / "ours_x.mp4"), "xfloor": dissolve_floor,
+                                   "dissolve": ours("dissolve", args.dissolve, d / "ours_x.mp4"), "xfloor": dissolve_floor,
                                      "copy": copy_all})
         check("storyboard cut, hard cuts (+ loudness)", best["cut"], total, d / "ours.mp4", best["floor"])
-        check(f"storyboard cut, {n - 1} dissolves of 1s (+ loudness)", best["dissolve"], total - (n - 1),
+        check(f"storyboard cut, {n - 1} dissolves of {args.dissolve:g}s (+ loudness)", best["dissolve"],
+              total - (n - 1) * args.dissolve,
               d / "ours_x.mp4", best["xfloor"])
         check("correct floor: picture copied, sound re-encoded", best["floor"], total, d / "floor.mp4")
-        check("dissolve floor: one encode per join, rest copied", best["xfloor"], total - (n - 1), d / "xfloor.mp4")
+        check("dissolve floor: one encode per join, rest copied", best["xfloor"], total - (n - 1) * args.dissolve,
+              d / "xfloor.mp4")
         check("plain ffmpeg -f concat -c copy", best["copy"], total, d / "copy.mp4")
         for kind, snd in sounds.items():
             print(f"loudness of the {kind} cut: {snd.loudness:.1f} LUFS, true peak {snd.true_peak:+.1f} dBTP "
