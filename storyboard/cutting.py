@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +19,7 @@ from storyboard.draw import cards as draw
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
 from storyboard.media import assemble, clips, stems
-from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, run
+from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, exe, run
 from storyboard.media.probe import index, probe
 from storyboard.model.jobs import Entry, Outcome
 from storyboard.model.loaded import Loaded
@@ -26,7 +28,7 @@ from storyboard.stages.timeline import Timeline, build, rows_of, shot_lines, tim
 from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
 
 STATE = ".storyboard-cut.json"  # in the output folder: the digest of what shaped each output, to skip an unchanged one
-CUT_FORMAT = 2  # bump whenever the cut's code makes a different final.mp4 or hand-off from the same inputs
+CUT_FORMAT = 2  # bump to make every cut again (a change to the cut's code does so by itself: see _code)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Script:
         if cue.start > t:
             entries.append(ConcatEntry(blank, duration=int((cue.start - t) * 1_000_000)))
         card = work / f"sub{k:05d}.png"
-        draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height).save(card)
+        draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height,
+                           note=cue.mark).save(card)
         entries.append(ConcatEntry(card, duration=int((cue.end - max(cue.start, t)) * 1_000_000)))
         t = cue.end
     entries.append(ConcatEntry(blank, duration=int(max(Fraction(1, 10), tl.duration - t) * 1_000_000)))
@@ -87,8 +90,36 @@ def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Script:
     return concat_script(entries, "subtitles.txt")
 
 
+def _marked_lines(lines: list[dict], shot) -> list[dict]:
+    """Each timed line with the (V.O.) or (O.S.) of its storyboard line, as the burnt-in card says it."""
+    todo = list(shot.dialogue)
+    out = []
+    for line in lines:
+        d = (next((d for d in todo if d.speaker == line.get("speaker") and d.text == line.get("text")), None)
+             or next((d for d in todo if d.speaker == line.get("speaker")), None))
+        if d is not None:
+            todo.remove(d)
+        out.append({**line, "mark": "V.O." if d is not None and d.voice_over else
+                    "O.S." if d is not None and d.off_screen else ""})
+    return out
+
+
 def _digest(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    """A digest of the code that turns the same inputs into final.mp4 and media/ (these modules'
+    source, and the ffmpeg binary by name and size): a change to any of them makes them again,
+    with no version to remember to bump."""
+    h = hashlib.sha256(str(CUT_FORMAT).encode())
+    for name in ("storyboard.cutting", "storyboard.media.assemble", "storyboard.media.clips", "storyboard.media.ffmpeg",
+                 "storyboard.media.stems", "storyboard.draw.cards", "storyboard.stages.timeline"):
+        h.update(Path(sys.modules[name].__file__).read_bytes())
+    binary = Path(exe())
+    h.update(f"{binary}:{(_file_sign(binary) or [0])[0]}".encode())
+    return h.hexdigest()
 
 
 def _file_sign(path: Path) -> list | None:
@@ -123,8 +154,8 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
          burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None,
          media_root: str | None = None) -> CutResult:
     """final.mp4 and every export in `out_dir`. Each output is skipped when a digest of everything
-    that shapes it (the clips' digests, the timeline, the music, the levels asked, this code's
-    version) is the one recorded when it was last written, and its files are still as written: a
+    that shapes it (the clips' digests, the timeline, the music, the levels asked, the code that
+    makes it) is the one recorded when it was last written, and its files are still as written: a
     re-run with nothing changed rewrites nothing."""
     sb = loaded.storyboard
     fps, width, height = sb.defaults.fps, sb.defaults.width, sb.defaults.height
@@ -142,16 +173,16 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             else:
                 lines = None
                 shaped_by.append(["slate", shot.id, o.reason or o.status, n])
-            dialogue[shot.id] = shot_lines(sb, i) if lines is None else lines
+            dialogue[shot.id] = _marked_lines(shot_lines(sb, i) if lines is None else lines, shot)
         tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
         colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
         music = loaded.asset(sb.music) if sb.music else None
-        cut_key = _digest({"format": CUT_FORMAT, "timeline": repr(tl), "shots": shaped_by,
+        cut_key = _digest({"code": _code(), "timeline": repr(tl), "shots": shaped_by,
                            "music": [str(music), _file_sign(music)] if music else None, "music_volume": sb.music_volume,
                            "loudness": loudness, "subtitles": burn_subtitles and [colours, draw.__name__]})
         # the hand-off's media: each shot's picture and sound at its length, and the bed (not the levels)
-        media_key = _digest({"format": CUT_FORMAT, "shots": shaped_by, "lengths": [sp.length for sp in tl.spans],
+        media_key = _digest({"code": _code(), "shots": shaped_by, "lengths": [sp.length for sp in tl.spans],
                              "fps": fps, "music": [str(music), _file_sign(music)] if music else None,
                              "music_volume": sb.music_volume, "total": tl.total_frames})
         state = _read_state(out_dir)
