@@ -592,7 +592,8 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
     run(mux_cmd(video, mix, out, levels, subtitle_cards, fps, seconds))
     warnings = []
     if not silent(got) and (abs(got["I"] - loudness) > LOUDNESS_TOLERANCE or got["TP"] > true_peak):
+        why = (f"it is too quiet to raise by more than {MAX_GAIN:.0f} dB" if levels.gain >= MAX_GAIN else
+               "its peaks would break the ceiling" if got["I"] < loudness else "it is louder than the target")
         warnings.append(f"the sound lands at {got['I']:.1f} LUFS, true peak {got['TP']:+.1f} dBTP, not "
-                        f"{loudness:.1f} LUFS under {true_peak:+.1f} dBTP: it cannot get louder without its "
-                        "peaks breaking the ceiling")
+                        f"{loudness:.1f} LUFS under {true_peak:+.1f} dBTP: {why}")
     return CutSound(out, got["I"], got["TP"], warnings, levels)

@@ -298,3 +298,31 @@ def test_a_failure_to_start_is_reported_as_what_it_is(monkeypatch, code, words):
     assert "cannot read or write" not in str(e.value)
     assert e.value.argv[0] == "/opt/ffmpeg" and "-/filter_complex" in e.value.argv
     assert isinstance(e.value, MediaError)
+
+
+def test_find_levels_plain_gain_is_exact_and_measures_nothing(monkeypatch):
+    monkeypatch.setattr(assemble, "measure", lambda *a, **k: pytest.fail("a plain gain needs no measurement"))
+    levels, got = assemble.find_levels(X / "mix.f32", {"I": -20.0, "TP": -9.0}, -14.0, -1.0, 10, lambda s: None)
+    assert levels == assemble.Levels(6.0) and got == {"I": -14.0, "TP": -3.0}
+
+
+def test_find_levels_searches_the_gain_through_the_limiter(monkeypatch):
+    """A limiter that takes ever more loudness as the gain rises (speech under +13 dB lost 3 LU), and
+    lets inter-sample peaks through at first: the search lands within PRE_TOLERANCE, under the ceiling."""
+    seen = []
+
+    def limited(path, raw, levels, seconds, peak=True):
+        seen.append(levels)
+        loss = 0.08 * max(0.0, levels.gain - 6) ** 1.5
+        return {"I": -27.0 + levels.gain - loss, "TP": levels.limit + (0.9 if levels.limit > -2.5 else 0.3)}
+    monkeypatch.setattr(assemble, "measure", limited)
+    levels, got = assemble.find_levels(X / "mix.f32", {"I": -27.0, "TP": -8.0}, -14.0, -1.0, 10, lambda s: None)
+    assert abs(got["I"] - -14.0) <= assemble.PRE_TOLERANCE and got["TP"] <= -1.0 - assemble.GAIN_HEADROOM
+    assert levels.limit is not None and levels.limit < -2.2 and len(seen) <= assemble.MAX_TRIES
+
+
+def test_find_levels_says_when_the_target_is_out_of_reach(monkeypatch):
+    monkeypatch.setattr(assemble, "measure", lambda path, raw, levels, seconds, peak=True:
+                        {"I": min(-8.0, -30.0 + levels.gain), "TP": levels.limit})
+    levels, got = assemble.find_levels(X / "mix.f32", {"I": -30.0, "TP": -3.0}, -2.0, -1.0, 10, lambda s: None)
+    assert got["I"] == -8.0  # the closest it came, which make_cut reports as a miss
