@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 PDF, CSV = "boards.pdf", "shotlist.csv"
 COLUMNS = ("scene", "shot number", "id", "location", "time", "framing", "angle", "move", "lens", "duration",
-           "characters", "action", "dialogue", "sound", "status", "take", "cost")
+           "characters", "action", "dialogue", "sound", "status", "take", "cost", "review")
 PAPERS = {"a4": "A4", "letter": "Letter", "a3": "A3", "legal": "Legal"}
 INK, DIM, ACCENT, RULE = (20, 20, 20), (105, 105, 105), (150, 95, 0), (170, 170, 170)
 
@@ -67,7 +67,7 @@ def shot_list(sheet: Sheet) -> str:
         people = "; ".join(p.name + (" (heard)" if p.heard_only else "") for p in s.people)
         w.writerow([s.scene, s.number, s.id, s.location, s.time, s.framing, s.angle, s.move, s.lens, f"{s.duration:g}",
                     people, s.action, s.dialogue_text, s.sound, s.status, s.take or "",
-                    f"{s.cost:.2f}" if s.clip else ""])
+                    f"{s.cost:.2f}" if s.clip else "", s.review_text])
     return buf.getvalue()
 
 
@@ -177,7 +177,7 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: "Prepared", out_dir: Path, x: 
              f"{s.status}" + (f" ({s.reason})" if s.reason and s.status not in ("done", "cached", "not rendered") else "")
              + (f", take {s.take}" if s.take else "")]
     blocks = [("Action", s.action, INK), ("Dialogue", s.dialogue_text, INK),
-              ("Notes", " · ".join(n for n in notes if n), DIM)]
+              ("Review", s.review_text, ACCENT), ("Notes", " · ".join(n for n in notes if n), DIM)]
     pdf.set_font("sans", size=7.5)
     wrapped = [(label, _wrap(pdf, f"{label}: {text}" if label != "Action" else text, w), colour)
                for label, text, colour in blocks if text]

@@ -82,6 +82,8 @@ class ShotSheet:
     takes: list[Take]
     prompt: str
     compiled: "CompiledShot"
+    review: str = "todo"  # the review room's status: todo | approved | retake
+    notes: tuple = ()  # the review room's notes (storyboard.notes.Note), oldest first
 
     @property
     def clip(self) -> Path | None:
@@ -90,6 +92,12 @@ class ShotSheet:
     @property
     def clip_key(self) -> str:
         return self.entry.key if self.entry else ""
+
+    @property
+    def review_text(self) -> str:
+        """The review status and notes as one line of text (boards, shot list)."""
+        from storyboard.notes import ShotReview, note_lines
+        return " · ".join(note_lines(ShotReview(self.review, self.notes)))
 
     @property
     def camera(self) -> str:
@@ -135,7 +143,9 @@ def clock(seconds: float) -> str:
 
 def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cache: Cache,
                 spent_now: float | None = None) -> Sheet:
+    from storyboard import notes
     sb = prep.loaded.storyboard
+    reviews = notes.load(prep.loaded.path)
     fps = sb.defaults.fps
     rows = rows_of(sb)
     tl = build(rows, fps, sb.defaults.width, sb.defaults.height)
@@ -170,7 +180,8 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
             warnings=list(dict.fromkeys([*cshot.warnings, *(o.warnings or meta.get("warnings", []))])),
             entry=o.entry,
             take=o.job.take if o.entry else None, pinned=o.job.pinned, takes=takes,
-            prompt=cshot.prompt, compiled=cshot))
+            prompt=cshot.prompt, compiled=cshot, review=reviews.of(shot.id).status,
+            notes=reviews.of(shot.id).notes))
     spent = sum(t.cost for s in shots for t in s.takes)
     spent += sum(s.cost for s in shots if s.status == "kept" and s.clip_key not in {t.key for t in s.takes})
     return Sheet(title=sb.title or prep.loaded.path.stem, backend=plan.backend, fps=fps, width=sb.defaults.width,
