@@ -13,18 +13,17 @@ from typing import Callable
 from PIL import Image
 
 from storyboard import notes
-from storyboard.backends import panel as draw
-from storyboard.cache import Entry
+from storyboard.draw import cards as draw
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
-from storyboard.fsutil import atomic_write_json, atomic_write_text, publish, temp_name
-from storyboard.loader import Loaded
 from storyboard.media import assemble, clips, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, run
 from storyboard.media.probe import index, probe
-from storyboard.renderer import Outcome
-from storyboard.timeline import Timeline, build, estimated_lines, rows_of, timecode
-from storyboard.timeline import frames as to_frames
+from storyboard.model.jobs import Entry, Outcome
+from storyboard.model.loaded import Loaded
+from storyboard.redact import redact
+from storyboard.stages.timeline import Timeline, build, estimated_lines, rows_of, timecode, frames as to_frames
+from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,6 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     files[handoff.MEDIA] = out_dir / handoff.MEDIA
     on_step("writing exports")
     reels = handoff.reel_names([s.id for s in sb.shots])
-    reviews = notes.load(loaded.path)
     shots = []
     for shot, f, reel in zip(sb.shots, named, reels):
         o = outcomes[shot.id]
@@ -175,8 +173,7 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
                       "model": meta.get("model_reported", o.job.shot.model), "job_id": meta.get("job_id"),
                       "cost": meta.get("cost", 0.0), "status": o.status, "take": o.job.take},
             slate="" if o.entry else ": ".join(x for x in (o.status, o.reason) if x),
-            warnings=tuple(o.warnings or meta.get("warnings", [])),
-            notes=tuple(notes.note_lines(reviews.of(shot.id)))))
+            warnings=tuple(o.warnings or meta.get("warnings", []))))
     otl = editorial.build_otio(tl, sb.title, shots, bed)
     for name, text in editorial.exports(otl, tl.width, tl.height).items():
         atomic_write_text(out_dir / name, text)
@@ -193,7 +190,6 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
     `spent` (the money the provider took in this run), `spent_earlier` (what earlier runs paid for the
     clips used here, each request once) and `unconfirmed` (held for submissions whose outcome is
     unknown). No secrets."""
-    from storyboard.redact import redact
     sb = loaded.storyboard
     fps = sb.defaults.fps
     spans = {sp.shot_id: sp for sp in build(rows_of(sb), fps, sb.defaults.width, sb.defaults.height).spans}

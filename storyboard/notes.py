@@ -13,7 +13,7 @@ from typing import Iterable
 import yaml
 
 from storyboard.errors import Diagnostic, FormatError, UsageError
-from storyboard.fsutil import atomic_write_text
+from storyboard.store.files import atomic_write_text
 
 STATUSES = ("todo", "approved", "retake")
 SUFFIX = ".review.yaml"
@@ -88,7 +88,7 @@ def load(storyboard: Path) -> Reviews:
 
 
 def parse(text: str, path: Path) -> Reviews:
-    from storyboard.yamlsrc import read_yaml
+    from storyboard.stages.yamlsrc import read_yaml
     src = read_yaml(text, str(path))  # safe, positioned, YAML 1.2 scalars: a time stays a string
     problems: list[Diagnostic] = []
 

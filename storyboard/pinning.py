@@ -208,7 +208,7 @@ def defining_file(loaded, shot_id: str) -> Path:
         raise UsageError(unknown("shot", shot_id, [s.id for s in loaded.storyboard.shots]))
     file = loaded.positions.of(("shots", index, "id"))[0]
     path = Path(file)
-    return path if path.is_absolute() else Path.cwd() / path
+    return (path if path.is_absolute() else Path.cwd() / path).resolve()
 
 
 class Changed(UsageError):
@@ -218,7 +218,7 @@ class Changed(UsageError):
 def pin(loaded, shot_id: str, take: int | None, expect: str | None = None) -> Path:
     """Write `take: N` (None: remove it) into the file defining the shot; refused, writing nothing,
     when `expect` is given and the file's digest is no longer it. Returns the file written."""
-    from storyboard.fsutil import atomic_write_bytes
+    from storyboard.store.files import atomic_write_bytes
     path = defining_file(loaded, shot_id)
     raw = path.read_bytes()
     if expect is not None and hashlib.sha256(raw).hexdigest() != expect:

@@ -203,7 +203,7 @@ def folder_lock(folder: Path, name: str = ".storyboard.lock", busy: str | None =
 
 # -- the output folder: only what this tool wrote there ------------------------------------------
 MARKER = ".storyboard-out"  # written first into every output folder: which files are the tool's
-_OURS = re.compile(r"^(\.storyboard\.lock|\.storyboard-serve\.lock|\.storyboard-out|\..*\.part.*|\.work-.*)$")
+_OURS = re.compile(r"^(\.storyboard\.lock|\.storyboard-serve(\.lock|-cut)|\.storyboard-out|\..*\.part.*|\.work-.*)$")
 
 
 def _marked(folder: Path) -> set[str]:
