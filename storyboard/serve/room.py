@@ -87,6 +87,11 @@ class Room:
 
     # -- the worker -------------------------------------------------------------------------------
     def start(self) -> None:
+        """Claim the output folder as `render` does (refused if it holds files storyboard did not write),
+        then prepare, render what is missing and cut, in the background."""
+        from storyboard.store.files import check_output_folder, mark_output_folder
+        check_output_folder(self.out)
+        mark_output_folder(self.out, pipeline.OUTPUTS)
         self._thread = threading.Thread(target=self._run, name="storyboard-room", daemon=True)
         self._thread.start()
         self.want("refresh")
