@@ -86,12 +86,15 @@ class Room:
         self.references = sorted({loaded.asset(r).resolve() for r in refs if r})
 
     # -- the worker -------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Claim the output folder as `render` does (refused if it holds files storyboard did not write),
-        then prepare, render what is missing and cut, in the background."""
+    def claim(self) -> None:
+        """Claim the output folder as `render` does: refused if it holds files storyboard did not write."""
         from storyboard.store.files import check_output_folder, mark_output_folder
         check_output_folder(self.out)
         mark_output_folder(self.out, pipeline.OUTPUTS)
+
+    def start(self) -> None:
+        """Claim the output folder, then prepare, render what is missing and cut, in the background."""
+        self.claim()
         self._thread = threading.Thread(target=self._run, name="storyboard-room", daemon=True)
         self._thread.start()
         self.want("refresh")
@@ -194,7 +197,8 @@ class Room:
             self._say(busy="", error=str(e))
             return
         self._stamp(version)
-        self.status.to_render = []
+        left = pipeline.make_plan(prep, self.cache, check_pins=False)  # what a stopped render left to do
+        self.status.to_render, self.status.price = [j.shot.id for j in left.to_render], left.total
         self.status.cut += 1
         stop = f"the render stopped: {rendered.stop}" if rendered.stop else ""
         self._page(prep, version, busy="", error=stop, spent=rendered.spent)
