@@ -91,9 +91,9 @@ class ShotSheet:
 
     @property
     def review_text(self) -> str:
-        """The review status and notes as one line of text (boards, shot list)."""
-        from storyboard.notes import ShotReview, note_lines
-        return " · ".join(note_lines(ShotReview(self.review, self.notes)))
+        """The review status and notes as one line of text (boards, shot list): "retake · Dana: too dark"."""
+        said = [self.review] if self.review != "todo" else []
+        return " · ".join(said + [f"{n.author}: {n.text}" if n.author else n.text for n in self.notes])
 
     @property
     def camera(self) -> str:

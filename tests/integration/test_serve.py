@@ -21,6 +21,7 @@ import pytest
 from tests.integration.test_review import CHROMIUM, FLAGS, static_server
 
 pytest.importorskip("starlette", reason="the review room's extra is not installed: pip install 'storyboard[serve]'")
+pytestmark = pytest.mark.xdist_group("serve")  # one film and one room for the module: keep it on one worker (--dist loadgroup)
 
 FILM = """\
 # a film for the review room
@@ -173,7 +174,7 @@ def test_pinning_take_2_writes_one_line_and_the_cut_holds_it(room, page):
     clips = sorted((Path(room.env["STORYBOARD_CACHE"]) / "clips").rglob("clip.mp4"))
     for take in (1, 2):
         cut = get(room.url + "state")["cut"]
-        page.locator(f'#shot-three .pin[data-take="{take}"]').click()
+        page.locator(f'#shot-three .pin-take[data-take="{take}"]').click()
         wait_state(room.url, lambda s: s["cut"] > cut and idle(s))
         assert room.film.read_bytes() == before.replace(b"  - id: three\n", b"  - id: three\n    take: %d\n" % take)
         assert [(s["take"], s["status"]) for s in manifest(room)["shots"] if s["id"] == "three"] == [(take, "cached")]
@@ -183,7 +184,7 @@ def test_pinning_take_2_writes_one_line_and_the_cut_holds_it(room, page):
                                f"'cut={get(room.url + 'state')['cut']}')", timeout=10_000)
     assert sorted((Path(room.env["STORYBOARD_CACHE"]) / "clips").rglob("clip.mp4")) == clips  # nothing rendered
     cut = get(room.url + "state")["cut"]
-    page.locator('#shot-three .pin[data-pinned="true"]').click()  # unpin: the line goes
+    page.locator('#shot-three .pin-take[data-pinned="true"]').click()  # unpin: the line goes
     wait_state(room.url, lambda s: s["cut"] > cut and idle(s))
     assert room.film.read_bytes() == before
     assert page.errors == []
@@ -192,7 +193,7 @@ def test_pinning_take_2_writes_one_line_and_the_cut_holds_it(room, page):
 def test_a_pin_on_a_file_changed_since_the_page_loaded_is_refused(room, page):
     before = room.film.read_text()
     page.evaluate("() => document.querySelector('meta[name=\"storyboard-version\"]').content = 'stale'")
-    page.locator('#shot-three .pin[data-take="2"]').click()
+    page.locator('#shot-three .pin-take[data-take="2"]').click()
     page.wait_for_function("() => document.getElementById('room-error').textContent.includes('changed on disk')")
     assert room.film.read_text() == before
 
@@ -213,7 +214,7 @@ def test_a_note_and_a_status_become_markers_in_timeline_otio(room, page):
     assert "NOTE two: Dana: too dark, lift the lamp" in otio_text
     sidecar = (room.project / "film.review.yaml").read_text()
     assert "status: retake" in sidecar and "author: Dana" in sidecar and "text: too dark, lift the lamp" in sidecar
-    assert "too dark, lift the lamp" in (room.out / "shotlist.csv").read_text()
+    assert "retake · Dana: too dark, lift the lamp" in (room.out / "shotlist.csv").read_text()
     page.wait_for_function("() => document.querySelector('#shot-two .review-status button[data-status=retake]')"
                            ".getAttribute('aria-pressed') === 'true'", timeout=10_000)
     assert page.errors == []
