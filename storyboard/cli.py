@@ -115,6 +115,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
+    if args.approved and args.status not in (None, "approved"):
+        raise UsageError(f"--approved means --status approved; give one of them, not also --status {args.status}")
     if args.approved or args.status:  # the review room's marks (NAME.review.yaml), with any --shot
         from storyboard.pipeline import select_by_review
         args.shot = list(dict.fromkeys([*args.shot, *select_by_review(preps, args.status or "approved")]))

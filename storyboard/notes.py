@@ -6,9 +6,9 @@ touched. Shots the storyboard no longer has keep their block (a renamed shot is 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -45,12 +45,12 @@ class Reviews:
     def of(self, shot_id: str) -> ShotReview:
         return self.shots.get(shot_id, ShotReview())
 
-    def with_status(self, shot_id: str, status: str) -> "Reviews":
+    def with_status(self, shot_id: str, status: str) -> Reviews:
         if status not in STATUSES:
             raise UsageError(f"a shot's review status is one of {', '.join(STATUSES)}, not {status!r}")
         return replace(self, shots={**self.shots, shot_id: replace(self.of(shot_id), status=status)})
 
-    def with_note(self, shot_id: str, text: str, author: str, when: float | None = None) -> "Reviews":
+    def with_note(self, shot_id: str, text: str, author: str, when: float | None = None) -> Reviews:
         text, author = text.strip(), " ".join(author.split())
         if not text:
             raise UsageError("a note needs some text")

@@ -193,7 +193,7 @@ def _round_trip(text: str, data: Any, index: int, take: int | None) -> str | Non
 
 def _indents(text: str) -> dict:
     """The mapping and sequence indents the file uses (ruamel writes its own otherwise)."""
-    m = re.search(r"^shots:[ \t]*\r?\n([ \t]*)-([ \t]+)\S", text, re.M)
+    m = re.search(r"^shots:[ \t]*\r?\n([ \t]*)-([ \t]+)\S", text, re.MULTILINE)
     if not m:
         return {"mapping": 2, "sequence": 4, "offset": 2}
     offset = len(m.group(1))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import secrets
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from storyboard.errors import UsageError
 

@@ -13,12 +13,19 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from storyboard.errors import StoryboardError
@@ -86,12 +93,17 @@ def create_app(room: Room, hub: Hub, token: str, hosts: set[str] | None,
         async def stream():
             try:
                 yield f"event: status\ndata: {json.dumps({'kind': 'status', **room.state()})}\n\n"
-                while not stopping():
+                quiet = 0.0
+                while not stopping():  # looked at twice a second, so Ctrl-C never waits on a page
                     try:
                         event = await asyncio.wait_for(q.get(), timeout=0.5)
-                    except asyncio.TimeoutError:
-                        yield ": \n\n"  # a comment: keeps proxies and the browser's connection awake
+                    except TimeoutError:
+                        quiet += 0.5
+                        if quiet >= 15:
+                            quiet = 0.0
+                            yield ": \n\n"  # a comment: keeps proxies and the connection awake
                         continue
+                    quiet = 0.0
                     yield f"event: {event.get('kind', 'status')}\ndata: {json.dumps(event)}\n\n"
             finally:
                 hub.queues.discard(q)
@@ -123,14 +135,16 @@ def create_app(room: Room, hub: Hub, token: str, hosts: set[str] | None,
             return refused(409 if isinstance(e, Changed) else 400, str(e))
         except (KeyError, TypeError, ValueError) as e:
             return refused(400, f"a field is missing or of the wrong kind: {e}")
-        return JSONResponse({"ok": True, "said": said or ""}, headers=HEADERS)
+        said, version = said if isinstance(said, tuple) else (said, None)
+        return JSONResponse({"ok": True, "said": said or "", "version": version}, headers=HEADERS)
 
     def pin(body: dict) -> str:
         take = body["take"]
         if take is not None and (isinstance(take, bool) or not isinstance(take, int)):
             raise TypeError("take is a number or null")
-        name = room.pin(str(body["shot"]), take, str(body["version"]))
-        return f"{body['shot']}: " + (f"take {take} pinned in {name}" if take else f"unpinned in {name}") + "; cutting"
+        name, version = room.pin(str(body["shot"]), take, str(body["version"]))
+        said = f"{body['shot']}: " + (f"take {take} pinned in {name}" if take else f"unpinned in {name}") + "; cutting"
+        return said, version  # the page's version moves with its own write
 
     def note(body: dict) -> str:
         room.note(str(body["shot"]), str(body["text"]), str(body.get("author") or ""))

@@ -9,9 +9,9 @@ import hashlib
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from storyboard import notes, pipeline
 from storyboard.errors import FormatError, Locked, StoryboardError, UsageError
@@ -124,6 +124,8 @@ class Room:
                     self._refresh(paid="paid" in wanted)
                 elif "cut" in wanted:
                     self._cut_only()
+            except StoryboardError as e:  # the output folder locked by a `render`, a disk full: said on the page
+                self._say(busy="", error=f"{e}; the room tries again on the next change")
             except Exception as e:  # noqa: BLE001 - the room stays up and says what broke
                 self.log("".join(traceback.format_exception(e)))
                 self._say(busy="", error=f"{type(e).__name__}: {e}")
@@ -292,15 +294,18 @@ class Room:
             raise Changed(f"{self.file.name} (or a file it includes) changed on disk since this page was loaded; "
                           "nothing was written. The page now shows the file as it is: look again, then pin")
 
-    def pin(self, shot: str, take: int | None, seen: str) -> str:
+    def pin(self, shot: str, take: int | None, seen: str) -> tuple[str, str]:
+        """Pin (None: unpin) a take in the file defining the shot, if the files are still the ones the
+        page was made from; then a cut. Returns the file's name and the files' new version."""
         with self._write:
             self._check_version(seen)
             prep = self._prepare()
             if prep is None:
                 raise UsageError(f"{self.file.name} has problems (shown at the top); fix them first")
             path = pipeline.pin_take(prep, shot, take, self.cache)
+            version = self.files_version()
         self.want("cut")
-        return path.name
+        return path.name, version
 
     def note(self, shot: str, text: str, author: str) -> None:
         self._review(shot, lambda r: r.with_note(shot, text, author))

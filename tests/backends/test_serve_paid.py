@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("starlette", reason="the review room's extra is not installed: pip install 'storyboard[serve]'")
 
-from storyboard.errors import UsageError  # noqa: E402
-from storyboard.serve.room import Room  # noqa: E402
+from storyboard.errors import UsageError
+from storyboard.serve.room import Room
 
 FILM = """\
 version: 1

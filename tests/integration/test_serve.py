@@ -84,7 +84,7 @@ class Served:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "storyboard.cli", *args], cwd=self.project, env=self.env,
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +175,7 @@ def test_pinning_take_2_writes_one_line_and_the_cut_holds_it(room, page):
     for take in (1, 2):
         cut = get(room.url + "state")["cut"]
         page.locator(f'#shot-three .pin-take[data-take="{take}"]').click()
-        wait_state(room.url, lambda s: s["cut"] > cut and idle(s))
+        wait_state(room.url, lambda s, cut=cut: s["cut"] > cut and idle(s))
         assert room.film.read_bytes() == before.replace(b"  - id: three\n", b"  - id: three\n    take: %d\n" % take)
         assert [(s["take"], s["status"]) for s in manifest(room)["shots"] if s["id"] == "three"] == [(take, "cached")]
         page.wait_for_function(f"() => document.querySelector('#shot-three .take.pinned[data-take=\"{take}\"]')",

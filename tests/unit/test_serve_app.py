@@ -9,9 +9,9 @@ import os
 import pytest
 
 pytest.importorskip("starlette", reason="the review room's extra is not installed: pip install 'storyboard[serve]'")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from storyboard.serve.app import Hub, create_app, served_file  # noqa: E402
+from storyboard.serve.app import Hub, create_app, served_file
 
 BASE = "http://127.0.0.1:8765"
 TOKEN = "t0ken"
@@ -30,7 +30,7 @@ class FakeRoom:
 
     def pin(self, shot, take, seen):
         self.writes.append(("pin", shot, take, seen))
-        return "film.yaml"
+        return "film.yaml", "v2"
 
     def note(self, shot, text, author):
         self.writes.append(("note", shot, text, author))
@@ -65,6 +65,7 @@ def test_a_write_from_the_page_reaches_the_room(room):
     c = client(room)
     r = c.post("/api/pin", json={"shot": "one", "take": 2, "version": "v1"}, headers=GOOD)
     assert r.status_code == 200 and r.json()["said"].startswith("one: take 2 pinned in film.yaml")
+    assert r.json()["version"] == "v2"  # the page's own write moves its version: a second pin is not refused
     assert c.post("/api/note", json={"shot": "one", "text": "too dark", "author": "Ana"}, headers=GOOD).status_code == 200
     assert c.post("/api/status", json={"shot": "one", "status": "approved"}, headers=GOOD).status_code == 200
     assert room.writes == [("pin", "one", 2, "v1"), ("note", "one", "too dark", "Ana"), ("status", "one", "approved")]
