@@ -68,8 +68,9 @@ class Room:
         return h.hexdigest()
 
     def watched(self) -> set[Path]:
-        """What an edit of re-renders: the storyboard, its includes and its references."""
-        return {self.file, *self.yaml_files, *self.references}
+        """What an edit of re-renders: the storyboard, its includes and its references; and the review
+        sidecar, so notes edited by hand show too."""
+        return {self.file, *self.yaml_files, *self.references, notes.sidecar(self.file)}
 
     def _note_files(self, prep) -> None:
         loaded = prep.loaded
