@@ -216,10 +216,11 @@ def pinned_take_problems(loaded: Loaded, backend: str | None = None) -> list[Dia
     return []
 
 
-def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]:
-    """The plan and each shot's outcome as the cache has them, with the clip the cut in `out_dir` keeps."""
+def from_cache(prep: Prepared, out_dir: Path, cache: Cache, check_pins: bool = True) -> tuple[Plan, dict]:
+    """The plan and each shot's outcome as the cache has them, with the clip the cut in `out_dir` keeps
+    (`check_pins=False`: a pin to a take that does not exist keeps that clip too, instead of an error)."""
     from storyboard import takes as takes_
-    p = make_plan(prep, cache)
+    p = make_plan(prep, cache, check_pins=check_pins)
     last = takes_.last_cut(out_dir)
     return p, takes_.keep_clips(takes_.from_cache(p, cache, last), cache, last)
 

@@ -42,7 +42,8 @@ class Room:
         self.publish = publish
         self.log = log
         self.status = Status()
-        self.html = "<!doctype html><title>storyboard</title><p>Preparing the review room…</p>"
+        self.html = ('<!doctype html><meta http-equiv="refresh" content="1"><title>storyboard</title>'
+                     "<p>Preparing the review room…</p>")  # until the first page is made
         self.version = ""  # the storyboard files' digest the page was made from
         self.yaml_files: list[Path] = [self.file]
         self.references: list[Path] = []
@@ -161,8 +162,9 @@ class Room:
         self.prep = prep
         try:
             plan = pipeline.make_plan(prep, self.cache)
-        except FormatError as e:  # a pinned take that does not exist
-            self._say(busy="", error="\n".join(str(d) for d in e.diagnostics))
+        except FormatError as e:  # a pinned take that does not exist: said, and nothing rendered or cut, but
+            self.status.to_render, self.status.price = [], 0.0  # the page shows, so it can be unpinned there
+            self._page(prep, version, error="\n".join(str(d) for d in e.diagnostics), check_pins=False)
             return
         waiting = [j.shot.id for j in plan.to_render]
         price = plan.total
@@ -248,7 +250,7 @@ class Room:
             return
         self.prep = prep
         version, notes_version = self.files_version(), self._notes_version()
-        self._say(busy="cutting")
+        self._say(busy="cutting", error="")
         try:
             pipeline.recut(prep, self.out, self.cache, on_step=lambda s: self._say(busy=f"cutting: {s}"))
         except StoryboardError as e:
@@ -256,18 +258,18 @@ class Room:
             return
         self._stamp(version, notes_version)
         self.status.cut += 1
-        self._page(prep, version, busy="")
+        self._page(prep, version, busy="", error="")  # it prepared, planned and cut: nothing is wrong now
         self.publish({"kind": "cut", **self.state()})
 
     # -- the page ---------------------------------------------------------------------------------
     def _page(self, prep, version: str, busy: str = "", error: str | None = None, spent: float | None = None,
-              lock: bool = True) -> None:
+              lock: bool = True, check_pins: bool = True) -> None:
         import contextlib
 
         from storyboard.exports import review
         from storyboard.store.files import folder_lock
         with folder_lock(self.out) if lock else contextlib.nullcontext():
-            plan, outcomes = pipeline.from_cache(prep, self.out, self.cache)
+            plan, outcomes = pipeline.from_cache(prep, self.out, self.cache, check_pins=check_pins)
             ctx = review.gather(prep, plan, outcomes, self.out, self.cache, spent)
         reviews = notes.load(self.file)
         sheet = ctx["sheet"]
@@ -275,7 +277,7 @@ class Room:
             fps=sheet.fps, version=version, token=self.token if self.embed_token else "",
             reviews={s.id: reviews.of(s.id) for s in sheet.shots}, statuses=notes.STATUSES,
             waiting=set(self.status.to_render), price=self.status.price, paid=self.status.price > 0,
-            cut_gen=self.status.cut, file=self.file.name, has_cut=(self.out / "final.mp4").exists(),
+            cut_gen=self.status.cut, file=self.file.name, pins={s.id: s.take for s in prep.loaded.storyboard.shots}, has_cut=(self.out / "final.mp4").exists(),
             strip=[{"id": v["s"].id, "number": v["s"].number, "start": v["s"].start_frame / sheet.fps,
                     "end": (v["s"].start_frame + v["s"].frames) / sheet.fps,
                     "pic": (v["strip"][1] if v["strip"] else v["panel"]), "take": v["s"].take,

@@ -55,13 +55,13 @@ def get(url: str) -> dict:
         return json.loads(r.read())
 
 
-def wait_state(base: str, test, timeout: float = 120.0) -> dict:
+def wait_state(base: str, test, timeout: float = 120.0, errors: bool = False) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         s = get(base + "state")
         if test(s):
             return s
-        assert not s["error"], s["error"]
+        assert errors or not s["error"], s["error"]
         assert time.monotonic() < deadline, f"the room never got there: {s}"
         time.sleep(0.2)
 
@@ -232,6 +232,19 @@ def test_editing_an_action_line_updates_its_card_without_a_reload(room, page):
     assert took < 15
     wait_state(room.url, idle, timeout=60)
     assert "Ben shovels the deep snow." in (room.out / "review.html").read_text()
+
+
+def test_a_pin_to_a_take_that_does_not_exist_is_said_and_can_be_unpinned_from_the_page(room, page):
+    before = room.film.read_bytes()
+    room.film.write_bytes(before.replace(b"  - id: one   # the opening\n", b"  - id: one   # the opening\n    take: 5\n"))
+    page.wait_for_function("() => document.getElementById('room-error').textContent.includes('pins take 5')",
+                           timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#shot-one .review .pin-take')", timeout=15_000)
+    assert page.locator("#shot-one .review .pin-take").inner_text() == "unpin take 5"
+    page.locator("#shot-one .review .pin-take").click()
+    page.wait_for_function("() => !document.getElementById('room-error').textContent", timeout=15_000)
+    assert room.film.read_bytes() == before
+    wait_state(room.url, lambda s: idle(s) and not s["error"], errors=True)  # the old error, until the room looks again
 
 
 def test_a_write_from_another_site_is_refused(room, browser, tmp_path):
