@@ -126,11 +126,16 @@ class Room:
                     self._refresh(paid="paid" in wanted)
                 elif "cut" in wanted:
                     self._cut_only()
-            except StoryboardError as e:  # the output folder locked by a `render`, a disk full: said on the page
-                self._say(busy="", error=f"{e}; the room tries again on the next change")
-            except Exception as e:  # noqa: BLE001 - the room stays up and says what broke
-                self.log("".join(traceback.format_exception(e)))
-                self._say(busy="", error=f"{type(e).__name__}: {e}")
+            except BaseException as e:  # the room stays up and says what broke
+                if self._stop.is_set():  # closing: the render stopped as on Ctrl-C; the cache resumes it
+                    return
+                if isinstance(e, StoryboardError):  # the output folder locked by a `render`, a disk full
+                    self._say(busy="", error=f"{e}; the room tries again on the next change")
+                elif isinstance(e, Exception):
+                    self.log("".join(traceback.format_exception(e)))
+                    self._say(busy="", error=f"{type(e).__name__}: {e}")
+                else:
+                    raise
 
     def _say(self, **changes) -> None:
         for k, v in changes.items():
@@ -183,6 +188,7 @@ class Room:
         shown = {"done": False}
 
         def step(i: int, s: str) -> None:
+            self._closing()
             if not shown["done"]:  # the shots are made: the cards show them before the cut is done
                 shown["done"] = True
                 self.status.to_render = []
@@ -209,7 +215,14 @@ class Room:
         self._page(prep, version, busy="", error=stop, spent=rendered.spent)
         self.publish({"kind": "cut", **self.state()})
 
+    def _closing(self) -> None:
+        """Raised into a render or a cut when the room closes: the renderer's own Ctrl-C path (jobs
+        stop, submitted ones stay in the journal, the next start resumes them)."""
+        if self._stop.is_set():
+            raise KeyboardInterrupt
+
     def _event(self, e) -> None:
+        self._closing()
         if e.state in ("done", "failed", "blocked"):
             self._say(busy=f"{e.shot}: {e.state}" + (f" ({e.message})" if e.message and e.state != "done" else ""))
 
@@ -252,7 +265,7 @@ class Room:
         version, notes_version = self.files_version(), self._notes_version()
         self._say(busy="cutting", error="")
         try:
-            pipeline.recut(prep, self.out, self.cache, on_step=lambda s: self._say(busy=f"cutting: {s}"))
+            pipeline.recut(prep, self.out, self.cache, on_step=lambda s: (self._closing(), self._say(busy=f"cutting: {s}")))
         except StoryboardError as e:
             self._say(busy="", error=str(e))
             return
