@@ -213,11 +213,10 @@ def pinned_take_problems(loaded: Loaded, backend: str | None = None) -> list[Dia
     return takes_.pin_problems(prep, make_plan(prep))
 
 
-def from_cache(prep: Prepared, out_dir: Path, cache: Cache, check_pins: bool = True) -> tuple[Plan, dict]:
-    """The plan and each shot's outcome as the cache has them, with the clip the cut in `out_dir` keeps
-    (`check_pins=False`: a pin to a take that does not exist keeps that clip too, instead of an error)."""
+def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]:
+    """The plan and each shot's outcome as the cache has them, with the clip the cut in `out_dir` keeps."""
     from storyboard import takes as takes_
-    p = make_plan(prep, cache, check_pins=check_pins)
+    p = make_plan(prep, cache)
     last = takes_.last_cut(out_dir)
     return p, takes_.keep_clips(takes_.from_cache(p, cache, last), cache, last)
 
@@ -277,7 +276,7 @@ def pin_take(prep: Prepared, shot_id: str, take: int | None, cache: Cache | None
     from storyboard import takes as takes_
     cache = cache or Cache()
     if take is not None and any(s.id == shot_id for s in prep.shots):
-        job = make_plan(prep, cache, check_pins=False).job(shot_id)
+        job = make_plan(prep, cache).job(shot_id)
         made = [t.number for t in takes_.list_takes(cache, job.base_key) if t.status == "made"]
         if take not in made:
             has = f"it has take{'s' * (len(made) > 1)} {', '.join(map(str, made))}" if made else "it has no takes yet"

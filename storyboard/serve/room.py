@@ -26,6 +26,7 @@ class Status:
 
     busy: str = ""
     error: str = ""
+    warning: str = ""  # what is not wrong enough to stop anything (a pin to a take that is gone)
     price: float = 0.0  # what rendering the missing shots costs on a paid backend (0: nothing to confirm)
     to_render: list[str] = field(default_factory=list)  # shots waiting for a render
     page: int = 0  # increments with each new page
@@ -90,8 +91,9 @@ class Room:
     # -- the worker -------------------------------------------------------------------------------
     def claim(self) -> None:
         """Claim the output folder as `render` does: refused if it holds files storyboard did not write."""
+        from storyboard.exports import review
         from storyboard.store.files import check_output_folder, mark_output_folder
-        check_output_folder(self.out)
+        check_output_folder(self.out, False, {review.FOLDER: review.NAMES})
         mark_output_folder(self.out, pipeline.OUTPUTS)
 
     def start(self) -> None:
@@ -144,7 +146,7 @@ class Room:
 
     def state(self) -> dict:
         s = self.status
-        return {"busy": s.busy, "error": s.error, "price": s.price, "to_render": s.to_render, "page": s.page,
+        return {"busy": s.busy, "error": s.error, "warning": s.warning, "price": s.price, "to_render": s.to_render, "page": s.page,
                 "cut": s.cut, "version": self.version}
 
     def _prepare(self):
@@ -165,15 +167,14 @@ class Room:
         if prep is None:
             return
         self.prep = prep
-        try:
-            plan = pipeline.make_plan(prep, self.cache)
-        except FormatError as e:  # a pinned take that does not exist: said, and nothing rendered or cut, but
-            self.status.to_render, self.status.price = [], 0.0  # the page shows, so it can be unpinned there
-            self._page(prep, version, error="\n".join(str(d) for d in e.diagnostics), check_pins=False)
-            return
+        plan = pipeline.make_plan(prep, self.cache)
         waiting = [j.shot.id for j in plan.to_render]
         price = plan.total
         self.status.error = ""
+        # a pin to a take the shot no longer has: the cut uses its latest take; the page says so (and
+        # its card offers to unpin)
+        from storyboard.takes import pin_problems
+        self.status.warning = "\n".join(str(d) for d in pin_problems(prep, plan))
         self.status.to_render, self.status.price = waiting, price
         self._page(prep, version, busy=f"rendering {len(waiting)} shot{'s' * (len(waiting) != 1)}" if waiting and (
             price == 0 or paid) else "")
@@ -208,7 +209,7 @@ class Room:
             self._say(busy="", error=str(e))
             return
         self._stamp(version)
-        left = pipeline.make_plan(prep, self.cache, check_pins=False)  # what a stopped render left to do
+        left = pipeline.make_plan(prep, self.cache)  # what a stopped render left to do
         self.status.to_render, self.status.price = [j.shot.id for j in left.to_render], left.total
         self.status.cut += 1
         stop = f"the render stopped: {rendered.stop}" if rendered.stop else ""
@@ -276,13 +277,13 @@ class Room:
 
     # -- the page ---------------------------------------------------------------------------------
     def _page(self, prep, version: str, busy: str = "", error: str | None = None, spent: float | None = None,
-              lock: bool = True, check_pins: bool = True) -> None:
+              lock: bool = True) -> None:
         import contextlib
 
         from storyboard.exports import review
         from storyboard.store.files import folder_lock
         with folder_lock(self.out) if lock else contextlib.nullcontext():
-            plan, outcomes = pipeline.from_cache(prep, self.out, self.cache, check_pins=check_pins)
+            plan, outcomes = pipeline.from_cache(prep, self.out, self.cache)
             ctx = review.gather(prep, plan, outcomes, self.out, self.cache, spent)
         reviews = notes.load(self.file)
         sheet = ctx["sheet"]

@@ -62,5 +62,5 @@ def test_notes_are_markers_in_the_timeline_the_edl_and_the_fcp_xml():
     assert ("NOTE b: Ana: too dark", 48, otio.schema.MarkerColor.PURPLE) in marks
     assert ("NOTE b: review: retake", 48, otio.schema.MarkerColor.PURPLE) in marks
     files = editorial.exports(otl, 640, 360)
-    assert "* LOC: 00:00:02:00 PURPLE  NOTE B: ANA: TOO DARK" in files["final.edl"]  # CMX: upper case
+    assert "* LOC: 00:00:02:00 PURPLE  NOTE b: Ana: too dark" in files["final.edl"]
     assert "<name>NOTE b: Ana: too dark</name>" in files["final.xml"]
