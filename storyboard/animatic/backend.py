@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from storyboard.animatic import ambience, stage, camera
+from storyboard.animatic import ambience, camera
+from storyboard.animatic.compose import Composition, compose
+from storyboard.animatic.framing import DUTCH
+from storyboard.animatic.panel import Panel, camera_words, panel_for as _panel_for
 from storyboard.animatic.camera import Layer, between
-from storyboard.animatic.voices import RATE, ScratchVoices, Voice, cast_voices
+from storyboard.animatic.voices import JOE, RATE, ScratchVoices
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.common import stable_int
 from storyboard.draw import cards as text
@@ -50,59 +53,6 @@ def write_wav(path: Path, mono: np.ndarray) -> None:
         w.writeframes(stereo.tobytes())
 
 
-def _place_words(ctx: ShotContext) -> str:
-    if not ctx.location:
-        return ""
-    loc = ctx.location
-    when = ", ".join(x for x in (loc.time, loc.weather) if x)
-    return loc.name.upper() + (f" — {when}" if when else "")
-
-
-def _mark(line) -> str:
-    return "V.O." if line.voice_over else "O.S." if line.off_screen else ""
-
-
-def voices_for(ctx: ShotContext) -> dict[str, Voice]:
-    """Each character's voice, cast across the whole film so no two share one unless they say so."""
-    cast = ctx.cast or (*ctx.on_screen, *ctx.heard)
-    return cast_voices([(c.id, c.voice, c.description) for c in cast])
-
-
-def panel_for(shot: CompiledShot, ctx: ShotContext) -> dict:
-    """Everything the animatic draws and voices for one shot, from the compiled shot and its
-    continuity. Not its place in the film: a shot moved elsewhere draws the same."""
-    seen = {c.id for c in ctx.on_screen}
-    voices = voices_for(ctx)
-    loc = ctx.location
-    return {
-        "look": LOOK, "id": shot.id, "camera": ctx.shot.camera.model_dump(), "place": _place_words(ctx),
-        "set": {"description": loc.description, "time": loc.time, "weather": loc.weather,
-                "lighting": loc.lighting} if loc else {},
-        "action": ctx.shot.action.strip(), "sound": ctx.shot.sound.strip(),
-        "characters": [{"id": c.id, "name": c.name, "colour": text.character_colour(c.id),
-                        "rgb": list(text.hex_rgb(text.character_colour(c.id))), "description": c.description,
-                        "wardrobe": c.wardrobe, "props": c.props, "voice": c.voice, "portrait": c.reference}
-                       for c in ctx.on_screen],
-        "dialogue": [{"speaker": ln.speaker, "name": line.name, "text": ln.text, "delivery": ln.delivery,
-                      "mark": _mark(ln), "at": ln.at, "pause": ln.pause,
-                      "on_screen": ln.speaker in seen and not ln.heard_not_seen,
-                      "voice": voices[ln.speaker].params() if ln.speaker in voices else None}
-                     for ln, line in zip(ctx.shot.dialogue, shot.dialogue)],
-        "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
-        "location_image": loc.reference if loc and loc.reference else None,
-        "continues": ctx.previous is not None,
-    }
-
-
-def camera_words(panel: dict) -> str:
-    cam = panel["camera"]
-    framing = cam["framing"].upper()
-    if cam["framing"] == "pov" and panel["characters"]:
-        framing = f"POV ({panel['characters'][0]['name'].upper()})"
-    angle = cam["angle"].upper() + ("" if cam["angle"] in ("overhead",) else " ANGLE")
-    return " · ".join(x for x in (framing, angle, cam.get("lens", "").upper(), cam["move"].upper()) if x)
-
-
 def _save(im: Image.Image, path: Path, x: int = 0, y: int = 0, crop: bool = True) -> tuple[Path, int, int] | None:
     """Save only the part of a transparent layer that shows; where it goes."""
     if crop:
@@ -120,13 +70,17 @@ def _window(start: float, end: float) -> str:
     return f"gte(t,{start:.3f})*lt(t,{end:.3f})"
 
 
+def panel_for(shot: CompiledShot, ctx: ShotContext) -> Panel:
+    """Everything the animatic draws and voices for one shot, in this look."""
+    return _panel_for(shot, ctx, LOOK)
+
+
 class AnimaticBackend(Backend):
     @classmethod
     def key_extra(cls, shot: CompiledShot, ctx: ShotContext) -> dict:
         """The drawn panel and the spoken lines shape the clip: both are in its key."""
         panel = panel_for(shot, ctx)
-        assets = sorted(set(panel["portraits"].values()) | ({panel["location_image"]} if panel["location_image"] else set()))
-        return {"panel": panel, "assets": assets}
+        return {"panel": panel.key(), "assets": panel.assets}
 
     def render(self, req: RenderRequest) -> RenderResult:
         shot = req.shot
@@ -145,7 +99,7 @@ class AnimaticBackend(Backend):
         write_wav(work / "sound.wav", mix)
 
         opening = None
-        if panel["continues"] and req.input_image is not None:
+        if panel.continues and req.input_image is not None:
             opening = req.input_image  # the previous shot's last frame: picture only, no text
 
         req.report("encoding", 45)
@@ -160,21 +114,21 @@ class AnimaticBackend(Backend):
                             extra={"house": clips.house_signature(w, h, fps)})  # joins by stream copy
 
     @classmethod
-    def _picture(cls, panel: dict, w: int, h: int, fps: int, n: int, asset, work: Path):
+    def _picture(cls, panel: Panel, w: int, h: int, fps: int, n: int, asset, work: Path):
         """Everything the picture is made of: the camera rig, the drawn world and its layers, and
         where each line is spoken (which lights its speaker)."""
         seconds = n / fps
-        cam = panel["camera"]
-        rig = camera.rig(cam["move"], n, w, h, fps, tilt=stage.DUTCH if cam["angle"] == "dutch" else 0.0)
-        lines = panel["dialogue"]
-        spans, overrun = place_lines([beat(ln["text"], ln["at"], ln["pause"]) for ln in lines], seconds)
+        cam = panel.camera
+        rig = camera.rig(cam.move, n, w, h, fps, tilt=DUTCH if cam.angle == "dutch" else 0.0)
+        lines = panel.dialogue
+        spans, overrun = place_lines([beat(ln.text, ln.at, ln.pause) for ln in lines], seconds)
         speaking: dict[str, list[tuple[float, float]]] = {}
         for ln, (start, end) in zip(lines, spans):
-            if ln["on_screen"] and start < seconds:
-                speaking.setdefault(ln["speaker"], []).append((start, min(end, seconds)))
-        portraits = {cid: asset(p) for cid, p in panel["portraits"].items()}
-        loc_image = asset(panel["location_image"]) if panel["location_image"] else None
-        comp = stage.compose(panel, w, h, rig, seconds, speaking, portraits, loc_image)
+            if ln.on_screen and start < seconds:
+                speaking.setdefault(ln.speaker, []).append((start, min(end, seconds)))
+        portraits = {cid: asset(p) for cid, p in panel.portraits}
+        loc_image = asset(panel.location_image) if panel.location_image else None
+        comp = compose(panel, w, h, rig, seconds, speaking, portraits, loc_image)
         comp.world.save(work / "world.png", compress_level=1)
         world_layers = cls._figure_layers(comp, rig, speaking, work)
         screen_layers = cls._screen_layers(comp, w, h, work)
@@ -204,7 +158,7 @@ class AnimaticBackend(Backend):
                 return next(c.decode(video=0)).to_image()
 
     @staticmethod
-    def _figure_layers(comp: stage.Composition, rig: camera.Rig, speaking: dict, work: Path) -> list[Layer]:
+    def _figure_layers(comp: Composition, rig: camera.Rig, speaking: dict, work: Path) -> list[Layer]:
         """Figures that move against the world, and speakers lit while they speak."""
         layers = []
         dx, dy = rig.follow or ("0", "0")
@@ -223,7 +177,7 @@ class AnimaticBackend(Backend):
         return layers
 
     @staticmethod
-    def _screen_layers(comp: stage.Composition, w: int, h: int, work: Path) -> list[Layer]:
+    def _screen_layers(comp: Composition, w: int, h: int, work: Path) -> list[Layer]:
         layers = []
         for kind, im in comp.screen:
             path = work / f"screen-{kind}.png"
@@ -240,42 +194,41 @@ class AnimaticBackend(Backend):
         return layers
 
     @staticmethod
-    def _text_layers(panel: dict, spans, seconds: float, fps: int, w: int, h: int, work: Path) -> list[Layer]:
+    def _text_layers(panel: Panel, spans, seconds: float, fps: int, w: int, h: int, work: Path) -> list[Layer]:
         """The HUD, and each line's card while it is spoken (never on the last frame: see camera)."""
-        placed = text.hud_layout(w, h, panel["id"], camera_words(panel), panel["place"], panel["action"], panel["sound"])
+        placed = text.hud_layout(w, h, panel.id, camera_words(panel), panel.place, panel.action, panel.sound)
         layers = []
         saved = _save(text.draw_hud(w, h, placed), work / "hud.png")
         if saved:
             layers.append(Layer(*saved))
-        colours = {c["id"]: c["colour"] for c in panel["characters"]}
-        for k, (ln, (start, end)) in enumerate(zip(panel["dialogue"], spans)):
+        colours = {c.id: c.colour for c in panel.characters}
+        for k, (ln, (start, end)) in enumerate(zip(panel.dialogue, spans)):
             if start >= seconds:
                 continue
-            card = text.draw_subtitle(ln["name"], ln["text"], colours.get(ln["speaker"], "#ffffff"), w, h,
-                                      note=", ".join(x for x in (ln["mark"], ln["delivery"]) if x))
+            card = text.draw_subtitle(ln.name, ln.text, colours.get(ln.speaker, "#ffffff"), w, h,
+                                      note=", ".join(x for x in (ln.mark, ln.delivery) if x))
             saved = _save(card, work / f"sub{k}.png")
             if saved:
                 layers.append(Layer(*saved, enable=between(start, min(end, seconds))))
         return layers
 
     @staticmethod
-    def _sound(panel: dict, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot):
+    def _sound(panel: Panel, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot):
         """Room tone, the `sound:` bed (ducked under speech), and every line in its character's voice,
         each lasting exactly the shared estimate of its speaking time."""
         total = int(round(seconds * RATE))
-        mix = room_tone(total, stable_int("room", panel["id"], panel["sound"]))
-        bed = ambience.bed(panel["sound"], seconds, RATE, flashes)
+        mix = room_tone(total, stable_int("room", panel.id, panel.sound))
+        bed = ambience.bed(panel.sound, seconds, RATE, flashes)
         duck = np.ones(total, dtype=np.float32)
         said: list[dict] = []
         warnings: list[str] = []
-        for k, (ln, (start, end)) in enumerate(zip(panel["dialogue"], spans)):
+        for k, (ln, (start, end)) in enumerate(zip(panel.dialogue, spans)):
             a = int(start * RATE)
             if a >= total:
-                warnings.append(f"line {k + 1} ({ln['name']}: {ln['text'][:40]!r}) starts after the end of the "
+                warnings.append(f"line {k + 1} ({ln.name}: {ln.text[:40]!r}) starts after the end of the "
                                 f"{shot.duration:g}s shot and is not heard; lengthen the shot or move the line")
                 continue
-            voice = Voice(**ln["voice"]) if ln["voice"] else Voice("joe", 0.0, 1.0)
-            audio = ScratchVoices.speak(ln["text"], voice, end - start, ln["delivery"])
+            audio = ScratchVoices.speak(ln.text, ln.voice or JOE, end - start, ln.delivery)
             piece = audio[: total - a].copy()
             if len(piece) < len(audio):
                 fade = min(len(piece), int(0.02 * RATE))
@@ -283,10 +236,10 @@ class AnimaticBackend(Backend):
             mix[a:a + len(piece)] += piece
             lo, hi = max(0, a - int(0.15 * RATE)), min(total, a + len(piece) + int(0.25 * RATE))
             duck[lo:hi] = 10 ** (DUCK_DB / 20)
-            said.append({"speaker": ln["speaker"], "name": ln["name"], "text": ln["text"], "start": start,
+            said.append({"speaker": ln.speaker, "name": ln.name, "text": ln.text, "start": start,
                          "end": min(end, seconds)})
             if k in overrun:
-                warnings.append(f"line {k + 1} ({ln['name']}) runs past the end of the {shot.duration:g}s shot "
+                warnings.append(f"line {k + 1} ({ln.name}) runs past the end of the {shot.duration:g}s shot "
                                 f"by {end - seconds:.1f}s and is cut; lengthen the shot or cut words")
         if len(bed):
             mix += bed * smooth(duck, int(0.12 * RATE))

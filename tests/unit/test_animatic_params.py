@@ -159,8 +159,8 @@ def test_a_moved_shot_keeps_its_key_and_marks_its_lines(project):
         plan = storyboard.plan(prep)
         keys.append({j.shot.id: j.key for j in plan.jobs})
         panel = panel_for(prep.shots[order.index("a")], prep.contexts[order.index("a")])
-        assert "number" not in panel
-        assert [ln["mark"] for ln in panel["dialogue"]] == ["", "O.S."]  # (O.S.) is not drawn as (V.O.)
+        assert "number" not in panel.key()
+        assert [ln.mark for ln in panel.dialogue] == ["", "O.S."]  # (O.S.) is not drawn as (V.O.)
     assert keys[0]["a"] == keys[1]["a"] and keys[0]["b"] == keys[1]["b"]
     assert AnimaticBackend.key_extra(prep.shots[1], prep.contexts[1])["panel"]["dialogue"][1]["voice"]
 

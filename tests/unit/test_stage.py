@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 import storyboard
-from storyboard.animatic import look, stage
+from storyboard.animatic import look
+from storyboard.animatic.compose import compose
+from storyboard.animatic.figures import GLOW, skin
+from storyboard.animatic.framing import DUTCH
 from storyboard.animatic.backend import panel_for
 from storyboard.animatic.camera import rig
 
@@ -44,14 +47,13 @@ def shots(project, *specs: dict):
     out = []
     for shot, ctx in zip(prep.shots, prep.contexts):
         p = panel_for(shot, ctx)
-        cam = p["camera"]
-        out.append((p, rig(cam["move"], 48, W, H, 24, tilt=stage.DUTCH if cam["angle"] == "dutch" else 0.0)))
+        out.append((p, rig(p.camera.move, 48, W, H, 24, tilt=DUTCH if p.camera.angle == "dutch" else 0.0)))
     return out
 
 
 def draw(project, speaking=None, **spec):
     (p, r), = shots(project, spec)
-    return stage.compose(p, W, H, r, 2.0, speaking or {}), p, r
+    return compose(p, W, H, r, 2.0, speaking or {}), p, r
 
 
 def frame(comp, r) -> np.ndarray:
@@ -69,8 +71,8 @@ def bbox(m: np.ndarray):
 
 
 def colours(p, cid="ana"):
-    rgb = tuple(next(c["rgb"] for c in p["characters"] if c["id"] == cid))
-    return rgb, stage.skin(rgb)
+    rgb = p.character(cid).rgb
+    return rgb, skin(rgb)
 
 
 def head_height(img, p, cid="ana") -> int:
@@ -185,15 +187,15 @@ def test_the_speaker_lights_up(project):
                       dialogue=[{"ana": "Hello."}])
     lit = [s for s in comp.sprites if s.lit]
     assert [s.who for s in lit] == ["ana"]
-    assert mask(np.asarray(lit[0].image), stage.GLOW).sum() > 500  # a glow around her
+    assert mask(np.asarray(lit[0].image), GLOW).sum() > 500  # a glow around her
 
 
 def test_wardrobe_and_props_show_and_change(project):
     (p1, r1), (p2, r2) = shots(project, {"camera": {"framing": "wide"}},
                                {"camera": {"framing": "wide"}, "changes": {"ana": {"wardrobe": "a navy sweater, the oilskin on a hook",
                                                                                    "props": "a red book"}}})
-    first = frame(stage.compose(p1, W, H, r1, 2.0, {}), r1)
-    second = frame(stage.compose(p2, W, H, r2, 2.0, {}), r2)
+    first = frame(compose(p1, W, H, r1, 2.0, {}), r1)
+    second = frame(compose(p2, W, H, r2, 2.0, {}), r2)
     yellow, navy, brass = look.COLOURS["yellow"], look.COLOURS["navy"], look.COLOURS["brass"]
     assert mask(first, yellow).sum() > 200 and mask(first, brass).sum() > 10  # the oilskin, the lantern
     assert mask(second, yellow).sum() == 0 and mask(second, navy).sum() > 200  # hung on its hook
