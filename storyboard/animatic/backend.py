@@ -27,7 +27,7 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 2  # the animatic's drawing and voicing, versioned: a new look renders clips anew
+LOOK = 3  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: text to the last frame, takes vary, children framed)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 
@@ -53,8 +53,10 @@ def write_wav(path: Path, mono: np.ndarray) -> None:
         w.writeframes(stereo.tobytes())
 
 
-def _save(im: Image.Image, path: Path, x: int = 0, y: int = 0, crop: bool = True) -> tuple[Path, int, int] | None:
-    """Save only the part of a transparent layer that shows; where it goes."""
+def _raw(im: Image.Image, path: Path, x: int | str = 0, y: int | str = 0, enable: str | None = None,
+         crop: bool = True) -> Layer | None:
+    """A transparent layer as raw RGBA pixels (no compression to undo), cut to the part that shows
+    when `crop`; None when nothing shows."""
     if crop:
         box = im.getbbox()
         if box is None:
@@ -62,8 +64,15 @@ def _save(im: Image.Image, path: Path, x: int = 0, y: int = 0, crop: bool = True
         x0, y0 = box[0] & ~1, box[1] & ~1  # even offsets: yuv420p chroma lines up
         im = im.crop((x0, y0, box[2], box[3]))
         x, y = x + x0, y + y0
-    im.save(path, compress_level=1)
-    return path, x, y
+    im = im.convert("RGBA")
+    path.write_bytes(im.tobytes())
+    return Layer(path, x, y, enable, size=im.size)
+
+
+def _world(im: Image.Image, path: Path) -> Layer:
+    im = im.convert("RGB")
+    path.write_bytes(im.tobytes())
+    return Layer(path, size=im.size, pix_fmt="rgb24")
 
 
 def _window(start: float, end: float) -> str:
@@ -91,7 +100,7 @@ class AnimaticBackend(Backend):
         work = req.workdir
         panel = panel_for(shot, req.job.context)
         req.report("drawing", 5)
-        rig, comp, world_layers, screen_layers, text_layers, spans, overrun = self._picture(
+        rig, comp, world, world_layers, screen_layers, text_layers, spans, overrun = self._picture(
             panel, w, h, fps, n, req.asset, work)
 
         req.report("voicing", 25)
@@ -104,14 +113,15 @@ class AnimaticBackend(Backend):
 
         req.report("encoding", 45)
         out = work / "clip.mp4"
-        run(camera.animatic_cmd(work / "world.png", rig, work / "sound.wav", out, w, h, fps, n,
-                                world_layers, screen_layers, text_layers, opening),
+        last = work / "last.png"  # the picture a continuous shot after this one starts from: no text
+        run(camera.animatic_cmd(world, rig, work / "sound.wav", out, w, h, fps, n,
+                                world_layers, screen_layers, text_layers, opening, last_picture=last),
             what=f"animatic of shot '{shot.id}'")
-        for f in [work / "world.png", work / "sound.wav",
-                  *(layer.png for layer in (*world_layers, *screen_layers, *text_layers))]:
+        for f in [work / "sound.wav", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers))]:
             f.unlink(missing_ok=True)
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
-                            extra={"house": clips.house_signature(w, h, fps)})  # joins by stream copy
+                            extra={"house": clips.house_signature(w, h, fps)},  # joins by stream copy
+                            last_frame=last)
 
     @classmethod
     def _picture(cls, panel: Panel, w: int, h: int, fps: int, n: int, asset, work: Path):
@@ -129,16 +139,16 @@ class AnimaticBackend(Backend):
         portraits = {cid: asset(p) for cid, p in panel.portraits}
         loc_image = asset(panel.location_image) if panel.location_image else None
         comp = compose(panel, w, h, rig, seconds, speaking, portraits, loc_image)
-        comp.world.save(work / "world.png", compress_level=1)
+        world = _world(comp.world, work / "world.rgb")
         world_layers = cls._figure_layers(comp, rig, speaking, work)
         screen_layers = cls._screen_layers(comp, w, h, work)
         text_layers = cls._text_layers(panel, spans, seconds, fps, w, h, work)
-        return rig, comp, world_layers, screen_layers, text_layers, spans, overrun
+        return rig, comp, world, world_layers, screen_layers, text_layers, spans, overrun
 
     @classmethod
     def opening_picture(cls, shot: CompiledShot, ctx: ShotContext, asset, width: int, height: int):
         """The first frame the animatic would render for a shot, made by the same drawing and the
-        same ffmpeg graph, two frames long (text never stands on a last frame) and silent: the review page and the boards show it for
+        same ffmpeg graph, one frame long and silent: the review page and the boards show it for
         shots that have no clip."""
         import tempfile
 
@@ -147,11 +157,11 @@ class AnimaticBackend(Backend):
             work = Path(tmp)
             n = to_frames(shot.duration, shot.fps)
             panel = panel_for(shot, ctx)
-            rig, _, world_layers, screen_layers, text_layers, _, _ = cls._picture(
+            rig, _, world, world_layers, screen_layers, text_layers, _, _ = cls._picture(
                 panel, width, height, shot.fps, n, asset, work)
             write_wav(work / "sound.wav", np.zeros(RATE // shot.fps + 1, dtype=np.float32))
             out = work / "first.mp4"
-            run(camera.animatic_cmd(work / "world.png", rig, work / "sound.wav", out, width, height, shot.fps, 2,
+            run(camera.animatic_cmd(world, rig, work / "sound.wav", out, width, height, shot.fps, 1,
                                     world_layers, screen_layers, text_layers, None),
                 what=f"the opening picture of shot '{shot.id}'")
             with av.open(str(out), options={"protocol_whitelist": "file"}) as c:
@@ -163,8 +173,6 @@ class AnimaticBackend(Backend):
         layers = []
         dx, dy = rig.follow or ("0", "0")
         for k, sp in enumerate(comp.sprites):
-            path = work / f"fig{k}.png"
-            sp.image.save(path, compress_level=1)
             x = f"{sp.x}+{dx}" if sp.rides else sp.x
             y = f"{sp.y}+{dy}" if sp.rides else sp.y
             when = []
@@ -173,44 +181,43 @@ class AnimaticBackend(Backend):
             if sp.lit:
                 when.append("+".join(between(a, b) for a, b in speaking.get(sp.who, [])) or "0")
             enable = "*".join(f"({x_})" for x_ in when) if when else None
-            layers.append(Layer(path, x, y, enable))
+            layers.append(_raw(sp.image, work / f"fig{k}.rgba", x, y, enable, crop=False))
         return layers
 
     @staticmethod
     def _screen_layers(comp: Composition, w: int, h: int, work: Path) -> list[Layer]:
         layers = []
         for kind, im in comp.screen:
-            path = work / f"screen-{kind}.png"
-            im.save(path, compress_level=1)
+            path = work / f"screen-{kind}.rgba"
             if kind == "rain":
-                layers.append(Layer(path, 0, f"-{h}+mod(n*{max(1, int(h * 0.045))},{h})"))
+                layers.append(_raw(im, path, 0, f"-{h}+mod(n*{max(1, int(h * 0.045))},{h})", crop=False))
             elif kind == "snow":
-                layers.append(Layer(path, f"{max(2, w // 200)}*sin(n/13)", f"-{h}+mod(n*{max(1, int(h * 0.006))},{h})"))
+                layers.append(_raw(im, path, f"{max(2, w // 200)}*sin(n/13)", f"-{h}+mod(n*{max(1, int(h * 0.006))},{h})",
+                                   crop=False))
             elif kind == "flash":
-                layers.append(Layer(path, 0, 0, "+".join(f"{between(t, t + 0.09)}+{between(t + 0.17, t + 0.23)}"
-                                                         for t in comp.flashes)))
+                layers.append(_raw(im, path, 0, 0, "+".join(f"{between(t, t + 0.09)}+{between(t + 0.17, t + 0.23)}"
+                                                            for t in comp.flashes), crop=False))
             else:
-                layers.append(Layer(path, 0, 0))
+                layers.append(_raw(im, path, crop=False))
         return layers
 
     @staticmethod
     def _text_layers(panel: Panel, spans, seconds: float, fps: int, w: int, h: int, work: Path) -> list[Layer]:
-        """The HUD, and each line's card while it is spoken (never on the last frame: see camera)."""
+        """The HUD (its top band and its sound line apart: nothing to blend between them), and each
+        line's card while it is spoken."""
         placed = text.hud_layout(w, h, panel.id, camera_words(panel), panel.place, panel.action, panel.sound)
-        layers = []
-        saved = _save(text.draw_hud(w, h, placed), work / "hud.png")
-        if saved:
-            layers.append(Layer(*saved))
+        hud = text.draw_hud(w, h, placed)
+        foot = int(text.zones(w, h).sound.y0) & ~1
+        layers = [_raw(hud.crop((0, 0, w, foot)), work / "hud-top.rgba"),
+                  _raw(hud.crop((0, foot, w, h)), work / "hud-foot.rgba", 0, foot)]
         colours = {c.id: c.colour for c in panel.characters}
         for k, (ln, (start, end)) in enumerate(zip(panel.dialogue, spans)):
             if start >= seconds:
                 continue
             card = text.draw_subtitle(ln.name, ln.text, colours.get(ln.speaker, "#ffffff"), w, h,
                                       note=", ".join(x for x in (ln.mark, ln.delivery) if x))
-            saved = _save(card, work / f"sub{k}.png")
-            if saved:
-                layers.append(Layer(*saved, enable=between(start, min(end, seconds))))
-        return layers
+            layers.append(_raw(card, work / f"sub{k}.rgba", enable=between(start, min(end, seconds))))
+        return [layer for layer in layers if layer is not None]
 
     @staticmethod
     def _sound(panel: Panel, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot):

@@ -4,8 +4,8 @@ The drawn world is larger than the frame. A move is a window travelling over it:
 pans, tilts, trucks, orbits, tracking and handheld (no scaling: sharp and cheap), a zoompan for
 dollies, zooms and cranes. Layers drawn in the world (figures that move against it, speakers lit
 while they speak) are laid on the world before the camera; the weather, the HUD and subtitles
-are laid on the frame after it. The HUD and subtitles leave the last frame, so the frame a
-continuous shot starts from is picture only."""
+are laid on the frame after it. The HUD and subtitles stay to the last frame (a cut never
+flashes without them); the picture a continuous shot starts from is written apart, without text."""
 
 from __future__ import annotations
 
@@ -110,52 +110,70 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
 
 @dataclass(frozen=True)
 class Layer:
-    """A transparent picture over the world (before the camera) or the frame (after it).
-    x and y are numbers or ffmpeg expressions in n (frame) and t (seconds); `enable` is an
-    expression in t, or None for always."""
+    """A picture over the world (before the camera) or the frame (after it): an image file, or raw
+    pixels of `size` in `pix_fmt` (drawn in this process: nothing to compress or decode). x and y
+    are numbers or ffmpeg expressions in n (frame) and t (seconds); `enable` is an expression in t,
+    or None for always."""
 
-    png: Path
+    file: Path
     x: str | int = 0
     y: str | int = 0
     enable: str | None = None
+    size: tuple[int, int] | None = None
+    pix_fmt: str = "rgba"
+
+    def input(self):
+        if self.size is None:
+            return source(self.file)
+        return source(self.file, f="rawvideo", pix_fmt=self.pix_fmt, s=f"{self.size[0]}x{self.size[1]}")
 
 
 def between(start: float, end: float) -> str:
     return f"between(t,{start:.3f},{end:.3f})"
 
 
-def animatic_cmd(world: Path, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
+def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
                  world_layers: list[Layer] = (), screen_layers: list[Layer] = (), text_layers: list[Layer] = (),
-                 opening: Path | None = None) -> Command:
-    """One shot's clip: the world looped for the shot's frames, its layers, the camera, the frame's
-    layers, the previous shot's picture dissolving away (`opening`), the text (never on the last
-    frame), the sound. Built with ffmpeg-python, which escapes every expression; the graph goes by file."""
-    v = (source(world).video.filter("format", pix_fmts="yuv420p")
+                 opening: Path | None = None, last_picture: Path | None = None) -> Command:
+    """One shot's clip: the world held for the shot's frames, its layers, the camera, the frame's
+    layers, the previous shot's picture dissolving away (`opening`), the text, the sound. With
+    `last_picture`, the same run also writes the last frame without its text there (a continuous
+    shot after this one starts from the picture, not the words). Built with ffmpeg-python, which
+    escapes every expression; the graph goes by file."""
+    v = (world.input().video.filter("format", pix_fmts="yuv420p")
          .filter("loop", loop=frames - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)"))
 
-    def lay(v, layer: Layer, when: str | None):
-        timing = {"enable": when} if when else {}
-        return ff.filter([v, source(layer.png).video], "overlay", x=str(layer.x), y=str(layer.y), format="yuv420",
+    def lay(v, layer: Layer):
+        timing = {"enable": layer.enable} if layer.enable else {}
+        return ff.filter([v, layer.input().video], "overlay", x=str(layer.x), y=str(layer.y), format="yuv420",
                          eof_action="repeat", **timing)
 
     for layer in world_layers:
-        v = lay(v, layer, layer.enable)
+        v = lay(v, layer)
     if r.kind == "crop":
         v = v.filter("crop", w=width, h=height, x=r.x, y=r.y, exact=1)
     elif r.kind == "zoompan":
         v = v.filter("zoompan", z=r.z, x=r.x, y=r.y, d=1, s=f"{width}x{height}", fps=fps).filter("setsar", sar=1)
     for layer in screen_layers:
-        v = lay(v, layer, layer.enable)
+        v = lay(v, layer)
     if opening is not None:
         op = (source(opening, loop=1, framerate=fps, t=f"{OPENING:.3f}").video
               .filter("format", pix_fmts="yuva420p")
               .filter("fade", t="out", st=f"{OPENING * 0.25:.3f}", d=f"{OPENING * 0.75:.3f}", alpha=1))
         v = ff.filter([v, op], "overlay", x=0, y=0, format="yuv420", eof_action="pass")
-    picture_only = f"lt(n,{frames - 1})"
+    picture = None
+    if last_picture is not None:
+        split = v.filter_multi_output("split")
+        v, picture = split[0], split[1].filter("select", f"eq(n,{frames - 1})")
     for layer in text_layers:
-        v = lay(v, layer, f"{layer.enable}*{picture_only}" if layer.enable else picture_only)
+        v = lay(v, layer)
     v = v.filter("format", pix_fmts="yuv420p")
-    # one encoder thread: the renderer runs several of these at once; the bits do not depend on the cores
+    # one encoder thread: the renderer runs several of these at once; the bits do not depend on the cores.
+    # The fast AAC coder: a scratch track, mixed and encoded again by the cut, at half the cost
     spec = ff.output(v, source(audio).audio, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
-                     **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT, movflags="+faststart")
+                     aac_coder="fast", **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT,
+                     movflags="+faststart")
+    if picture is not None:
+        spec = ff.merge_outputs(spec, ff.output(picture, safe_path(last_picture), **{"frames:v": 1}, update=1,
+                                                **BITEXACT))
     return compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))

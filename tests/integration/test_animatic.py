@@ -8,6 +8,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import storyboard
 from storyboard.animatic.voices import median_pitch
@@ -216,8 +217,22 @@ def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
     band = (slice(8, 60), slice(150, 700))  # where the first shot's long id is written
     white = lambda im: int((im[band].min(axis=2) > 235).sum())  # noqa: E731 - white text pixels
     assert white(first[len(first) // 2]) > 200  # the HUD is on the shot...
-    assert white(first[-1]) == 0  # ...but not on its last frame
-    assert white(second[0]) == 0  # so nothing of it reaches the next shot
+    assert white(first[-1]) == white(first[len(first) // 2])  # ...to its last frame: no flash at the cut
+    assert white(second[0]) == 0  # yet nothing of it reaches the next shot, which starts from the picture
     picture = (slice(200, 500), slice(100, 1180))
     assert np.abs(second[0][picture].astype(int) - first[-1][picture].astype(int)).mean() < 6  # the same picture
     assert np.abs(second[-2][picture].astype(int) - first[-1][picture].astype(int)).mean() > 10  # then its own
+    last = np.asarray(Image.open(film["firstshotwithalongname"].entry.last_frame).convert("RGB"))
+    assert white(last) == 0 and np.abs(last[picture].astype(int) - first[-1][picture].astype(int)).mean() < 6
+
+
+def test_no_frame_of_the_cut_loses_its_text(film, tmp_path):
+    """Every frame of final.mp4 carries its shot's HUD band, the frames at the cuts too (they used
+    to flash without it for one frame at every cut)."""
+    folder = film["duet"].entry.folder
+    prep = storyboard.compile(folder.parents[3] / "film.yaml", backend="animatic")
+    rendered = storyboard.render_shots(prep, cache=Cache(folder.parents[2]))  # all cached
+    result = storyboard.cut(prep, rendered, tmp_path / "out")
+    ids = [int((f[8:60, 0:500].min(axis=2) > 235).sum()) for f in video_frames(result.final)]  # the shot id's white
+    assert len(ids) == sum(round(s.duration * 24) for s in prep.shots)
+    assert min(ids) > 100, [k for k, n in enumerate(ids) if n <= 100]

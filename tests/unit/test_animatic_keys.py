@@ -9,6 +9,7 @@ import json
 import pytest
 
 import storyboard
+from storyboard.animatic.backend import LOOK
 from storyboard.store.cache import Cache
 from tests.conftest import EXAMPLES, ROOT
 
@@ -41,8 +42,10 @@ def keys(tmp) -> dict[str, dict[str, str]]:
 
 
 def test_the_examples_keep_their_animatic_cache_keys(request, project):
-    now = keys(project)
+    now = {"look": LOOK, "keys": keys(project)}
     if request.config.getoption("--update-golden"):
         PINS.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
         pytest.skip("pins rewritten")
-    assert now == json.loads(PINS.read_text())
+    pinned = json.loads(PINS.read_text())
+    assert LOOK == pinned["look"], "a new look: rewrite the pins with --update-golden and announce the bump"
+    assert now == pinned, "the animatic's cache keys changed without a new look: every user's clips would render again"
