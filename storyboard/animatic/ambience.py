@@ -35,7 +35,7 @@ LOUD = ("roaring", "heavy", "loud", "howling", "pounding", "lashing", "driving",
 
 def beds_for(sound: str) -> list[str]:
     """The beds a `sound:` line asks for, in a fixed order; none for silence."""
-    text = sound.lower()
+    text = look.fold(sound)
     if not text.strip() or look.has_any(text, SILENCE):
         return []
     out = [bed for bed, vocab in BEDS.items() if look.has_any(text, vocab)]

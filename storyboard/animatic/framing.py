@@ -70,13 +70,30 @@ def blocking(figs: list[Figure], framing: str, w: int, h: int, facing_speaker: s
         return places
     n = len(figs)
     spacing = min(0.38, 0.76 / n) if framing not in ("close-up", "extreme-close-up") else min(0.44, 0.84 / n)
+    full_body = framing in ("extreme-wide", "wide")
+    children_only = all(f.age == "child" for f in figs)
     out = []
     for i, f in enumerate(figs):
         depth = DEPTHS[i % len(DEPTHS)] if n > 1 else 1.0
         x = w * (0.5 + (i - (n - 1) / 2) * spacing)
         feet = top + BODY * hu
         feet_d = horizon + (feet - horizon) * depth
-        hu_d = hu * depth * (0.7 if f.age == "child" else 1.0)  # a child stands as tall as an adult's chest
+        hu_d, top_d = _stature(f.age == "child", full_body, children_only, hu * depth, feet_d, h)
         face = "front" if n == 1 else ("right" if x < w / 2 else "left")
-        out.append(Place(f, x, feet_d - BODY * hu_d, hu_d, face))
+        out.append(Place(f, x, top_d, hu_d, face))
     return sorted(out, key=lambda p: p.hu)  # the furthest drawn first
+
+
+def _stature(child: bool, full_body: bool, children_only: bool, hu: float, feet: float, h: int) -> tuple[float, float]:
+    """A figure's head unit and the top of its head, given an adult's head unit and feet there.
+    Seen whole (wide), a child stands as tall as an adult's chest. Closer, the camera frames faces:
+    children alone are framed at their own eye level, as adults are; beside adults, a child's head
+    sits at an adult's chest, kept above the subtitles, never below the frame."""
+    if not child:
+        return hu, feet - BODY * hu
+    if full_body:
+        return 0.7 * hu, feet - BODY * 0.7 * hu
+    if children_only:
+        return hu, feet - BODY * hu
+    small = 0.85 * hu
+    return small, min(feet - BODY * hu + 1.2 * hu, 0.74 * h - small)

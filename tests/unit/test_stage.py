@@ -24,6 +24,9 @@ characters:
   ana: {{description: a woman in her thirties, wardrobe: a yellow oilskin coat over a navy sweater,
          props: a brass storm lantern}}
   ben: {{description: a man in his forties, wardrobe: a red jacket}}
+  kid: {{description: a seven-year-old boy, wardrobe: a green hoodie}}
+  ivy: {{description: a woman in her thirties, voice: girl}}
+  pip: {{description: "", voice: girl}}
 locations:
   field: {{description: an open field, time: day}}
   street: {{description: a city street corner, time: night, weather: heavy rain}}
@@ -224,3 +227,49 @@ def test_tracking_world_repeats_and_the_figures_ride(project):
     world = np.asarray(comp.world)
     assert np.array_equal(world[:, :W], world[:, r.period:r.period + W])  # no seam where the window wraps
     assert comp.sprites and all(s.rides for s in comp.sprites)
+
+
+def eyes(img, p, cid) -> int:
+    """How many pixels of the character's face show (their skin)."""
+    return int(mask(img, colours(p, cid)[1]).sum())
+
+
+@pytest.mark.parametrize("framing", ["medium", "medium-close", "close-up", "extreme-close-up"])
+def test_a_child_in_a_close_shot_shows_head_and_face(project, framing):
+    """Issue 22 item 5: a child vanished at close-up (an empty room with a floating name) and showed only
+    the top of the head at medium: the camera frames a child's face as it frames an adult's."""
+    comp, p, r = draw(project, camera={"framing": framing}, characters=["kid"])
+    kid = frame(comp, r)
+    comp, p2, r = draw(project, camera={"framing": framing}, characters=["ana"])
+    ana = frame(comp, r)
+    face = bbox(mask(kid, colours(p, "kid")[1]))
+    assert face is not None, "no child's face in the frame"
+    assert head_height(kid, p, "kid") >= 0.6 * head_height(ana, p2, "ana")  # about as large as an adult's
+    assert face[1] < 0.55 * H  # the face high in the frame, as an adult's, not sunk under the subtitles
+
+
+def test_a_child_beside_an_adult_stays_in_frame(project):
+    for framing in ("medium", "medium-close", "close-up"):
+        comp, p, r = draw(project, camera={"framing": framing}, characters=["ana", "kid"])
+        img = frame(comp, r)
+        face = bbox(mask(img, colours(p, "kid")[1]))
+        assert face is not None and face[1] < 0.74 * H, framing  # above the subtitles
+        assert head_height(img, p, "kid") > 0.08 * H, framing
+
+
+def test_the_description_not_the_voice_gives_the_age():
+    woman = look.figure("ivy", "Ivy", (1, 2, 3), "a woman in her thirties", "", "", "girl")
+    assert woman.age == "adult"  # voice: girl on an adult: a high voice, not a child's body
+    assert look.figure("pip", "Pip", (1, 2, 3), "", "", "", "girl").age == "child"  # nothing else said: a child
+    assert look.figure("k", "K", (1, 2, 3), "a seven-year-old", "", "", "").age == "child"
+    assert look.figure("k", "K", (1, 2, 3), "a 16-year-old", "", "", "").age == "young"
+
+
+def test_word_matching_folds_accents_and_case():
+    """Issue 22 item 6: "a tiny corner café" was drawn as an exterior street, "a tiny corner cafe" as an interior."""
+    plain = look.set_look("a tiny corner cafe", "night", "", "")
+    for words in ("a tiny corner café", "A TINY CORNER CAFÉ", "a tiny corner cafe\u0301"):  # composed, capitals, combining
+        assert look.set_look(words, "night", "", "") == plain, words
+    assert plain.interior
+    assert look.garments("a Navy Sweater", (0, 0, 0)) == look.garments("a navy sweater", (0, 0, 0))
+    assert look.figure("z", "Zoë", (1, 2, 3), "a grey-haired WOMAN, élégante", "", "", "").female is True
