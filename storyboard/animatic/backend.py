@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from storyboard.animatic import ambience, camera
-from storyboard.animatic.compose import Composition, compose
+from storyboard.animatic.compose import Composition, compose, take_seed
 from storyboard.animatic.framing import DUTCH
 from storyboard.animatic.panel import Panel, camera_words, panel_for as _panel_for
 from storyboard.animatic.camera import Layer, between
@@ -101,7 +101,7 @@ class AnimaticBackend(Backend):
         panel = panel_for(shot, req.job.context)
         req.report("drawing", 5)
         rig, comp, world, world_layers, screen_layers, text_layers, spans, overrun = self._picture(
-            panel, w, h, fps, n, req.asset, work)
+            panel, w, h, fps, n, req.asset, work, take=req.job.take)
 
         req.report("voicing", 25)
         said, warnings, mix = self._sound(panel, spans, overrun, seconds, comp.flashes, shot)
@@ -124,12 +124,15 @@ class AnimaticBackend(Backend):
                             last_frame=last)
 
     @classmethod
-    def _picture(cls, panel: Panel, w: int, h: int, fps: int, n: int, asset, work: Path):
+    def _picture(cls, panel: Panel, w: int, h: int, fps: int, n: int, asset, work: Path, take: int | None = None):
         """Everything the picture is made of: the camera rig, the drawn world and its layers, and
-        where each line is spoken (which lights its speaker)."""
+        where each line is spoken (which lights its speaker). A take after the first is redrawn:
+        the figures stand a little elsewhere and the camera drifts; the HUD names the take."""
         seconds = n / fps
         cam = panel.camera
         rig = camera.rig(cam.move, n, w, h, fps, tilt=DUTCH if cam.angle == "dutch" else 0.0)
+        if take is not None and take > 1:
+            rig = camera.drift(rig, n, w, h, take_seed(panel.id, take))
         lines = panel.dialogue
         spans, overrun = place_lines([beat(ln.text, ln.at, ln.pause) for ln in lines], seconds)
         speaking: dict[str, list[tuple[float, float]]] = {}
@@ -138,11 +141,11 @@ class AnimaticBackend(Backend):
                 speaking.setdefault(ln.speaker, []).append((start, min(end, seconds)))
         portraits = {cid: asset(p) for cid, p in panel.portraits}
         loc_image = asset(panel.location_image) if panel.location_image else None
-        comp = compose(panel, w, h, rig, seconds, speaking, portraits, loc_image)
+        comp = compose(panel, w, h, rig, seconds, speaking, portraits, loc_image, take=take or 1)
         world = _world(comp.world, work / "world.rgb")
         world_layers = cls._figure_layers(comp, rig, speaking, work)
         screen_layers = cls._screen_layers(comp, w, h, work)
-        text_layers = cls._text_layers(panel, spans, seconds, fps, w, h, work)
+        text_layers = cls._text_layers(panel, spans, seconds, fps, w, h, work, take)
         return rig, comp, world, world_layers, screen_layers, text_layers, spans, overrun
 
     @classmethod
@@ -202,10 +205,11 @@ class AnimaticBackend(Backend):
         return layers
 
     @staticmethod
-    def _text_layers(panel: Panel, spans, seconds: float, fps: int, w: int, h: int, work: Path) -> list[Layer]:
+    def _text_layers(panel: Panel, spans, seconds: float, fps: int, w: int, h: int, work: Path,
+                     take: int | None = None) -> list[Layer]:
         """The HUD (its top band and its sound line apart: nothing to blend between them), and each
         line's card while it is spoken."""
-        placed = text.hud_layout(w, h, panel.id, camera_words(panel), panel.place, panel.action, panel.sound)
+        placed = text.hud_layout(w, h, panel.id, camera_words(panel), panel.place, panel.action, panel.sound, take)
         hud = text.draw_hud(w, h, placed)
         foot = int(text.zones(w, h).sound.y0) & ~1
         layers = [_raw(hud.crop((0, 0, w, foot)), work / "hud-top.rgba"),

@@ -10,7 +10,7 @@ flashes without them); the picture a continuous shot starts from is written apar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ffmpeg as ff  # ffmpeg-python
@@ -106,6 +106,23 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
             z, cy = f"{_num(s * 0.85)}+{_num(s * 0.2)}*{ze}", f"0.42+0.16*{ze}"
         return Rig("zoompan", (cw, ch), rest, x=f"({cx})*iw-iw/zoom/2", y=f"({cy})*ih-ih/zoom/2", z=z)
     return Rig("still", (w, h), (0, 0))
+
+
+def drift(r: Rig, frames: int, width: int, height: int, seed: int) -> Rig:
+    """The same move with the small drift of a camera operator's redraw (a new take): the window
+    wanders up to 1.5% of the frame over the shot, in a direction the seed picks. The world is
+    drawn that much larger, so the frame never leaves it."""
+    mx, my = max(2, int(width * 0.015) & ~1), max(2, int(height * 0.015) & ~1)
+    turn = math.radians(seed % 360)
+    dx, dy = _num(mx * math.cos(turn)), _num(my * math.sin(turn))
+    last = max(frames - 1, 1)
+    if r.kind == "zoompan":  # zoompan keeps its window on the picture itself
+        return replace(r, x=f"{r.x}+{dx}*(on/{last})", y=f"{r.y}+{dy}*(on/{last})")
+    p = f"(n/{last})"
+    cw, ch = r.canvas
+    x, y = (r.x, r.y) if r.kind == "crop" else ("0", "0")
+    return replace(r, kind="crop", canvas=(cw + 2 * mx, ch + 2 * my), rest=(r.rest[0] + mx, r.rest[1] + my),
+                   x=f"{mx}+({x})+{dx}*{p}", y=f"{my}+({y})+{dy}*{p}")
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,19 @@ def seed_of(*parts: str) -> int:
     return stable_int("stage", *parts)
 
 
+def take_seed(shot_id: str, take: int) -> int:
+    """What a take varies by: the figures' exact places and the camera's drift."""
+    return stable_int("take", shot_id, str(take))
+
+
 def figures_of(panel: Panel) -> tuple[Figure, ...]:
     return tuple(look.figure(ch.id, ch.name, tuple(ch.rgb), ch.description, ch.wardrobe, ch.props, ch.voice,
                              ch.portrait) for ch in panel.characters)
 
 
-def stage(panel: Panel, w: int, h: int, rig: Rig) -> Staging:
-    """Read the panel: the set's look, the figures, who is the point of view, and the blocking."""
+def stage(panel: Panel, w: int, h: int, rig: Rig, take: int = 1) -> Staging:
+    """Read the panel: the set's look, the figures, who is the point of view, and the blocking
+    (redrawn a little differently for each take after the first)."""
     cam = panel.camera
     c = new_canvas(w, h, rig, DUTCH if cam.angle == "dutch" else 0.0)
     loc = panel.set
@@ -95,7 +101,7 @@ def stage(panel: Panel, w: int, h: int, rig: Rig) -> Staging:
     first_speaker = next((ln.speaker for ln in panel.dialogue if ln.on_screen), None)
     viewer = figs[0] if cam.framing == "pov" and figs else None
     seen = list(figs[1:] if viewer is not None else figs)
-    places = blocking(seen, cam.framing, w, h, first_speaker)
+    places = blocking(seen, cam.framing, w, h, first_speaker, redraw=take_seed(panel.id, take) if take > 1 else None)
     return Staging(panel, c, s, figs, viewer, tuple(places), seed_of(panel.id, loc.description if loc else ""))
 
 
@@ -180,10 +186,11 @@ def screen_layers(st: Staging, seconds: float) -> tuple[list[tuple[str, Image.Im
 
 
 def compose(panel: Panel, w: int, h: int, rig: Rig, seconds: float, speaking: dict[str, list[tuple[float, float]]],
-            portraits: dict[str, Path] | None = None, location_image: Path | None = None) -> Composition:
+            portraits: dict[str, Path] | None = None, location_image: Path | None = None,
+            take: int = 1) -> Composition:
     """Draw a shot's world and figures for its rig. `speaking`: each on-screen speaker's lines
     (start, end) in seconds, for the figures drawn lit while they speak."""
-    st = stage(panel, w, h, rig)
+    st = stage(panel, w, h, rig, take)
     c = st.canvas
     front_feet = max((p.top + BODY * p.hu for p in st.places if not p.shoulder), default=h * 0.85)
     draw_set(c, st.set, st.angle, horizon_for(st.angle, st.framing), front_feet, st.seed, location_image)

@@ -4,7 +4,8 @@ figures across the frame, nearer and further. Pure: numbers in, places out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 
 from storyboard.animatic import look
 from storyboard.animatic.look import Figure
@@ -45,11 +46,22 @@ class Place:
     chip: bool = True
 
 
-def blocking(figs: list[Figure], framing: str, w: int, h: int, facing_speaker: str | None) -> list[Place]:
+def blocking(figs: list[Figure], framing: str, w: int, h: int, facing_speaker: str | None,
+             redraw: int | None = None) -> list[Place]:
     """Where the characters stand: apart across the frame, alternately nearer and further, scaled
-    and placed by the framing (the over-the-shoulder's foreground shoulder included)."""
+    and placed by the framing (the over-the-shoulder's foreground shoulder included). A `redraw`
+    (a new take's seed) moves each a little, as another pass of the same drawing would."""
     if framing == "insert" or not figs:
         return []
+    places = _blocking(figs, framing, w, h, facing_speaker)
+    if redraw is None:
+        return places
+    rng = random.Random(redraw)
+    return [replace(p, x=p.x + w * rng.uniform(-0.03, 0.03), top=p.top + p.hu * rng.uniform(-0.08, 0.08))
+            if not p.shoulder else p for p in places]
+
+
+def _blocking(figs: list[Figure], framing: str, w: int, h: int, facing_speaker: str | None) -> list[Place]:
     hu_share, top_share = FRAMINGS[framing]
     # sized by the height of a landscape frame; a portrait frame is narrow, so by its width there
     # (a little more: vertical video frames people closer), the eyes kept at the same height

@@ -79,15 +79,19 @@ class Placed:
     box: Box
 
 
-def hud_layout(w: int, h: int, shot_id: str, camera_words: str, place: str, action: str, sound: str) -> list[Placed]:
-    """Every HUD text fitted to its zone. Pure: measures, never draws."""
+def hud_layout(w: int, h: int, shot_id: str, camera_words: str, place: str, action: str, sound: str,
+               take: int | None = None) -> list[Placed]:
+    """Every HUD text fitted to its zone (the take, when given, beside the shot's id). Pure: measures, never draws."""
     z = zones(w, h)
     pad, u = z.pad, z.unit
     portrait = h > w
     out: list[Placed] = []
     y = pad
     id_max = (w - 2 * pad) if portrait else (w - 2 * pad) * 0.45
-    t_id, text_id = fitted(shot_id.upper(), id_max, 34 * u, 22 * u, bold=True)
+    suffix = f"  TAKE {take}" if take else ""
+    t_id, text_id = fitted(shot_id.upper() + suffix, id_max, 34 * u, 22 * u, bold=True)
+    if suffix and not text_id.endswith(suffix):  # a long id is cut, never the take
+        text_id = t_id.fit(shot_id.upper(), id_max - t_id.length(suffix)) + suffix
     id_w = t_id.length(text_id)
     out.append(Placed("id", (text_id,), t_id, Box(pad, y, pad + id_w, y + t_id.line_height)))
     title_h = Type(34 * u, bold=True).line_height

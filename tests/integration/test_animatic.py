@@ -236,3 +236,27 @@ def test_no_frame_of_the_cut_loses_its_text(film, tmp_path):
     ids = [int((f[8:60, 0:500].min(axis=2) > 235).sum()) for f in video_frames(result.final)]  # the shot id's white
     assert len(ids) == sum(round(s.duration * 24) for s in prep.shots)
     assert min(ids) > 100, [k for k, n in enumerate(ids) if n <= 100]
+
+
+def test_takes_differ_as_a_redraw_would_and_show_their_number(tmp_path):
+    """Issue 22 item 15: takes of an animatic shot were byte-identical and nothing showed the take.
+    A new take moves the figures a little and lets the camera drift; the HUD names the take."""
+    from dataclasses import replace
+    (tmp_path / ".storyboard").write_text("")
+    (tmp_path / "s.yaml").write_text(STORYBOARD.format(size="1280x720", move="static"))
+    prep = prepare(tmp_path / "s.yaml", "animatic")
+    job = next(j for j in make_plan(prep).jobs if j.shot.id == "quiet")
+    backend = create(prep.caps)
+    frames = {}
+    for take in (1, 2, 3):
+        work = tmp_path / f"t{take}"
+        work.mkdir()
+        res = backend.render(RenderRequest(job=replace(job, take=take), workdir=work, asset=prep.loaded.asset))
+        frames[take] = video_frames(res.clip)
+    picture = (slice(200, 540), slice(0, 1280))
+    moved = lambda a, b: float(np.abs(a[picture].astype(int) - b[picture].astype(int)).mean())  # noqa: E731
+    assert moved(frames[1][0], frames[2][0]) > 1 and moved(frames[2][0], frames[3][0]) > 1  # each take its own
+    assert moved(frames[2][0], frames[2][-1]) > 0.5  # the camera drifts over the take
+    assert moved(frames[1][0], frames[1][-1]) < 0.5  # (a static first take holds still, as before)
+    id_band = (slice(8, 60), slice(0, 640))
+    assert not np.array_equal(frames[1][5][id_band], frames[2][5][id_band])  # the take's number is written
