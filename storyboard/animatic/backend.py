@@ -113,10 +113,12 @@ class AnimaticBackend(Backend):
 
         req.report("encoding", 45)
         out = work / "clip.mp4"
-        last = work / "last.png"  # the picture a continuous shot after this one starts from: no text
         run(camera.animatic_cmd(world, rig, work / "sound.wav", out, w, h, fps, n,
-                                world_layers, screen_layers, text_layers, opening, last_picture=last),
+                                world_layers, screen_layers, text_layers, opening),
             what=f"animatic of shot '{shot.id}'")
+        last = work / "last.png"  # the picture a continuous shot after this one starts from: no text
+        camera.picture_at(n - 1, fps, comp.world, rig, w, h, self._images(comp, world_layers),
+                          self._images(comp, screen_layers, screen=True)).save(last, compress_level=1)
         for f in [work / "sound.wav", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers))]:
             f.unlink(missing_ok=True)
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
@@ -169,6 +171,12 @@ class AnimaticBackend(Backend):
                 what=f"the opening picture of shot '{shot.id}'")
             with av.open(str(out), options={"protocol_whitelist": "file"}) as c:
                 return next(c.decode(video=0)).to_image()
+
+    @staticmethod
+    def _images(comp: Composition, layers: list[Layer], screen: bool = False) -> list[tuple[Image.Image, Layer]]:
+        """The drawn images behind raw layers, in order."""
+        images = [im for _, im in comp.screen] if screen else [sp.image for sp in comp.sprites]
+        return list(zip(images, layers))
 
     @staticmethod
     def _figure_layers(comp: Composition, rig: camera.Rig, speaking: dict, work: Path) -> list[Layer]:

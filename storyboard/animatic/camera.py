@@ -151,12 +151,11 @@ def between(start: float, end: float) -> str:
 
 def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
                  world_layers: list[Layer] = (), screen_layers: list[Layer] = (), text_layers: list[Layer] = (),
-                 opening: Path | None = None, last_picture: Path | None = None) -> Command:
+                 opening: Path | None = None) -> Command:
     """One shot's clip: the world held for the shot's frames, its layers, the camera, the frame's
-    layers, the previous shot's picture dissolving away (`opening`), the text, the sound. With
-    `last_picture`, the same run also writes the last frame without its text there (a continuous
-    shot after this one starts from the picture, not the words). Built with ffmpeg-python, which
-    escapes every expression; the graph goes by file."""
+    layers, the previous shot's picture dissolving away (`opening`), the text on every frame, the
+    sound. (The last picture without its text is composed apart: `picture_at`.) Built with
+    ffmpeg-python, which escapes every expression; the graph goes by file."""
     v = (world.input().video.filter("format", pix_fmts="yuv420p")
          .filter("loop", loop=frames - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)"))
 
@@ -178,10 +177,6 @@ def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, heigh
               .filter("format", pix_fmts="yuva420p")
               .filter("fade", t="out", st=f"{OPENING * 0.25:.3f}", d=f"{OPENING * 0.75:.3f}", alpha=1))
         v = ff.filter([v, op], "overlay", x=0, y=0, format="yuv420", eof_action="pass")
-    picture = None
-    if last_picture is not None:
-        split = v.filter_multi_output("split")
-        v, picture = split[0], split[1].filter("select", f"eq(n,{frames - 1})")
     for layer in text_layers:
         v = lay(v, layer)
     v = v.filter("format", pix_fmts="yuv420p")
@@ -190,7 +185,60 @@ def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, heigh
     spec = ff.output(v, source(audio).audio, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
                      aac_coder="fast", **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT,
                      movflags="+faststart")
-    if picture is not None:
-        spec = ff.merge_outputs(spec, ff.output(picture, safe_path(last_picture), **{"frames:v": 1}, update=1,
-                                                **BITEXACT))
     return compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))
+
+
+# -- the picture at one frame, in this process --------------------------------------------------
+
+_FUNCTIONS = {"sin": math.sin, "cos": math.cos, "abs": abs, "mod": math.fmod, "PI": math.pi,
+              "between": lambda t, a, b: float(a <= t <= b), "gte": lambda a, b: float(a >= b),
+              "lt": lambda a, b: float(a < b)}
+
+
+def evaluate(expr: str | int | float, **values: float) -> float:
+    """One of this module's ffmpeg expressions (numbers, n, t, on, iw, ih, zoom and the functions
+    above; never user text) evaluated as ffmpeg would."""
+    if isinstance(expr, (int, float)):
+        return float(expr)
+    return float(eval(expr, {"__builtins__": {}}, {**_FUNCTIONS, **values}))  # noqa: S307 - our own expressions
+
+
+def picture_at(frame: int, fps: int, world, r: Rig, width: int, height: int, world_layers=(), screen_layers=()):
+    """The frame `frame` of a shot's picture without its text, composed here rather than by a second
+    ffmpeg output (a split in the encode's graph cost a fifth of its time): the world and the layers
+    that ride on it, the camera's window, the frame's layers. `world_layers` and `screen_layers` are
+    (RGBA image, Layer) pairs. A continuous shot after this one dissolves from it."""
+    from PIL import Image
+    t = frame / fps
+    canvas = world.convert("RGBA")
+    for im, layer in world_layers:
+        _lay(canvas, im, layer, frame, t)
+    cw, ch = canvas.size
+    if r.kind == "crop":  # crop rounds its window to the nearest pixel (exact: odd offsets too)
+        x = min(max(round(evaluate(r.x, n=frame, t=t)), 0), cw - width)
+        y = min(max(round(evaluate(r.y, n=frame, t=t)), 0), ch - height)
+        pic = canvas.crop((x, y, x + width, y + height))
+    elif r.kind == "zoompan":  # zoompan cuts its window at even pixels and scales it bicubically
+        zoom = min(max(evaluate(r.z, on=frame, n=frame), 1.0), 10.0)
+        vw, vh = int(cw / zoom), int(ch / zoom)
+        x = int(min(max(evaluate(r.x, on=frame, n=frame, iw=cw, ih=ch, zoom=zoom), 0), max(cw - cw / zoom, 0))) & ~1
+        y = int(min(max(evaluate(r.y, on=frame, n=frame, iw=cw, ih=ch, zoom=zoom), 0), max(ch - ch / zoom, 0))) & ~1
+        pic = canvas.resize((width, height), Image.BICUBIC, box=(x, y, x + vw, y + vh))
+    else:
+        pic = canvas.crop((0, 0, width, height))
+    for im, layer in screen_layers:
+        _lay(pic, im, layer, frame, t)
+    return pic.convert("RGB")
+
+
+def _lay(base, im, layer: Layer, frame: int, t: float) -> None:
+    """Lay an RGBA image over `base` where the layer puts it at this frame (partly outside: cut)."""
+    if layer.enable is not None and not evaluate(layer.enable, t=t, n=frame):
+        return
+    n = frame + 1  # overlay's n has counted the frame it is placing (crop's and zoompan's have not)
+    x = int(evaluate(layer.x, n=n, t=t)) & ~1  # overlay truncates, to even pixels in yuv420
+    y = int(evaluate(layer.y, n=n, t=t)) & ~1
+    left, top = max(0, -x), max(0, -y)
+    right, bottom = min(im.width, base.width - x), min(im.height, base.height - y)
+    if right > left and bottom > top:
+        base.alpha_composite(im.crop((left, top, right, bottom)).convert("RGBA"), (x + left, y + top))

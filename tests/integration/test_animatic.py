@@ -214,7 +214,7 @@ def test_lines_are_timed_as_written_and_spread(film):
 def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
     first = video_frames(film["firstshotwithalongname"].entry.clip)
     second = video_frames(film["b"].entry.clip)
-    band = (slice(8, 60), slice(150, 700))  # where the first shot's long id is written
+    band = (slice(8, 60), slice(300, 700))  # where the first shot's long id is written (past "B  TAKE 1")
     white = lambda im: int((im[band].min(axis=2) > 235).sum())  # noqa: E731 - white text pixels
     assert white(first[len(first) // 2]) > 200  # the HUD is on the shot...
     assert white(first[-1]) == white(first[len(first) // 2])  # ...to its last frame: no flash at the cut
@@ -260,3 +260,19 @@ def test_takes_differ_as_a_redraw_would_and_show_their_number(tmp_path):
     assert moved(frames[1][0], frames[1][-1]) < 0.5  # (a static first take holds still, as before)
     id_band = (slice(8, 60), slice(0, 640))
     assert not np.array_equal(frames[1][5][id_band], frames[2][5][id_band])  # the take's number is written
+
+
+@pytest.mark.parametrize("move", ["dolly in", "pan left", "handheld", "tracking", "orbit", "truck right"])
+def test_the_last_picture_is_the_clips_last_frame_without_text(tmp_path, move):
+    """The picture a continuous shot starts from is composed apart from the encode (camera, riding and
+    lit figures, rain): it must be the clip's last frame, text aside."""
+    (tmp_path / ".storyboard").write_text("")
+    (tmp_path / "s.yaml").write_text(STORYBOARD.format(size="1280x720", move=move).replace(
+        "room: {description: a room, time: night}", "room: {description: a city street, time: night, weather: rain}"))
+    prep = prepare(tmp_path / "s.yaml", "animatic")
+    job = next(j for j in make_plan(prep).jobs if j.shot.id == "talk")
+    res = create(prep.caps).render(RenderRequest(job=job, workdir=tmp_path, asset=prep.loaded.asset))
+    last = np.asarray(Image.open(res.last_frame).convert("RGB")).astype(int)
+    clip = video_frames(res.clip)[-1].astype(int)
+    picture = (slice(190, 520), slice(0, 1280))  # between the HUD's band and the subtitles
+    assert np.abs(last[picture] - clip[picture]).mean() < 3.2, move  # the encoder's loss only
