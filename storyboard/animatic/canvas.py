@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
 from storyboard.animatic.camera import Rig
-from storyboard.draw.colours import RGB, mix
+from storyboard.draw.colours import RGB
 
 
 @dataclass
@@ -68,8 +69,10 @@ def new_canvas(w: int, h: int, rig: Rig, tilt: float) -> Canvas:
 
 
 def gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
-    col = Image.new("RGB", (1, 256))
-    for y in range(256):
-        col.putpixel((0, y), mix(top, bottom, y / 255))
-    return col.resize(size, Image.BILINEAR)
+    """A vertical gradient from `top` to `bottom`: one column of mixed colours, repeated across (no
+    resampling of the whole picture)."""
+    w, h = size
+    k = np.linspace(0.0, 1.0, max(h, 1))[:, None]
+    rows = np.rint(np.asarray(top, float) + (np.asarray(bottom, float) - np.asarray(top, float)) * k).astype(np.uint8)
+    return Image.fromarray(rows[:, None, :], "RGB").resize((w, h), Image.NEAREST)
 

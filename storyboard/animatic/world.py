@@ -209,9 +209,12 @@ def _interior(c: Canvas, d: ImageDraw.ImageDraw, s: SetLook, horizon: float, fee
                           outline=(120, 90, 40), width=max(1, int(2 * u)))
     if "lamp" in pieces:
         lx, ly = c.fx(0.5 * W), c.fy(0.2 * H)
-        glow = Image.new("L", c.im.size, 0)
-        ImageDraw.Draw(glow).ellipse((lx - 0.35 * W, ly - 0.35 * W, lx + 0.35 * W, ly + 0.35 * W), fill=70)
-        glow = glow.filter(ImageFilter.GaussianBlur(40 * u))
+        k = 8  # a soft glow: drawn and blurred at an eighth of the size, then scaled up
+        small = Image.new("L", (-(-c.im.size[0] // k), -(-c.im.size[1] // k)), 0)
+        ImageDraw.Draw(small).ellipse(((lx - 0.35 * W) / k, (ly - 0.35 * W) / k, (lx + 0.35 * W) / k,
+                                       (ly + 0.35 * W) / k), fill=70)
+        glow = small.filter(ImageFilter.GaussianBlur(40 * u / k)).resize((small.width * k, small.height * k),
+                                                                      Image.BILINEAR).crop((0, 0, *c.im.size))
         c.im.paste((255, 214, 140), (0, 0), glow)
 
 
