@@ -27,7 +27,8 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 3  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: text to the last frame, takes vary, children framed)
+LOOK = 4  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
+# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 
@@ -136,7 +137,7 @@ class AnimaticBackend(Backend):
         if take is not None and take > 1:
             rig = camera.drift(rig, n, w, h, take_seed(panel.id, take))
         lines = panel.dialogue
-        spans, overrun = place_lines([beat(ln.text, ln.at, ln.pause) for ln in lines], seconds)
+        spans, overrun = cls.line_spans(panel, seconds)
         speaking: dict[str, list[tuple[float, float]]] = {}
         for ln, (start, end) in zip(lines, spans):
             if ln.on_screen and start < seconds:
@@ -149,6 +150,11 @@ class AnimaticBackend(Backend):
         screen_layers = cls._screen_layers(comp, w, h, work)
         text_layers = cls._text_layers(panel, spans, seconds, fps, w, h, work, take)
         return rig, comp, world, world_layers, screen_layers, text_layers, spans, overrun
+
+    @staticmethod
+    def line_spans(panel: Panel, seconds: float):
+        """Where each line is spoken, and which overrun: the cut's one rule (timeline.place_lines)."""
+        return place_lines([beat(ln.text, ln.at, ln.pause) for ln in panel.dialogue], seconds, panel.overlap)
 
     @classmethod
     def opening_picture(cls, shot: CompiledShot, ctx: ShotContext, asset, width: int, height: int):
@@ -257,9 +263,12 @@ class AnimaticBackend(Backend):
             duck[lo:hi] = 10 ** (DUCK_DB / 20)
             said.append({"speaker": ln.speaker, "name": ln.name, "text": ln.text, "start": start,
                          "end": min(end, seconds)})
-            if k in overrun:
+            if k in overrun and end > seconds:
                 warnings.append(f"line {k + 1} ({ln.name}) runs past the end of the {shot.duration:g}s shot "
                                 f"by {end - seconds:.1f}s and is cut; lengthen the shot or cut words")
+            elif k in overrun:
+                warnings.append(f"line {k + 1} ({ln.name}) runs {end - seconds + panel.overlap:.1f}s under the "
+                                "transition into the next shot; lengthen the shot or cut words")
         if len(bed):
             mix += bed * smooth(duck, int(0.12 * RATE))
         return said, warnings, mix

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from storyboard.animatic.voices import Voice, cast_voices
+from storyboard.animatic.voices import Voice, cast_voices, readable
 from storyboard.draw.colours import RGB, character_colour, hex_rgb
 from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
@@ -59,6 +59,7 @@ class Line:
     pause: float | None
     on_screen: bool  # the speaker is seen: their figure lights up while they speak
     voice: Voice | None  # the voice cast for the speaker
+    read: str | None = None  # who reads it when not joe: "ja", or "silent" (no voice here reads it); None: joe
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,19 @@ class Panel:
     portraits: tuple[tuple[str, str], ...]  # (character id, project path) for those with a reference
     location_image: str | None
     continues: bool  # the shot starts from the previous shot's last frame
+    overlap: float = 0.0  # seconds of the dissolve out of this shot: its lines end before it
 
     def key(self) -> dict:
-        """The panel as the cache key holds it: plain data (a shot with no location has an empty set)."""
+        """The panel as the cache key holds it: plain data. A shot with no location has an empty set;
+        `read` and `overlap` appear only when they say something (keys made before them stay)."""
         out = asdict(self)
         out["set"] = out["set"] or {}
         out["portraits"] = dict(self.portraits)
+        for line in out["dialogue"]:
+            if line["read"] is None:
+                del line["read"]
+        if not self.overlap:
+            del out["overlap"]
         return out
 
     @property
@@ -130,12 +138,18 @@ def panel_for(shot: CompiledShot, ctx: ShotContext, look: int) -> Panel:
                          for c in ctx.on_screen),
         dialogue=tuple(Line(ln.speaker, line.name, ln.text, ln.delivery, _mark(ln), ln.at, ln.pause,
                             ln.speaker in seen and not ln.heard_not_seen,
-                            _rounded(voices[ln.speaker]) if ln.speaker in voices else None)
+                            _rounded(voices[ln.speaker]) if ln.speaker in voices else None, _reader(ln.text))
                        for ln, line in zip(ctx.shot.dialogue, shot.dialogue)),
         portraits=tuple((c.id, c.reference) for c in ctx.on_screen if c.reference),
         location_image=loc.reference if loc and loc.reference else None,
         continues=ctx.previous is not None,
+        overlap=ctx.overlap_out or 0.0,
     )
+
+
+def _reader(text: str) -> str | None:
+    lang = readable(text)[0]
+    return None if lang == "en" else (lang or "silent")
 
 
 def camera_words(panel: Panel) -> str:
