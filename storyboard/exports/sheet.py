@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from storyboard.draw.cards import character_colour
+from storyboard.draw.colours import character_colour
 from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
@@ -234,9 +234,9 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
     """The animatic's drawn panel of a shot (the opening frame of its clip), marked NOT RENDERED."""
     from PIL import ImageDraw
 
+    from storyboard import animatic
     from storyboard.draw import fonts
-    from storyboard.animatic.backend import AnimaticBackend
-    im = AnimaticBackend.opening_picture(cshot, ctx, asset, width, height)
+    im = animatic.preview(cshot, ctx, asset, width, height)
     d = ImageDraw.Draw(im)
     f = fonts.Type(max(10, height // 14), bold=True)
     label = "NOT RENDERED"
@@ -250,9 +250,8 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
 
 def panel_name(cshot: "CompiledShot", ctx: "ShotContext") -> str:
     """A file name that changes when what the panel draws changes."""
-    from storyboard.animatic.backend import AnimaticBackend
-    from storyboard.common import digest
-    return f"panel-{digest(AnimaticBackend.key_extra(cshot, ctx))[:20]}.jpg"
+    from storyboard import animatic
+    return f"panel-{animatic.preview_name(cshot, ctx)}.jpg"
 
 
 def jpeg(im, quality: int = 82) -> bytes:
