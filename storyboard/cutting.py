@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -15,7 +15,10 @@ from typing import Callable
 
 from PIL import Image
 
-from storyboard.draw import cards as draw
+from storyboard import notes
+from storyboard.draw.cards import draw_subtitle
+from storyboard.draw.colours import character_colour
+from storyboard.draw.slates import draw_slate
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
 from storyboard.media import assemble, clips, stems
@@ -65,7 +68,7 @@ def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -
 def slate_source(work: Path, number: int, shot_id: str, reason: str, frames: int, width: int, height: int,
                  fps: int) -> Path:
     png = work / f"slate{number:05d}.png"
-    draw.draw_slate(number, shot_id, reason, width, height).save(png)
+    draw_slate(number, shot_id, reason, width, height).save(png)
     out = work / f"slate{number:05d}.mp4"
     run(assemble.slate_cmd(png, out, fps, frames), what=f"slate for shot '{shot_id}'")
     png.unlink()
@@ -81,8 +84,8 @@ def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Script:
         if cue.start > t:
             entries.append(ConcatEntry(blank, duration=int((cue.start - t) * 1_000_000)))
         card = work / f"sub{k:05d}.png"
-        draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height,
-                           note=cue.mark).save(card)
+        draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height,
+                      note=cue.mark).save(card)
         entries.append(ConcatEntry(card, duration=int((cue.end - max(cue.start, t)) * 1_000_000)))
         t = cue.end
     entries.append(ConcatEntry(blank, duration=int(max(Fraction(1, 10), tl.duration - t) * 1_000_000)))
@@ -115,8 +118,9 @@ def _code() -> str:
     with no version to remember to bump."""
     h = hashlib.sha256(str(CUT_FORMAT).encode())
     for name in ("storyboard.cutting", "storyboard.media.assemble", "storyboard.media.clips", "storyboard.media.ffmpeg",
-                 "storyboard.media.stems", "storyboard.draw.cards", "storyboard.stages.timeline"):
-        h.update(Path(sys.modules[name].__file__).read_bytes())
+                 "storyboard.media.stems", "storyboard.draw.cards", "storyboard.draw.slates", "storyboard.draw.colours",
+                 "storyboard.draw.fonts", "storyboard.stages.timeline"):
+        h.update(Path(importlib.import_module(name).__file__).read_bytes())
     binary = Path(exe())
     h.update(f"{binary}:{(_file_sign(binary) or [0])[0]}".encode())
     return h.hexdigest()
@@ -176,11 +180,11 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             dialogue[shot.id] = _marked_lines(shot_lines(sb, i) if lines is None else lines, shot)
         tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
-        colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
+        colours = {name: character_colour(cid) for name, cid in cid_by_name.items()}
         music = loaded.asset(sb.music) if sb.music else None
         cut_key = _digest({"code": _code(), "timeline": repr(tl), "shots": shaped_by,
                            "music": [str(music), _file_sign(music)] if music else None, "music_volume": sb.music_volume,
-                           "loudness": loudness, "subtitles": burn_subtitles and [colours, draw.__name__]})
+                           "loudness": loudness, "subtitles": burn_subtitles and colours})
         # the hand-off's media: each shot's picture and sound at its length, and the bed (not the levels)
         media_key = _digest({"code": _code(), "shots": shaped_by, "lengths": [sp.length for sp in tl.spans],
                              "fps": fps, "music": [str(music), _file_sign(music)] if music else None,
@@ -280,6 +284,7 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     files[handoff.MEDIA] = out_dir / handoff.MEDIA
     on_step("writing exports")
     reels = handoff.reel_names([s.id for s in sb.shots])
+    reviews = notes.load(loaded.path)  # the review room's notes and statuses: markers for the editor
     shots = []
     for shot, f, reel in zip(sb.shots, named, reels):
         o = outcomes[shot.id]
@@ -292,7 +297,8 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
                       # the clip's state, not this run's: "cached" on a re-run would rewrite every export
                       "status": "rendered" if o.entry is not None else o.status},
             slate="" if o.entry else ": ".join(x for x in (o.status, o.reason) if x),
-            warnings=tuple(o.warnings or meta.get("warnings", []))))
+            warnings=tuple(o.warnings or meta.get("warnings", [])),
+            notes=tuple(notes.note_lines(reviews.of(shot.id)))))
     otl = editorial.build_otio(tl, sb.title, shots, bed)
     for name, text in editorial.exports(otl, tl.width, tl.height).items():
         _write_if_changed(out_dir / name, text)

@@ -38,6 +38,21 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
           spent: float | None = None) -> dict[str, Path]:
     """Write review.html and review/ into `out_dir`; files review/ no longer needs (those an earlier
     run recorded writing there) are removed. The caller has checked `out_dir` is the tool's."""
+    page = out_dir / PAGE
+    atomic_write_text(page, render(PAGE + ".j2", gather(prep, plan, outcomes, out_dir, cache, spent)))
+    return {PAGE: page, FOLDER: out_dir / FOLDER}
+
+
+def render(template: str, context: dict) -> str:
+    """A page from the review templates (review.html.j2, or one extending it: the review room's)."""
+    return _env().get_template(template).render(**context)
+
+
+def gather(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
+           spent: float | None = None) -> dict:
+    """What the review page shows, with review/ filled (stills and clips linked from the cache, drawn
+    panels for shots without a clip) and swept of what earlier runs wrote there that it no longer
+    needs (nothing else): the template's context."""
     sheet = build_sheet(prep, plan, outcomes, cache, spent)
     folder = out_dir / FOLDER
     files = _Files(folder)
@@ -48,17 +63,15 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
         entries.update({t.key: t.entry for t in s.takes if t.entry is not None})
     stills = _stills(entries)
     shots = [_shot_view(s, prep, sheet, files, stills) for s in sheet.shots]
-    html = _env().get_template("review.html.j2").render(
+    files.write()
+    files.sweep()
+    return dict(
         title=sheet.title, backend=sheet.backend, shots=shots, count=len(shots), duration=clock(sheet.duration),
         spent=f"${sheet.spent:.2f}", spent_now=None if sheet.spent_now is None else f"${sheet.spent_now:.2f}",
         date=time.strftime("%Y-%m-%d %H:%M", time.localtime(sheet.made)), ratio=f"{sheet.width} / {sheet.height}",
         characters=sorted({(p.id, p.name) for s in sheet.shots for p in s.people}, key=lambda c: c[1].lower()),
-        locations=sorted({(s.location_id, s.location) for s in sheet.shots if s.location_id}, key=lambda c: c[1].lower()))
-    files.write()
-    page = out_dir / PAGE
-    atomic_write_text(page, html)
-    files.sweep()
-    return {PAGE: page, FOLDER: folder}
+        locations=sorted({(s.location_id, s.location) for s in sheet.shots if s.location_id}, key=lambda c: c[1].lower()),
+        sheet=sheet)
 
 
 def _stills(entries: dict[str, Entry]) -> dict[str, tuple[list[Path], float] | str]:
@@ -95,6 +108,11 @@ class _Files:
 
     def drawn(self, name: str, make) -> str:
         self.todo.setdefault(name, lambda dst: dst.exists() or atomic_write_bytes(dst, jpeg(make())))
+        return f"{FOLDER}/{name}"
+
+    def data(self, name: str, data: bytes) -> str:
+        """A small file of ours (a face still) written once under a name that says its content."""
+        self.todo.setdefault(name, lambda dst: dst.exists() or atomic_write_bytes(dst, data))
         return f"{FOLDER}/{name}"
 
     def write(self) -> None:
@@ -135,13 +153,37 @@ def _shot_view(s: ShotSheet, prep: Prepared, sheet: Sheet, files: _Files, stills
         ctx = prep.contexts[s.compiled.index]
         view["panel"] = files.drawn(panel_name(s.compiled, ctx),
                                     lambda: drawn_panel(s.compiled, ctx, prep.loaded.asset, bw, bh))
+    view["identity"] = _identity_view(s.identity, sheet, files, with_stills=True)
+    view["drift"] = bool(s.drift)
     for t in s.takes:
         got = stills.get(t.key) if t.entry is not None else None
         ok = isinstance(got, tuple)
         view["takes"].append({
+            "identity": _identity_view(s.take_scores.get(t.number), sheet, files),
             "t": t, "in_cut": t.key == s.clip_key, "pinned": s.pinned and t.key == s.clip_key,
             "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(t.created)) if t.created else "",
             "still": files.link(got[0][1], f"{t.key[:16]}-1.jpg") if ok else None,
             "clip": files.link(t.entry.clip, f"{stem}_t{t.number}.mp4") if ok else None,
             "seconds": round(got[1], 3) if ok else None})
     return view
+
+
+def _identity_view(score, sheet: Sheet, files: _Files, with_stills: bool = False) -> list[dict]:
+    """A badge per checked character of a take: verdict and distance; for the take in the cut also the
+    best frame's face beside the reference's."""
+    import base64
+    import hashlib
+    out = []
+    for c in (score.characters if score else []):
+        v = {"c": c, "cls": c.verdict, "label": c.verdict if c.distance is None else f"{c.verdict} {c.distance:.2f}",
+             "at": "" if c.time is None else f"{c.time:.1f}s", "face": None, "ref": None}
+        if with_stills and sheet.judge is not None:
+            face = sheet.judge.face_still(score, c.face)
+            if face:
+                v["face"] = files.data(f"face-{score.key[:16]}-{c.face}.jpg", base64.b64decode(face))
+            ref = sheet.judge.reference(c.character)
+            if ref is not None and ref.still:
+                raw = base64.b64decode(ref.still)
+                v["ref"] = files.data(f"ref-{hashlib.sha256(raw).hexdigest()[:16]}.jpg", raw)
+        out.append(v)
+    return out
