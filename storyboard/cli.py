@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from storyboard import __version__
+from storyboard.progress import Progress
 from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, FormatError, Locked,
                                MediaError, QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed,
                                StoryboardError, UsageError)
@@ -107,15 +108,15 @@ def _clock(seconds: float) -> str:
 def cmd_render(args: argparse.Namespace) -> int:
     import time
 
+    from storyboard.model.options import RenderOptions
     from storyboard.pipeline import default_out, plan_batch, render_batch
-    if args.max_cost is not None and args.max_cost < 0:
-        raise UsageError("--max-cost must be zero or more dollars")
-    if args.concurrency is not None and args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
+    opts = RenderOptions(select=tuple(args.shot), new_take=args.new_take, takes=args.takes,
+                         concurrency=args.concurrency, max_cost=args.max_cost, loudness=args.loudness,
+                         burn_subtitles=args.burn_subtitles, media_root=args.media_root, force=args.force)
     t0 = time.monotonic()
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
-    batch = plan_batch(preps, select=args.shot, new_take=args.new_take, takes=args.takes)  # a wrong --shot stops here
+    batch = plan_batch(preps, opts)  # a wrong --shot stops here
     names = _names(args.files)
     _print_plan_warnings(batch, names, args.verbose)
 
@@ -131,10 +132,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     display = _Progress(batch, names)
     try:
         with display:
-            results = render_batch(batch, outs, concurrency=args.concurrency, max_cost=args.max_cost,
-                                   loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
-                                   on_event=display.event, on_step=display.step, on_cut=display.cut_done,
-                                   media_root=args.media_root, force=args.force)
+            results = render_batch(batch, outs, opts, confirm=confirm, progress=display)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
@@ -173,7 +171,7 @@ def _out_folders(args: argparse.Namespace, preps, default_out) -> list[Path]:
     return [Path(args.out) / stem for stem in stems]
 
 
-class _Progress:
+class _Progress(Progress):
     """A render's progress. On a terminal: a live table up to BAR_FROM shots, above that a bar with
     counts by state, elapsed time, ETA and money spent. Elsewhere (a log, a pipe): plain lines.
     An event costs O(1); the picture is drawn four times a second, never once per event."""
@@ -201,8 +199,7 @@ class _Progress:
         return self
 
     def __exit__(self, *exc):
-        if self.live is not None:
-            self.live.stop()
+        self.close()
         return False
 
     def _start(self) -> None:
@@ -232,8 +229,13 @@ class _Progress:
         if self.quiet:
             err.print(f"{self.names[i] + ': ' if self.several else ''}cut: {s}", markup=False)
 
-    def cut_done(self, i: int, rendered, result) -> None:
+    def cut(self, i: int, rendered, result) -> None:
         self.steps[i] = "done"
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
     def _line(self, label: str, e) -> None:
         from storyboard.progress import bucket
@@ -567,7 +569,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from storyboard.pipeline import plan_batch
-    batch = plan_batch(_prepare_all(args.files, args.backend), select=args.shot, new_take=args.new_take,
+    batch = plan_batch(_prepare_all(args.files, args.backend), select=tuple(args.shot), new_take=args.new_take,
                        takes=args.takes)
     names = _names(args.files)
     if args.json:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -12,11 +12,13 @@ from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, 
 from storyboard.media.probe import decodes
 from storyboard.model.jobs import Plan, RenderJob, Event, Outcome, Prepared, Rendered
 from storyboard.model.loaded import Loaded
+from storyboard.model.options import CUT, PLAN, RENDER, RenderOptions
+from storyboard.progress import Progress
 from storyboard.stages import checks
 from storyboard.stages.compiler import compile_storyboard
 from storyboard.stages.continuity import fold
 from storyboard.stages.loader import load
-from storyboard.stages.planner import file_digester, plan
+from storyboard.stages.planner import file_digester, plan as plan_jobs
 from storyboard.store.cache import Cache
 
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
@@ -69,41 +71,88 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
             raise UsageError("--shot: " + unknown("shot", sid, [s.id for s in prep.shots]))
     if takes < 1:
         raise UsageError("--takes must be at least 1")
-    p = plan(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
+    p = plan_jobs(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
              select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep), takes=takes)
     if p.missing_takes and check_pins:
         raise FormatError(takes_.pin_problems(prep, p))
     return p
 
 
-def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | None = None,
-                 concurrency: int | None = None, max_cost: float | None = None,
-                 confirm: Callable[[Plan], bool] | None = None,
-                 on_event: Callable[["Event"], None] = lambda e: None,
+def plan(prep: Prepared, options: RenderOptions | None = None, *, cache: Cache | None = None,
+         **changes) -> Plan:
+    """storyboard.plan: keys, cache hits and prices of every shot; spends nothing, touches no network.
+    Takes the plan's options (select, new_take, takes), as `options` or by name."""
+    opts = RenderOptions.of(options, **changes)
+    opts.refuse("plan", (RENDER, CUT), "pass it to render_shots, cut or render")
+    return make_plan(prep, cache, opts.select, opts.new_take, opts.takes)
+
+
+class _Calls(Progress):
+    """A plain function as a progress callback: called with each shot's Event."""
+
+    def __init__(self, fn: Callable[["Event"], None]):
+        self.fn = fn
+
+    def event(self, index: int, event) -> None:
+        self.fn(event)
+
+
+def as_progress(progress: "Progress | Callable[[Event], None] | None") -> Progress:
+    """A Progress from what a caller gave: a Progress, a function of an Event, or nothing."""
+    if progress is None:
+        return Progress()
+    if isinstance(progress, Progress):
+        return progress
+    if callable(progress):
+        return _Calls(progress)
+    raise UsageError(f"progress must be a storyboard.Progress or a function of an Event, not {type(progress).__name__}")
+
+
+def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOptions | None = None, *,
+                 cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
+                 progress: "Progress | Callable[[Event], None] | None" = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 select: list[str] | tuple = (), new_take: bool = False, takes: int = 1,
-                 budget: "Budget | None" = None) -> Rendered:
+                 budget: "Budget | None" = None, **changes) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
-    `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
-    SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
-    (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
-    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused."""
+    Options (a RenderOptions, or by name): concurrency and max_cost; select, new_take and takes only
+    when no plan is given (a given plan was made with its own). An option this step would ignore is
+    a UsageError. `confirm(plan) -> bool` is asked before a paid backend spends anything; without a
+    yes, SpendNotConfirmed is raised and nothing is spent. `progress` is told of every shot.
+    `clock` and `sleep` reach the backend (tests pass fakes, so no real back-off is waited out).
+    A `budget` shared by several calls (the storyboards of one run) holds their max_cost together."""
+    opts = RenderOptions.of(options, **changes)
+    opts.refuse("render_shots", (CUT,), "it never cuts; pass it to cut or render")
+    if plan is not None:
+        opts.refuse("render_shots with a plan", (PLAN,), "the plan was made without it; pass it to plan")
+    if budget is not None and opts.max_cost is not None:
+        raise UsageError("render_shots takes max_cost or a budget, not both (the budget holds its own cap)")
+    cache = cache or Cache()
+    p = plan or make_plan(prep, cache, opts.select, opts.new_take, opts.takes)
+    shown = as_progress(progress)
+    shown.start(len(p.jobs) + len(p.extra), [prep.loaded.path.stem])
+    try:
+        return _render(prep, p, opts, cache, confirm, lambda e: shown.event(0, e), clock, sleep, budget)
+    finally:
+        shown.close()
+
+
+def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm: Callable[[Plan], bool] | None,
+            on_event: Callable[["Event"], None], clock: Callable[[], float] = time.time,
+            sleep: Callable[[float], None] = time.sleep, budget: "Budget | None" = None) -> Rendered:
     from storyboard.backends.base import create
     from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
 
-    budget = budget or Budget(max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
+    budget = budget or Budget(opts.max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
     before = budget.spent
-    cache = cache or Cache()
-    p = plan or make_plan(prep, cache, select, new_take, takes)
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
     cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
     try:
         made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
-                        concurrency or prep.caps.concurrency, budget, on_event).run()
+                        opts.concurrency or prep.caps.concurrency, budget, on_event).run()
     finally:
         backend.close()
     stop = next((o.error for o in made.values() if isinstance(o.error, Stop)), None)
@@ -120,21 +169,38 @@ def shot_warnings(prep: Prepared) -> dict[str, list[str]]:
     return out
 
 
-def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = -14.0,
-        burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None,
-        media_root: str | None = None, cache: Cache | None = None) -> "CutResult":
-    """The final cut and every export in `out_dir` from rendered shots; the manifest is written first,
-    so what was spent is never lost. A shot this run left without a clip keeps the latest take of its
-    request, else the clip the last cut in `out_dir` used (rendered.outcomes is updated to say so),
-    and only then stands as a slate. Then the review page, the boards and the shot list.
-    `media_root`: the exports name media as absolute paths under this folder (exports.handoff.url)."""
+def cut(prep: Prepared, rendered: Rendered, out_dir: str | Path, options: RenderOptions | None = None, *,
+        cache: Cache | None = None, progress: "Progress | Callable[[Event], None] | None" = None,
+        **changes) -> "CutResult":
+    """The final cut and every export in `out_dir` from rendered shots, holding the folder's one-writer
+    lock; a folder holding files storyboard did not write is refused unless `force` (as the command
+    line does). Options (a RenderOptions, or by name): loudness, burn_subtitles, media_root, force;
+    one this step would ignore is a UsageError. `progress` is told each step of the cut."""
+    opts = RenderOptions.of(options, **changes)
+    opts.refuse("cut", (PLAN, RENDER), "the shots are rendered already; pass it to plan, render_shots or render")
+    shown = as_progress(progress)
+    try:
+        with _output_folders([Path(out_dir)], opts):
+            return _cut(prep, rendered, Path(out_dir), opts, cache, lambda s: shown.step(0, s))
+    finally:
+        shown.close()
+
+
+def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions, cache: Cache | None = None,
+         on_step: Callable[[str], None] = lambda s: None) -> "CutResult":
+    """The cut into a folder the caller holds (locked, checked and marked by _output_folders).
+    The manifest is written first, so what was spent is never lost. A shot this run left without a
+    clip keeps the latest take of its request, else the clip the last cut in `out_dir` used
+    (rendered.outcomes is updated to say so), and only then stands as a slate. Then the review page,
+    the boards and the shot list. `media_root`: the exports name media as absolute paths under this
+    folder (exports.handoff.url)."""
     from storyboard import cutting
     from storyboard import takes as takes_
     from storyboard.exports import boards, review
     from storyboard.exports.handoff import check_media_root
-    check_media_root(media_root)
+    from storyboard.store.files import mark_output_folder
+    check_media_root(opts.media_root)
     cache = cache or Cache()
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rendered.outcomes = _checked_for_the_cut(takes_.keep_clips(rendered.outcomes, cache, takes_.last_cut(out_dir)))
     man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent,
@@ -144,8 +210,8 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
                            "key": j.key, "cost": rendered.extra[j.shot.id].meta.get("cost", 0.0)}
                           for j in rendered.plan.extra if j.shot.id in rendered.extra]
     cutting.write_manifest(out_dir, man)
-    result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
-                          burn_subtitles=burn_subtitles, on_step=on_step, media_root=media_root)
+    result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=opts.loudness,
+                          burn_subtitles=opts.burn_subtitles, on_step=on_step, media_root=opts.media_root)
     result.files["manifest.json"] = out_dir / "manifest.json"
     for o in rendered.outcomes.values():
         if o.entry is not None and o.same_as is None:
@@ -153,7 +219,32 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     on_step("writing the review page and boards")
     result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, spent=rendered.spent))
     result.files.update(boards.write(prep, rendered.plan, rendered.outcomes, out_dir, cache))
-    return result
+    mark_output_folder(out_dir, [f.name for f in result.files.values()])
+    return replace(result, rendered=rendered)
+
+
+def _output_folders(outs: list[Path], opts: RenderOptions):
+    """Every output folder checked (one holding files storyboard did not write is refused unless
+    `force`), then locked, marked as ours and swept of what earlier runs left half-written, before
+    anything is spent or written: a context manager holding the locks."""
+    import contextlib
+
+    from storyboard.exports.handoff import check_media_root
+    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
+    check_media_root(opts.media_root)  # before anything is spent
+    if len({Path(o).resolve() for o in outs}) != len(outs):
+        raise UsageError("two storyboards would write into the same output folder; give them different names")
+    held = contextlib.ExitStack()
+    with contextlib.ExitStack() as undo:
+        undo.enter_context(held)  # released if anything below fails; kept (popped) when all is held
+        for out in outs:
+            check_output_folder(Path(out), opts.force)  # before anything (even the lock file) is written there
+        for out in outs:
+            held.enter_context(folder_lock(Path(out)))
+            mark_output_folder(Path(out), OUTPUTS)
+            sweep(Path(out), (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
+        undo.pop_all()
+    return held
 
 
 def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]:
@@ -187,21 +278,29 @@ def default_out(path: Path) -> Path:
 
 
 
-def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
-           takes: int = 1, concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
-           burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
-           on_event=lambda e: None, on_step=lambda s: None,
-           media_root: str | None = None, force: bool = False) -> tuple[Rendered, "CutResult"]:
-    """render_shots, then cut, holding the output folder's one-writer lock throughout. An output
-    folder holding files storyboard did not write is refused unless `force`."""
+def render(storyboard: "str | Path | Loaded | Prepared", out: str | Path | None = None,
+           options: RenderOptions | None = None, *, backend: str | None = None, cache: Cache | None = None,
+           confirm: Callable[[Plan], bool] | None = None,
+           progress: "Progress | Callable[[Event], None] | None" = None, **changes) -> "CutResult":
+    """storyboard.render: the one safe call, as `storyboard render` does it. Load and compile (unless
+    given prepared), plan, render and cut into `out` (default: a folder next to the storyboard named
+    after it), holding that folder's one-writer lock throughout; a folder holding files storyboard did
+    not write is refused unless `force`. Every option (a RenderOptions, or by name) applies.
+    `confirm(plan) -> bool` is asked before money is spent. Returns the CutResult; its `rendered`
+    says what became of each shot."""
+    if isinstance(storyboard, Prepared):
+        if backend is not None and backend != storyboard.caps.name:
+            raise UsageError(f"the storyboard was compiled for {storyboard.caps.name}, not {backend}; compile it "
+                             "again for that backend, or pass the file")
+        prep = storyboard
+    else:
+        prep = prepare(storyboard, backend)
+    opts = RenderOptions.of(options, **changes)
     cache = cache or Cache()
-    batch = plan_batch([prep], cache, select, new_take, takes)
-    (done,) = render_batch(batch, [Path(out_dir) if out_dir else default_out(prep.loaded.path)], cache=cache,
-                           concurrency=concurrency, max_cost=max_cost, loudness=loudness,
-                           burn_subtitles=burn_subtitles, confirm=(lambda b: confirm(b.items[0][1])) if confirm else None,
-                           on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s), media_root=media_root,
-                           force=force)
-    return done
+    batch = plan_batch([prep], opts, cache=cache)
+    (done,) = render_batch(batch, [Path(out) if out else default_out(prep.loaded.path)], opts, cache=cache,
+                           confirm=(lambda b: confirm(b.items[0][1])) if confirm else None, progress=progress)
+    return done[1]
 
 
 # -- review page, boards and takes, from the cache: nothing is rendered or spent -------------------
@@ -284,10 +383,13 @@ class Batch:
         return round(sum(j.cost for _, j in self.to_render), 4)
 
 
-def plan_batch(preps: list[Prepared], cache: Cache | None = None, select: list[str] | tuple = (),
-               new_take: bool = False, takes: int = 1) -> Batch:
-    """Plan every storyboard against one cache. `select` (--shot) names shots of any of them: an id
-    none of them has is an error; a storyboard that has none of the ids renders nothing new."""
+def plan_batch(preps: list[Prepared], options: RenderOptions | None = None, *, cache: Cache | None = None,
+               **changes) -> Batch:
+    """Plan every storyboard against one cache with the plan's options (select, new_take, takes; the
+    others are render_batch's). `select` (--shot) names shots of any of them: an id none of them has
+    is an error; a storyboard that has none of the ids renders nothing new."""
+    opts = RenderOptions.of(options, **changes)
+    select, new_take, takes = opts.select, opts.new_take, opts.takes
     from dataclasses import replace
     cache = cache or Cache()
     known = {s.id for prep in preps for s in prep.shots}
@@ -307,70 +409,62 @@ def plan_batch(preps: list[Prepared], cache: Cache | None = None, select: list[s
     return Batch(items)
 
 
-def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, concurrency: int | None = None,
-                 max_cost: float | None = None, loudness: float = -14.0, burn_subtitles: bool = False,
-                 confirm: Callable[[Batch], bool] | None = None,
-                 on_event: Callable[[int, "Event"], None] = lambda i, e: None,
-                 on_step: Callable[[int, str], None] = lambda i, s: None,
-                 on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
-                 media_root: str | None = None, force: bool = False) -> list[tuple[Rendered, "CutResult"]]:
-    """Render and cut every storyboard of a batch, one after another, into its own folder.
+def render_batch(batch: Batch, outs: list[Path], options: RenderOptions | None = None, *,
+                 cache: Cache | None = None, confirm: Callable[[Batch], bool] | None = None,
+                 progress: "Progress | Callable[[Event], None] | None" = None,
+                 **changes) -> list[tuple[Rendered, "CutResult"]]:
+    """Render and cut every storyboard of a batch, one after another, into its own folder, with the
+    render's and the cut's options (the plan's were the batch's: plan_batch took them).
 
-    One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
+    One confirmation for the batch's total; max_cost and concurrency hold for the whole run
     (never more than `concurrency` jobs at once, never more than `max_cost` spent in all). Every
     output folder is locked before anything is spent. A request an earlier storyboard rendered is
     a cache hit by the time a later one reaches it; one that failed there is not tried again.
     A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut. An
     output folder holding files storyboard did not write is refused unless `force`; what earlier
-    runs left half-written in one is swept."""
-    import contextlib
+    runs left half-written in one is swept. `progress` hears of every shot and every cut."""
     from dataclasses import replace
 
     from storyboard.store.budget import Budget
-    from storyboard.exports.handoff import check_media_root
-    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
     from storyboard.model.jobs import Outcome
-    check_media_root(media_root)  # before anything is spent
-    budget = Budget(max_cost)  # one --max-cost for the run; nan and inf are refused here
+    opts = RenderOptions.of(options, **changes)
+    budget = Budget(opts.max_cost)  # one --max-cost for the run; nan and inf are refused here
     cache = cache or Cache()
+    shown = as_progress(progress)
     if len(outs) != len(batch.items):
         raise UsageError("one output folder per storyboard")
-    if len({Path(o).resolve() for o in outs}) != len(outs):
-        raise UsageError("two storyboards would write into the same output folder; give them different names")
     results: list[tuple[Rendered, "CutResult"]] = []
-    with contextlib.ExitStack() as held:
-        for out in outs:
-            check_output_folder(Path(out), force)  # before anything (even the lock file) is written there
-        for out in outs:
-            held.enter_context(folder_lock(Path(out)))
-            mark_output_folder(Path(out), OUTPUTS)
-            sweep(Path(out), (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
-        if batch.total > 0 and (confirm is None or not confirm(batch)):
-            raise SpendNotConfirmed(batch.backend, batch.total)
-        failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
-        for i, (prep, p) in enumerate(batch.items):
-            jobs = []
-            for j in p.jobs:
-                if j.selected and not j.cached and cache.get(j.key) is not None:
-                    j = replace(j, cached=True, cost=0.0)  # rendered by an earlier storyboard of the batch
-                elif j.selected and not j.cached and j.key in failed:
-                    j = replace(j, selected=False)
-                jobs.append(j)
-            rendered = render_shots(prep, replace(p, jobs=jobs), cache=cache, concurrency=concurrency, budget=budget,
-                                    confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
-                                    on_event=lambda e, i=i: on_event(i, e))
-            for j in p.jobs:
-                o = rendered.outcomes[j.shot.id]
-                if j.key in failed and o.entry is None:
-                    rendered.outcomes[j.shot.id] = Outcome(o.job, "failed", reason=f"the same request failed in "
-                                                           f"an earlier storyboard of this run: {failed[j.key]}")
-                elif o.entry is None and o.status in ("failed", "blocked"):
-                    failed.setdefault(j.key, o.reason)
-            result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
-                         on_step=lambda s, i=i: on_step(i, s), media_root=media_root, cache=cache)
-            mark_output_folder(Path(outs[i]), [f.name for f in result.files.values()])
-            results.append((rendered, result))
-            on_cut(i, rendered, result)
-            if rendered.stop is not None:
-                break
+    try:
+        with _output_folders([Path(o) for o in outs], opts):
+            if batch.total > 0 and (confirm is None or not confirm(batch)):
+                raise SpendNotConfirmed(batch.backend, batch.total)
+            failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
+            for i, (prep, p) in enumerate(batch.items):
+                jobs = []
+                for j in p.jobs:
+                    if j.selected and not j.cached and cache.get(j.key) is not None:
+                        j = replace(j, cached=True, cost=0.0)  # rendered by an earlier storyboard of the batch
+                    elif j.selected and not j.cached and j.key in failed:
+                        j = replace(j, selected=False)
+                    jobs.append(j)
+                if i == 0:
+                    shown.start(sum(len(q.jobs) + len(q.extra) for _, q in batch.items),
+                                [pp.loaded.path.stem for pp, _ in batch.items])
+                rendered = _render(prep, replace(p, jobs=jobs), opts, cache,
+                                   confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
+                                   on_event=lambda e, i=i: shown.event(i, e), budget=budget)
+                for j in p.jobs:
+                    o = rendered.outcomes[j.shot.id]
+                    if j.key in failed and o.entry is None:
+                        rendered.outcomes[j.shot.id] = Outcome(o.job, "failed", reason=f"the same request failed in "
+                                                               f"an earlier storyboard of this run: {failed[j.key]}")
+                    elif o.entry is None and o.status in ("failed", "blocked"):
+                        failed.setdefault(j.key, o.reason)
+                result = _cut(prep, rendered, Path(outs[i]), opts, cache, on_step=lambda s, i=i: shown.step(i, s))
+                results.append((rendered, result))
+                shown.cut(i, rendered, result)
+                if rendered.stop is not None:
+                    break
+    finally:
+        shown.close()
     return results

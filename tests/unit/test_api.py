@@ -7,8 +7,9 @@ import pytest
 import storyboard
 
 EXPORTED = {
-    "load", "loads", "compile", "plan", "render_shots", "cut",
-    "Loaded", "Prepared", "Rendered", "Diagnostic",
+    "load", "loads", "compile", "plan", "render_shots", "cut", "render",
+    "RenderOptions", "Loaded", "Prepared", "Plan", "RenderJob", "Rendered", "Outcome", "Event", "CutResult", "Cache",
+    "Diagnostic", "Progress", "RichProgress", "TqdmProgress",
     "StoryboardError", "UsageError", "SpendNotConfirmed", "FormatError", "Stop", "BudgetExceeded", "QuotaError",
     "RetriesExhausted", "AmbiguousSubmission", "BackendError", "BackendUnusable", "ShotBlocked", "MediaError", "Locked",
     "__version__",
@@ -17,8 +18,17 @@ EXPORTED = {
 
 def test_exported_names_are_pinned():
     assert set(storyboard.__all__) == EXPORTED
+    namespace: dict = {}
+    exec("from storyboard import *", namespace)  # every name in __all__ resolves, CutResult (imported late) too
+    assert EXPORTED - {"__version__"} <= set(namespace)
+
+
+def test_every_public_function_says_what_it_does():
     for name in EXPORTED:
-        assert getattr(storyboard, name) is not None
+        obj = getattr(storyboard, name)
+        if callable(obj) and not (isinstance(obj, type) and issubclass(obj, Exception)):
+            doc = obj.__doc__ or ""
+            assert doc and not doc.startswith(f"{name}("), f"{name} has no docstring of its own"
 
 
 def test_every_error_is_a_storyboard_error():
