@@ -22,16 +22,25 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (FormatError, 2), (UsageError, 2),  # SpendNotConfirmed is a UsageError: nothing was spent
     (BudgetExceeded, 4), (QuotaError, 5), (RetriesExhausted, 6), (AmbiguousSubmission, 7), (Locked, 8),
     (ShotBlocked, 1), (BackendUnusable, 3), (BackendError, 3), (MediaError, 3), (StoryboardError, 3),
-    (KeyboardInterrupt, 130), (OSError, 3),
+    (KeyboardInterrupt, 130), (BrokenPipeError, 141), (OSError, 3),
+    (Exception, 70),  # a bug of ours: one line, the traceback in a log file (sysexits' EX_SOFTWARE)
 ]
 DONE, INCOMPLETE = 0, 1
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a program that a closed pipe stopped (`| head`)
 
 
 def exit_code(e: BaseException) -> int:
     return next(code for cls, code in EXIT_CODES if isinstance(e, cls))
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich would exit 1 (our "done but incomplete"); main() says what a closed pipe means instead."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fmt_time(seconds: float) -> str:
@@ -755,7 +764,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a reader that went away is seen here, not at exit after main has returned
+        return status
     except FormatError as e:
         for d in e.diagnostics:
             err.print(str(d), markup=False)
@@ -766,14 +777,55 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         err.print("storyboard: interrupted; run the same command again to resume", markup=False)
         return exit_code(e)
-    except BrokenPipeError:  # the reader of our output went away (`| head`): not an error of ours
-        return DONE
+    except BrokenPipeError as e:  # the reader of our output went away (`| head`): quiet, as a program SIGPIPE stops
+        _stdout_to_devnull()
+        return exit_code(e)
     except OSError as e:  # disk full, a file-size limit, permissions: the machine's, not the storyboard's
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
         err.print(f"storyboard: cannot read or write{where}: {e.strerror or e}; nothing under a final name "
                   "was left half-written; free the space or fix the permissions and run again", markup=False)
         return exit_code(e)
+    except Exception as e:  # a bug of ours: one line here, the traceback in a file
+        log = _crash_log(e, argv if argv is not None else sys.argv[1:])
+        err.print(f"storyboard: unexpected error ({type(e).__name__}); details in {log}; please report it",
+                  markup=False)
+        return exit_code(e)
 
+
+def _stdout_to_devnull() -> None:
+    """What Python's documentation advises after a broken pipe: whatever is still buffered for stdout
+    goes nowhere, so the flush at exit raises nothing more."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured by a test): nothing to flush at exit
+        pass
+
+
+def _crash_log(e: BaseException, argv: list[str]) -> str:
+    """The traceback, the command and the versions, in a new file in the user's log folder (the
+    temporary folder when that cannot be written); the file's path."""
+    import os
+    import platform
+    import tempfile
+    import time
+    import traceback
+
+    from storyboard.redact import redact
+    text = (f"storyboard {__version__}, Python {platform.python_version()} on {platform.platform()}\n"
+            f"command: storyboard {' '.join(argv)}\n\n" + "".join(traceback.format_exception(e)))
+    prefix = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-"
+    try:
+        from platformdirs import user_log_dir
+        folder = Path(user_log_dir("storyboard"))
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=folder)  # a new file: one crash, one log
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(redact(text))
+    return path
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -30,6 +30,7 @@ def _isolated(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
     monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # crash logs (platformdirs' user_log_dir)
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
                 "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL"):
         monkeypatch.delenv(var, raising=False)
