@@ -156,6 +156,7 @@ def test_veo_resume_after_kill_makes_no_duplicate_operation(veo, project):
 
 # -- one request, one job, across processes -------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_processes_on_one_request_pay_once(sora, film):
     """One storyboard rendered into two output folders at the same moment: both plan every shot as
     a miss; the lock per request makes the second wait for the first's clips and reuse them. (Slow

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 import storyboard
 from tests.conftest import EXAMPLES, ROOT
 
@@ -17,6 +19,7 @@ def readme_example() -> str:
     return code
 
 
+@pytest.mark.slow  # the whole example film, twice cut
 def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     shutil.copytree(EXAMPLES / "keeper", tmp_path / "examples" / "keeper")
     monkeypatch.chdir(tmp_path)

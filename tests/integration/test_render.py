@@ -146,7 +146,8 @@ def test_one_writer_per_output_folder(film):
                 pass
 
 
-@pytest.mark.parametrize("delay", [1.0, 2.5, 4.0])
+@pytest.mark.parametrize("delay", [pytest.param(1.0, marks=pytest.mark.slow), 2.5,
+                                   pytest.param(4.0, marks=pytest.mark.slow)])
 def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "storyboard", "render", str(film)]
