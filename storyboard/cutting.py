@@ -21,7 +21,7 @@ from storyboard.media.probe import index, probe
 from storyboard.model.jobs import Entry, Outcome, Rendered
 from storyboard.model.loaded import Loaded
 from storyboard.redact import redact
-from storyboard.stages.timeline import Timeline, build, estimated_lines, rows_of, timecode, frames as to_frames
+from storyboard.stages.timeline import Timeline, build, rows_of, shot_lines, timecode, frames as to_frames
 from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
 
 
@@ -134,10 +134,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
                 keyframes_of[i] = assemble.keyframes(src, fps)
                 lines = None
             sources.append(src)
-            if lines is None:
-                lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text,
-                                          "at": d.at, "pause": d.pause} for d in shot.dialogue], shot.duration)
-            dialogue[shot.id] = lines
+            dialogue[shot.id] = shot_lines(sb, i) if lines is None else lines
         tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
         colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
