@@ -50,17 +50,17 @@ def _fmt_time(seconds: float) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from storyboard.stages.loader import load
-    from storyboard.pipeline import check, pinned_take_problems
+    from storyboard.pipeline import check, pinned_take_problems, reference_warnings
     status = 0
     for f in args.files:
         try:
             loaded = load(f)
             diags = check(loaded, args.backend)
+            if not any(d.severity == "error" for d in diags):
+                diags += reference_warnings(loaded)  # a reference with no face (with the identity extra)
             errors = [d for d in diags if d.severity == "error"]
             if not errors and any(s.take is not None for s in loaded.storyboard.shots):
-                errors = pinned_take_problems(loaded, args.backend)  # a pinned take must exist in the cache
-                if errors:
-                    _print_diagnostics(diags, args.verbose)
+                diags = diags + pinned_take_problems(loaded, args.backend)  # warnings: pins the cache lacks
             if errors:
                 raise FormatError(errors)
         except FormatError as e:
@@ -73,8 +73,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         sb = loaded.storyboard
         out.print(f"[bold]{f}[/]: valid", end="")
         out.print(f" - {sb.title!r}" if sb.title else "", markup=False)
-        out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)} "
-                  f"at {sb.defaults.size}, {sb.defaults.model}", markup=False)
+        out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)}; "
+                  f"on {_backend_of(args.backend).name}, "
+                  f"{_made_as(_backend_of(args.backend), sb.defaults.model, sb.defaults.size)}", markup=False)
         for cid in sb.characters:
             shots = [s.id for s in sb.shots if cid in s.characters or any(d.speaker == cid for d in s.dialogue)]
             out.print(f"  character {sb.character_name(cid)} ({cid}): {_shot_list(shots)}", markup=False)
@@ -118,14 +119,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     import time
 
     from storyboard.model.options import RenderOptions
-    from storyboard.pipeline import default_out, plan_batch, render_batch
+    from storyboard.pipeline import check_identity_options, default_out, plan_batch, render_batch, retake_reserve
     opts = RenderOptions(select=tuple(args.shot), new_take=args.new_take, takes=args.takes,
-                         concurrency=args.concurrency, max_cost=args.max_cost, loudness=args.loudness,
+                         concurrency=args.concurrency, max_cost=args.max_cost, pick=args.pick,
+                         retake_drift=args.retake_drift, loudness=args.loudness,
                          burn_subtitles=args.burn_subtitles, media_root=args.media_root, force=args.force)
     t0 = time.monotonic()
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
     batch = plan_batch(preps, opts)  # a wrong --shot stops here
+    check_identity_options(opts.pick, opts.retake_drift, batch.backend)
+    reserve = retake_reserve(batch, opts.retake_drift)
     names = _names(args.files)
     _print_plan_warnings(batch, names, args.verbose)
 
@@ -135,8 +139,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             return False
         _show_batch(b, names, args.verbose)
+        most = b.total + reserve
+        if reserve:
+            out.print(f"--retake-drift {args.retake_drift}: up to ${reserve:.2f} more if every shot drifts "
+                      f"(at most ${most:.2f} in all)", markup=False)
         cap = f" (never more than ${args.max_cost:.2f})" if args.max_cost is not None else ""
-        return out.input(f"spend up to ${b.total:.2f}{cap}? [y/N] ", markup=False).strip().lower() in ("y", "yes")
+        return out.input(f"spend up to ${most:.2f}{cap}? [y/N] ", markup=False).strip().lower() in ("y", "yes")
 
     display = _Progress(batch, names)
     try:
@@ -420,6 +428,10 @@ def _more_commands(sub) -> None:
     r.add_argument("--new-take", action="store_true", help="a new take of the selected shots instead of the cache")
     r.add_argument("--takes", type=int, default=1, metavar="N",
                    help="make takes 1..N of the selected shots (the cut uses the latest, or the pinned `take:`)")
+    r.add_argument("--pick", choices=["identity"], help="put each shot's take whose characters look most like their "
+                   "references in the cut (needs storyboard[identity]; a pinned `take:` still wins)")
+    r.add_argument("--retake-drift", type=int, default=0, metavar="K", help="up to K more takes of each shot whose "
+                   "characters drift or are missing, within --max-cost; then pick by identity")
     r.add_argument("--loudness", type=float, default=-14.0, metavar="LUFS", help="integrated loudness target")
     r.add_argument("--burn-subtitles", action="store_true", help="burn the dialogue into the picture")
     r.add_argument("--verbose", "-v", action="store_true", help="every shot and every warning, never summed up")
@@ -488,10 +500,11 @@ def _print_diagnostics(diags, verbose: bool, label=lambda sid: sid) -> None:
 
 def _print_plan_warnings(batch, names: list[str], verbose: bool) -> None:
     """What the checks and the compiler say before anything is rendered, grouped by kind."""
+    from storyboard.takes import pin_problems
     several = len(batch.items) > 1
-    for i, (prep, _) in enumerate(batch.items):
+    for i, (prep, p) in enumerate(batch.items):
         label = (lambda sid, i=i: f"{names[i]}/{sid}") if several else (lambda sid: sid)
-        _print_diagnostics(prep.warnings, verbose, label)
+        _print_diagnostics(prep.warnings + pin_problems(prep, p), verbose, label)
         said = {d.message for d in prep.warnings}
         _print_by_kind([(label(s.id), w, "") for s in prep.shots for w in s.warnings if w not in said], verbose)
 
@@ -613,6 +626,20 @@ def _shared(batch, i: int, job) -> bool:
     return job.selected and not job.cached and batch.first_with(job.key) < i
 
 
+def _backend_of(name: str | None):
+    from storyboard import catalog
+    from storyboard.pipeline import default_backend
+    return catalog.get(name or default_backend())
+
+
+def _made_as(caps, model: str, size: str) -> str:
+    """What a backend makes of a storyboard's model and size: the animatic draws panels, whatever
+    model the storyboard names for a paid backend."""
+    if caps.any_model:
+        return f"drawn panels at {size} ({model} is for a paid backend)"
+    return f"{model} at {size}"
+
+
 def _show_batch(batch, names: list[str], verbose: bool) -> None:
     """The plan as a table: per shot (up to BAR_FROM shots, or with `verbose`), else per storyboard."""
     several = len(batch.items) > 1
@@ -622,7 +649,8 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
         # a model and size every shot shares are said once, in the title: the table fits 80 columns
         same = {(j.shot.model, j.shot.size) for _, j in jobs}
         (model, size), = same if len(same) == 1 else [("", "")]
-        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {model} at {size}" if model else ""),
+        caps = batch.items[0][0].caps
+        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {_made_as(caps, model, size)}" if model else ""),
                   title_justify="left")
         cols = (("storyboard",) if several else ()) + ("shot", "in cut", "asked") + (() if model else (
             "model", "size")) + ("$/s", "cost", "cache", "take")
@@ -665,6 +693,7 @@ def _look_commands(sub) -> None:
     rv.add_argument("file", metavar="FILE")
     rv.add_argument("--backend", "-b", metavar="B")
     rv.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
+    rv.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
 
     tk = _command(sub, "takes", "List every take of each shot's current request: number, date, model, seconds, "
                   "cost and status; the one the cut uses is marked.", cmd_takes)
@@ -673,6 +702,14 @@ def _look_commands(sub) -> None:
     tk.add_argument("--backend", "-b", metavar="B")
     tk.add_argument("--json", action="store_true")
 
+    idn = _command(sub, "identity", "Check each rendered take's on-screen characters against their reference "
+                   "faces: distance and verdict (on-model, uncertain, drift, missing) per shot, take and character. "
+                   "Scores what the cache holds; renders and spends nothing. Needs storyboard[identity].", cmd_identity)
+    idn.add_argument("file", metavar="FILE")
+    idn.add_argument("--backend", "-b", metavar="B")
+    idn.add_argument("--out", metavar="DIR", help="the output folder whose cut is marked (default: next to the storyboard)")
+    idn.add_argument("--json", action="store_true", help="machine-readable output")
+
     bd = _command(sub, "boards", "Write boards.pdf (printable panels in a grid) and shotlist.csv from the cache; "
                   "a shot never rendered gets its drawn panel.", cmd_boards)
     bd.add_argument("file", metavar="FILE")
@@ -680,12 +717,13 @@ def _look_commands(sub) -> None:
     bd.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
     bd.add_argument("--grid", default="2x3", metavar="ROWSxCOLS", help="panels per page (default 2x3)")
     bd.add_argument("--paper", default="a4", choices=["a4", "letter", "a3", "legal"], help="paper size (landscape)")
+    bd.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
 
 
 def cmd_review(args: argparse.Namespace) -> int:
     from storyboard.pipeline import prepare, review
     prep = prepare(args.file, args.backend)
-    files = review(prep, Path(args.out) if args.out else None)
+    files = review(prep, Path(args.out) if args.out else None, force=args.force)
     out.print(f"review: {files['review.html']}", markup=False)
     return 0
 
@@ -693,8 +731,43 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_boards(args: argparse.Namespace) -> int:
     from storyboard.pipeline import boards, prepare
     prep = prepare(args.file, args.backend)
-    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper)
+    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper, force=args.force)
     out.print(f"boards: {files['boards.pdf']}\nshot list: {files['shotlist.csv']}", markup=False)
+    return 0
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
+    from storyboard.pipeline import identity_report, prepare
+    prep = prepare(args.file, args.backend)
+    rows = identity_report(prep, Path(args.out) if args.out else None)
+    if args.json:
+        sys.stdout.write(json.dumps({"storyboard": args.file, "shots": rows}, indent=2) + "\n")
+        return 0
+    t = Table(title=f"identity: {prep.loaded.storyboard.title or args.file} on {prep.caps.name}", title_justify="left")
+    for col in ("shot", "take", "character", "distance", "verdict", "best frame", "note"):
+        t.add_column(col, justify="right" if col in ("take", "distance", "best frame") else "left")
+    flagged = 0
+    for r in rows:
+        if not r["takes"] or r["not_scored"]:
+            t.add_row(Text(r["shot"]), "", "", "", "", "", r["not_scored"] or "no take rendered yet")
+            continue
+        for tk in r["takes"]:
+            take = f"{tk['take']}{' *' if tk['in_cut'] else ''}"
+            if not tk["characters"]:
+                t.add_row(Text(r["shot"]), take, "", "", "", "", "not scored")
+            for c in tk["characters"]:
+                bad = c["verdict"] in ("drift", "missing")
+                flagged += bad and tk["in_cut"]
+                t.add_row(Text(r["shot"]), take, Text(c["name"]), "" if c["distance"] is None else f"{c['distance']:.2f}",
+                          Text(c["verdict"].upper(), style="bold red") if bad else c["verdict"],
+                          "" if c["time"] is None else f"{c['time']:.1f}s", Text(c["why"] or (
+                              "chosen by identity score" if tk["in_cut"] and tk["chosen_by"] == "identity" else "")))
+    out.print(t)
+    out.print(f"* the take in the cut. on-model: distance up to 0.5; uncertain: 0.5-0.6; drift: over 0.6 (dlib's "
+              f"usual line); missing: no face at medium framing or closer. {flagged} character"
+              f"{'s' * (flagged != 1)} in the cut drift or are missing.", markup=False)
     return 0
 
 
@@ -703,8 +776,6 @@ def cmd_takes(args: argparse.Namespace) -> int:
 
     from storyboard.store.cache import Cache
     from storyboard.model.vocab import unknown
-    from dataclasses import replace
-
     from storyboard.pipeline import make_plan, prepare
     from storyboard.takes import list_takes, pin_problems
     prep = prepare(args.file, args.backend)
@@ -713,8 +784,8 @@ def cmd_takes(args: argparse.Namespace) -> int:
         if sid not in ids:
             raise UsageError(unknown("shot", sid, ids))
     cache = Cache()
-    p = make_plan(prep, cache, check_pins=False)  # the list is how to fix a pin that points nowhere
-    _print_warnings(replace(d, severity="warning") for d in pin_problems(prep, p))
+    p = make_plan(prep, cache)
+    _print_warnings(pin_problems(prep, p))  # the list is how to fix a pin that points nowhere
     rows = []
     for j in p.jobs:
         if args.shots and j.shot.id not in args.shots:

@@ -30,6 +30,8 @@ class RenderOptions:
     # the render: how
     concurrency: int | None = field(default=None, metadata=_part(RENDER))  # jobs at once (None: the backend's)
     max_cost: float | None = field(default=None, metadata=_part(RENDER))  # dollars the run may spend at most
+    pick: str | None = field(default=None, metadata=_part(RENDER))  # --pick identity: the take most like the refs
+    retake_drift: int = field(default=0, metadata=_part(RENDER))  # --retake-drift K: more takes of drifting shots
     # the cut: the outputs
     loudness: float = field(default=-14.0, metadata=_part(CUT))  # LUFS of the final mix
     burn_subtitles: bool = field(default=False, metadata=_part(CUT))
@@ -46,6 +48,8 @@ class RenderOptions:
         if self.concurrency is not None and (isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int)
                                              or self.concurrency < 1):
             raise UsageError("--concurrency must be at least 1")
+        if isinstance(self.retake_drift, bool) or not isinstance(self.retake_drift, int) or self.retake_drift < 0:
+            raise UsageError("--retake-drift must be zero or more takes")
         cost = self.max_cost
         if cost is not None and not (isinstance(cost, (int, float)) and not isinstance(cost, bool)
                                      and math.isfinite(cost) and cost >= 0):

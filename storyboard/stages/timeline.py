@@ -154,6 +154,7 @@ class Cue:
     speaker: str
     text: str
     until: Fraction | None = None  # where its shot gives way to the next: no later than this
+    mark: str = ""  # "V.O." or "O.S.", as the burnt-in line says it
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def build(shots: list[tuple[str, float, str, float]], fps: int, width: int, heig
             until = handover if start + least <= handover else Fraction(sp.start + sp.length, fps)
             end = min(end, until)
             if end > start:
-                cues.append(Cue(start, end, line["name"], line["text"], until))
+                cues.append(Cue(start, end, line["name"], line["text"], until, line.get("mark") or ""))
     total = Fraction(spans[-1].start + spans[-1].length, fps) if spans else Fraction(0)
     return Timeline(fps, width, height, spans, apart(sorted(cues, key=lambda c: c.start), total))
 
