@@ -12,7 +12,7 @@ from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, 
 from storyboard.media.probe import decodes
 from storyboard.model.jobs import Plan, RenderJob, Event, Outcome, Prepared, Rendered
 from storyboard.model.loaded import Loaded
-from storyboard.model.options import CUT, PLAN, RENDER, RenderOptions
+from storyboard.model.options import CUT, PICK, PLAN, RENDER, RenderOptions
 from storyboard.progress import Progress
 from storyboard.stages import checks
 from storyboard.stages.compiler import compile_storyboard
@@ -83,7 +83,7 @@ def plan(prep: Prepared, options: RenderOptions | None = None, *, cache: Cache |
     """storyboard.plan: keys, cache hits and prices of every shot; spends nothing, touches no network.
     Takes the plan's options (select, new_take, takes), as `options` or by name."""
     opts = RenderOptions.of(options, **changes)
-    opts.refuse("plan", (RENDER, CUT), "pass it to render_shots, cut or render")
+    opts.refuse("plan", (RENDER, PICK, CUT), "pass it to render_shots, cut or render")
     return make_plan(prep, cache, opts.select, opts.new_take, opts.takes)
 
 
@@ -123,7 +123,7 @@ def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOption
     A `budget` shared by several calls (the storyboards of one run) holds their max_cost together. A
     `scorer` (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside."""
     opts = RenderOptions.of(options, **changes)
-    opts.refuse("render_shots", (CUT,), "it never cuts; pass it to cut or render")
+    opts.refuse("render_shots", (PICK, CUT), "it never cuts nor picks takes; pass it to cut or render")
     if plan is not None:
         opts.refuse("render_shots with a plan", (PLAN,), "the plan was made without it; pass it to plan")
     if budget is not None and opts.max_cost is not None:
@@ -182,7 +182,7 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: str | Path, options: Render
     line does). Options (a RenderOptions, or by name): loudness, burn_subtitles, media_root, force;
     one this step would ignore is a UsageError. `progress` is told each step of the cut."""
     opts = RenderOptions.of(options, **changes)
-    opts.refuse("cut", (PLAN, RENDER), "the shots are rendered already; pass it to plan, render_shots or render")
+    opts.refuse("cut", (PLAN, RENDER, PICK), "the shots are rendered already; pass it to plan, render_shots or render")
     shown = as_progress(progress)
     try:
         with _output_folders([Path(out_dir)], opts):

@@ -10,8 +10,9 @@ from typing import Any
 
 from storyboard.errors import UsageError
 
-# which step of the run reads a field: the plan (what to render), the render (how), the cut (the outputs)
-PLAN, RENDER, CUT = "plan", "render", "cut"
+# which step of the run reads a field: the plan (what to render), the render (how), the choice of takes
+# by identity (render and render_batch only: it scores whole shots between rendering and cutting), the cut
+PLAN, RENDER, PICK, CUT = "plan", "render", "pick", "cut"
 
 
 def _part(name: str) -> Any:
@@ -30,8 +31,8 @@ class RenderOptions:
     # the render: how
     concurrency: int | None = field(default=None, metadata=_part(RENDER))  # jobs at once (None: the backend's)
     max_cost: float | None = field(default=None, metadata=_part(RENDER))  # dollars the run may spend at most
-    pick: str | None = field(default=None, metadata=_part(RENDER))  # --pick identity: the take most like the refs
-    retake_drift: int = field(default=0, metadata=_part(RENDER))  # --retake-drift K: more takes of drifting shots
+    pick: str | None = field(default=None, metadata=_part(PICK))  # --pick identity: the take most like the refs
+    retake_drift: int = field(default=0, metadata=_part(PICK))  # --retake-drift K: more takes of drifting shots
     # the cut: the outputs
     loudness: float = field(default=-14.0, metadata=_part(CUT))  # LUFS of the final mix
     burn_subtitles: bool = field(default=False, metadata=_part(CUT))

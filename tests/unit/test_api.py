@@ -99,6 +99,8 @@ def test_each_step_refuses_an_option_it_would_ignore(project):
     assert [j.selected for j in plan.jobs] == [True, False]
     with pytest.raises(storyboard.UsageError, match="render_shots with a plan does not use select"):
         storyboard.render_shots(prep, plan, select=["b"], confirm=lambda p: True)
+    with pytest.raises(storyboard.UsageError, match="render_shots does not use pick"):
+        storyboard.render_shots(prep, plan, pick="identity", confirm=lambda p: True)
     with pytest.raises(storyboard.UsageError, match="render_shots does not use loudness"):
         storyboard.render_shots(prep, plan, storyboard.RenderOptions(loudness=-16), confirm=lambda p: True)
     with pytest.raises(storyboard.UsageError, match="plan does not use max_cost, concurrency|plan does not use "
