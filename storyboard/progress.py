@@ -136,3 +136,23 @@ class Progress:
 
     def close(self) -> None:
         """The run ended, done or not."""
+
+
+class Callbacks(Progress):
+    """A Progress made of plain functions of (index, event), (index, text) and (index, rendered, result);
+    the ones not given do nothing."""
+
+    def __init__(self, event=None, step=None, cut=None):
+        self._event, self._step, self._cut = event, step, cut
+
+    def event(self, index: int, event) -> None:
+        if self._event:
+            self._event(index, event)
+
+    def step(self, index: int, text: str) -> None:
+        if self._step:
+            self._step(index, text)
+
+    def cut(self, index: int, rendered, result) -> None:
+        if self._cut:
+            self._cut(index, rendered, result)
