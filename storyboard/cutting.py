@@ -24,7 +24,7 @@ from storyboard.exports import editorial, handoff, subtitles
 from storyboard.media import assemble, clips, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, exe, run
 from storyboard.media.probe import index, probe
-from storyboard.model.jobs import Entry, Outcome
+from storyboard.model.jobs import Entry, Outcome, Rendered
 from storyboard.model.loaded import Loaded
 from storyboard.redact import redact
 from storyboard.stages.timeline import Timeline, build, rows_of, shot_lines, timecode, frames as to_frames
@@ -36,12 +36,40 @@ CUT_FORMAT = 2  # bump to make every cut again (a change to the cut's code does 
 
 @dataclass(frozen=True)
 class CutResult:
+    """The cut in its output folder: the final video, its timeline, every file written (by name), the
+    loudness measured, and (from storyboard.render and cut) what became of each shot. A notebook shows
+    it as the video and the list of files."""
+
     final: Path
     timeline: Timeline
     files: dict[str, Path]
     loudness: float = 0.0  # LUFS, measured on the levelled sound the AAC was made from
     true_peak: float = 0.0  # dBTP, likewise
     warnings: list[str] = field(default_factory=list)  # e.g. a target the sound cannot reach under its ceiling
+    rendered: Rendered | None = None  # what became of each shot (storyboard.render and cut fill it in)
+
+    def __repr__(self) -> str:
+        shots = f", {self.rendered!r}" if self.rendered is not None else ""
+        return (f"<CutResult {self.final} ({float(self.timeline.duration):.1f}s, {len(self.files)} files, "
+                f"{self.loudness:.1f} LUFS){shots}>")
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the final video (a path relative to the working folder when it is under it,
+        which is how Jupyter serves files) and the files written."""
+        from html import escape
+
+        def src(p: Path) -> str:
+            try:
+                return Path(p).resolve().relative_to(Path.cwd().resolve()).as_posix()
+            except ValueError:
+                return Path(p).resolve().as_uri()
+        files = "".join(f"<li><a href='{escape(src(p))}'>{escape(name)}</a></li>" for name, p in self.files.items())
+        shots = f"<p>{escape(repr(self.rendered)[1:-1])}</p>" if self.rendered is not None else ""
+        warn = "".join(f"<p>warning: {escape(w)}</p>" for w in self.warnings)
+        return (f"<div><video src='{escape(src(self.final))}' controls style='max-width:100%'></video>"
+                f"<p><b>{escape(str(self.final))}</b>: {float(self.timeline.duration):.1f}s, "
+                f"{self.loudness:.1f} LUFS, true peak {self.true_peak:+.1f} dBTP</p>{shots}{warn}"
+                f"<ul>{files}</ul></div>")
 
 
 def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -> tuple[Path, list[int]]:

@@ -71,6 +71,7 @@ def test_the_warning_and_the_render_agree_on_the_time_a_line_needs(film, capsys)
     assert (one["in"], one["out"], man["shots"][1]["in"], man["shots"][1]["out"]) == (0.0, 2.0, 1.5, 3.0)
 
 
+@pytest.mark.slow  # the batch itself is covered by tests/backends/test_several_storyboards.py and test_batch
 def test_a_series_in_one_run(tmp_path, capsys):
     files = [str(EXAMPLES / "series" / f"ep0{n}.yaml") for n in (1, 2)]
     out = tmp_path / "series"
