@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from storyboard import __version__
+from storyboard.progress import Progress
 from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, FormatError, Locked,
                                MediaError, QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed,
                                StoryboardError, UsageError)
@@ -21,16 +22,25 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (FormatError, 2), (UsageError, 2),  # SpendNotConfirmed is a UsageError: nothing was spent
     (BudgetExceeded, 4), (QuotaError, 5), (RetriesExhausted, 6), (AmbiguousSubmission, 7), (Locked, 8),
     (ShotBlocked, 1), (BackendUnusable, 3), (BackendError, 3), (MediaError, 3), (StoryboardError, 3),
-    (KeyboardInterrupt, 130), (OSError, 3),
+    (KeyboardInterrupt, 130), (BrokenPipeError, 141), (OSError, 3),
+    (Exception, 70),  # a bug of ours: one line, the traceback in a log file (sysexits' EX_SOFTWARE)
 ]
 DONE, INCOMPLETE = 0, 1
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a program that a closed pipe stopped (`| head`)
 
 
 def exit_code(e: BaseException) -> int:
     return next(code for cls, code in EXIT_CODES if isinstance(e, cls))
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich would exit 1 (our "done but incomplete"); main() says what a closed pipe means instead."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fmt_time(seconds: float) -> str:
@@ -108,17 +118,24 @@ def _clock(seconds: float) -> str:
 def cmd_render(args: argparse.Namespace) -> int:
     import time
 
+    from storyboard.model.options import RenderOptions
     from storyboard.pipeline import check_identity_options, default_out, plan_batch, render_batch, retake_reserve
-    if args.max_cost is not None and args.max_cost < 0:
-        raise UsageError("--max-cost must be zero or more dollars")
-    if args.concurrency is not None and args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
+    opts = RenderOptions(select=tuple(args.shot), new_take=args.new_take, takes=args.takes,
+                         concurrency=args.concurrency, max_cost=args.max_cost, pick=args.pick,
+                         retake_drift=args.retake_drift, loudness=args.loudness,
+                         burn_subtitles=args.burn_subtitles, media_root=args.media_root, force=args.force)
     t0 = time.monotonic()
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
-    batch = plan_batch(preps, select=args.shot, new_take=args.new_take, takes=args.takes)  # a wrong --shot stops here
-    check_identity_options(args.pick, args.retake_drift, batch.backend)
-    reserve = retake_reserve(batch, args.retake_drift)
+    if args.approved and args.status not in (None, "approved"):
+        raise UsageError(f"--approved means --status approved; give one of them, not also --status {args.status}")
+    if args.approved or args.status:  # the review room's marks (NAME.review.yaml), with any --shot
+        from storyboard.pipeline import select_by_review
+        opts = RenderOptions.of(opts, select=tuple(dict.fromkeys(
+            [*opts.select, *select_by_review(preps, args.status or "approved")])))
+    batch = plan_batch(preps, opts)  # a wrong --shot stops here
+    check_identity_options(opts.pick, opts.retake_drift, batch.backend)
+    reserve = retake_reserve(batch, opts.retake_drift)
     names = _names(args.files)
     _print_plan_warnings(batch, names, args.verbose)
 
@@ -138,11 +155,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     display = _Progress(batch, names)
     try:
         with display:
-            results = render_batch(batch, outs, concurrency=args.concurrency, max_cost=args.max_cost,
-                                   loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
-                                   on_event=display.event, on_step=display.step, on_cut=display.cut_done,
-                                   media_root=args.media_root, force=args.force, pick=args.pick,
-                                   retake_drift=args.retake_drift)
+            results = render_batch(batch, outs, opts, confirm=confirm, progress=display)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
@@ -181,7 +194,7 @@ def _out_folders(args: argparse.Namespace, preps, default_out) -> list[Path]:
     return [Path(args.out) / stem for stem in stems]
 
 
-class _Progress:
+class _Progress(Progress):
     """A render's progress. On a terminal: a live table up to BAR_FROM shots, above that a bar with
     counts by state, elapsed time, ETA and money spent. Elsewhere (a log, a pipe): plain lines.
     An event costs O(1); the picture is drawn four times a second, never once per event."""
@@ -209,8 +222,7 @@ class _Progress:
         return self
 
     def __exit__(self, *exc):
-        if self.live is not None:
-            self.live.stop()
+        self.close()
         return False
 
     def _start(self) -> None:
@@ -240,8 +252,13 @@ class _Progress:
         if self.quiet:
             err.print(f"{self.names[i] + ': ' if self.several else ''}cut: {s}", markup=False)
 
-    def cut_done(self, i: int, rendered, result) -> None:
+    def cut(self, i: int, rendered, result) -> None:
         self.steps[i] = "done"
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
     def _line(self, label: str, e) -> None:
         from storyboard.progress import bucket
@@ -317,6 +334,9 @@ def _report(batch, names: list[str], results, display: _Progress, elapsed: float
                 err.print(f"{display.label(i, sid)}: {o.status}: {o.reason}", markup=False, style="red")
     if verbose and (display.bar or display.quiet):  # else the live table on the terminal showed every shot
         _final_table(results, display)
+    for i, (_, result) in enumerate(results):
+        for w in result.warnings:  # the cut's own (a loudness miss): one line each, never hidden
+            err.print(f"{names[i] + ': ' if several else ''}warning: {w}", markup=False, style="yellow")
     spent = 0.0
     for i, (rendered, result) in enumerate(results):
         n = {b: 0 for b in ("rendered", "cached", "failed", "blocked", "skipped")}
@@ -433,6 +453,9 @@ def _more_commands(sub) -> None:
     r.add_argument("--verbose", "-v", action="store_true", help="every shot and every warning, never summed up")
     r.add_argument("--media-root", metavar="DIR", help="exports name media as DIR/media/... (DIR: this out folder, as the editor sees it)")
     r.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
+    r.add_argument("--approved", action="store_true", help="render only the shots approved in the review room")
+    r.add_argument("--status", choices=["todo", "approved", "retake"],
+                   help="render only the shots with this review status (NAME.review.yaml, set in `storyboard serve`)")
     _look_commands(sub)
 
     im = _command(sub, "import", "Turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a storyboard "
@@ -620,7 +643,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from storyboard.pipeline import plan_batch
-    batch = plan_batch(_prepare_all(args.files, args.backend), select=args.shot, new_take=args.new_take,
+    batch = plan_batch(_prepare_all(args.files, args.backend), select=tuple(args.shot), new_take=args.new_take,
                        takes=args.takes)
     names = _names(args.files)
     if args.json:
@@ -738,6 +761,19 @@ def _look_commands(sub) -> None:
     tk.add_argument("shots", nargs="*", metavar="SHOT")
     tk.add_argument("--backend", "-b", metavar="B")
     tk.add_argument("--json", action="store_true")
+    tk.add_argument("--pin", type=int, metavar="N", help="pin take N of the one SHOT named: writes `take: N` into "
+                    "the file defining it, changing nothing else there")
+    tk.add_argument("--unpin", action="store_true", help="remove the `take:` line of the one SHOT named")
+
+    sv = _command(sub, "serve", "The review room: a local web page that plays the cut, pins takes with a click, "
+                  "keeps notes and approvals (NAME.review.yaml) and re-renders the animatic as the file changes.",
+                  cmd_serve)
+    sv.add_argument("file", metavar="FILE")
+    sv.add_argument("--port", type=int, default=8765, metavar="N", help="port (default 8765; 0: any free one)")
+    sv.add_argument("--host", metavar="H", help="listen on this address instead of 127.0.0.1 (writes then need "
+                    "the token printed at start)")
+    sv.add_argument("--backend", "-b", metavar="B", help="the backend of the cut (paid ones render only after the "
+                    "page's confirmation, capped at the price shown)")
 
     idn = _command(sub, "identity", "Check each rendered take's on-screen characters against their reference "
                    "faces: distance and verdict (on-model, uncertain, drift, missing) per shot, take and character. "
@@ -755,6 +791,14 @@ def _look_commands(sub) -> None:
     bd.add_argument("--grid", default="2x3", metavar="ROWSxCOLS", help="panels per page (default 2x3)")
     bd.add_argument("--paper", default="a4", choices=["a4", "letter", "a3", "legal"], help="paper size (landscape)")
     bd.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from storyboard.serve import serve
+    except ImportError as e:
+        raise UsageError(f"the review room needs its extra ({e.name} is missing): pip install 'storyboard[serve]'") from None
+    return serve(args.file, port=args.port, host=args.host, backend=args.backend, say=lambda m: out.print(m, markup=False))
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -820,6 +864,14 @@ def cmd_takes(args: argparse.Namespace) -> int:
     for sid in args.shots:
         if sid not in ids:
             raise UsageError(unknown("shot", sid, ids))
+    if args.pin is not None or args.unpin:
+        from storyboard.pipeline import pin_take
+        if len(args.shots) != 1 or (args.pin is not None and args.unpin):
+            raise UsageError("--pin N and --unpin take exactly one SHOT, and not both")
+        path = pin_take(prep, args.shots[0], None if args.unpin else args.pin)
+        out.print(f"{path}: shot {args.shots[0]} " + ("unpinned" if args.unpin else f"pinned to take {args.pin}")
+                  + "; `storyboard render` makes the cut with it (nothing is rendered)", markup=False)
+        return 0
     cache = Cache()
     p = make_plan(prep, cache)
     _print_warnings(pin_problems(prep, p))  # the list is how to fix a pin that points nowhere
@@ -872,7 +924,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a reader that went away is seen here, not at exit after main has returned
+        return status
     except FormatError as e:
         for d in e.diagnostics:
             err.print(str(d), markup=False)
@@ -883,14 +937,55 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         err.print("storyboard: interrupted; run the same command again to resume", markup=False)
         return exit_code(e)
-    except BrokenPipeError:  # the reader of our output went away (`| head`): not an error of ours
-        return DONE
+    except BrokenPipeError as e:  # the reader of our output went away (`| head`): quiet, as a program SIGPIPE stops
+        _stdout_to_devnull()
+        return exit_code(e)
     except OSError as e:  # disk full, a file-size limit, permissions: the machine's, not the storyboard's
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
         err.print(f"storyboard: cannot read or write{where}: {e.strerror or e}; nothing under a final name "
                   "was left half-written; free the space or fix the permissions and run again", markup=False)
         return exit_code(e)
+    except Exception as e:  # a bug of ours: one line here, the traceback in a file
+        log = _crash_log(e, argv if argv is not None else sys.argv[1:])
+        err.print(f"storyboard: unexpected error ({type(e).__name__}); details in {log}; please report it",
+                  markup=False)
+        return exit_code(e)
 
+
+def _stdout_to_devnull() -> None:
+    """What Python's documentation advises after a broken pipe: whatever is still buffered for stdout
+    goes nowhere, so the flush at exit raises nothing more."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured by a test): nothing to flush at exit
+        pass
+
+
+def _crash_log(e: BaseException, argv: list[str]) -> str:
+    """The traceback, the command and the versions, in a new file in the user's log folder (the
+    temporary folder when that cannot be written); the file's path."""
+    import os
+    import platform
+    import tempfile
+    import time
+    import traceback
+
+    from storyboard.redact import redact
+    text = (f"storyboard {__version__}, Python {platform.python_version()} on {platform.platform()}\n"
+            f"command: storyboard {' '.join(argv)}\n\n" + "".join(traceback.format_exception(e)))
+    prefix = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-"
+    try:
+        from platformdirs import user_log_dir
+        folder = Path(user_log_dir("storyboard"))
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=folder)  # a new file: one crash, one log
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(redact(text))
+    return path
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -299,8 +299,11 @@ class Renderer:
             result: RenderResult = self.backend.render(req)
             report("verifying", 95)
             caps = self.backend.caps
-            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, staging / "last.png",
+            own_last = result.last_frame is not None and result.last_frame.is_file()
+            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, None if own_last else staging / "last.png",
                                            caps.model(job.shot.model)[1].makes_sound)
+            if own_last and result.last_frame != staging / "last.png":
+                shutil.move(result.last_frame, staging / "last.png")
             warnings += list(result.warnings)
             warnings[:0] = first_frame_notes
             if damage:

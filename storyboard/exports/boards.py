@@ -21,7 +21,7 @@ from storyboard.store.files import atomic_write_bytes, atomic_write_text
 
 PDF, CSV = "boards.pdf", "shotlist.csv"
 COLUMNS = ("scene", "shot number", "id", "location", "time", "framing", "angle", "move", "lens", "duration",
-           "characters", "action", "dialogue", "sound", "status", "take", "cost", "identity")
+           "characters", "action", "dialogue", "sound", "status", "take", "cost", "identity", "review")
 PAPERS = {"a4": "A4", "letter": "Letter", "a3": "A3", "legal": "Legal"}
 INK, DIM, ACCENT, RULE = (20, 20, 20), (105, 105, 105), (150, 95, 0), (170, 170, 170)
 
@@ -74,7 +74,7 @@ def shot_list(sheet: Sheet) -> str:
         w.writerow([cell(v) for v in (
             s.scene, s.number, s.id, s.location, s.time, s.framing, s.angle, s.move, s.lens, f"{s.duration:g}",
             people, s.action, s.dialogue_text, s.sound, s.status, s.take or "", f"{s.cost:.2f}" if s.clip else "",
-            identity_words(s))])
+            identity_words(s), s.review_text)])
     return buf.getvalue()
 
 
@@ -102,6 +102,26 @@ def fonts() -> tuple[Path, Path]:
     return house.latin_path(), house.cjk_path()
 
 
+def needs_cjk(sheet: Sheet) -> bool:
+    """Does any text on the boards have a letter the Latin face lacks (so the CJK face must be embedded)?"""
+    import dataclasses
+
+    from storyboard.draw.fonts import charmap
+    latin = charmap(str(fonts()[0]))
+
+    def texts(v):
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                yield from texts(x)
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            for f in dataclasses.fields(v):
+                if f.name not in ("entry", "compiled"):  # the cache record and the compiled shot: not printed
+                    yield from texts(getattr(v, f.name))
+    return any(not ch.isspace() and ord(ch) not in latin for text in texts(sheet) for ch in text)
+
+
 def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) -> bytes:
     from fpdf import FPDF
     if paper.lower() not in PAPERS:
@@ -114,8 +134,9 @@ def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) ->
     pdf.set_creation_date(_utc(sheet.made))
     latin, cjk = fonts()
     pdf.add_font("sans", "", str(latin))  # the variable font's default instance: Regular
-    pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
-    pdf.set_fallback_fonts(["cjk"], exact_match=False)
+    if needs_cjk(sheet):  # reading the CJK collection (20 MB) and subsetting it was most of the PDF's time
+        pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
+        pdf.set_fallback_fonts(["cjk"], exact_match=False)
     per_page = grid.rows * grid.columns
     pages = max(1, -(-len(sheet.shots) // per_page))
     gap, head = 5.0, 9.0
@@ -205,7 +226,7 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: Prepared, out_dir: Path, x: fl
              + (" (chosen by identity score)" if s.chosen_by == "identity" else ""),
              f"Identity: {identity_words(s)}" if s.identity and s.identity.characters else ""]
     blocks = [("Action", s.action, INK), ("Dialogue", s.dialogue_text, INK),
-              ("Notes", " · ".join(n for n in notes if n), DIM)]
+              ("Review", s.review_text, ACCENT), ("Notes", " · ".join(n for n in notes if n), DIM)]
     pdf.set_font("sans", size=7.5)
     wrapped = [(label, _wrap(pdf, f"{label}: {text}" if label != "Action" else text, w), colour)
                for label, text, colour in blocks if text]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from storyboard.draw.cards import character_colour
+from storyboard.draw.colours import character_colour
 from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
@@ -83,6 +83,8 @@ class ShotSheet:
     identity: "ClipScore | None" = None  # the take in the cut, against the references (None: not scored)
     take_scores: dict = field(default_factory=dict)  # take number -> ClipScore | None
     chosen_by: str = ""  # "identity": --pick identity chose the take in the cut
+    review: str = "todo"  # the review room's status: todo | approved | retake
+    notes: tuple = ()  # the review room's notes (storyboard.notes.Note), oldest first
 
     @property
     def drift(self) -> list:
@@ -96,6 +98,12 @@ class ShotSheet:
     @property
     def clip_key(self) -> str:
         return self.entry.key if self.entry else ""
+
+    @property
+    def review_text(self) -> str:
+        """The review status and notes as one line of text (boards, shot list): "retake · Dana: too dark"."""
+        said = [self.review] if self.review != "todo" else []
+        return " · ".join(said + [f"{n.author}: {n.text}" if n.author else n.text for n in self.notes])
 
     @property
     def camera(self) -> str:
@@ -142,7 +150,9 @@ def clock(seconds: float) -> str:
 
 def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cache: Cache,
                 spent_now: float | None = None) -> Sheet:
+    from storyboard import notes
     sb = prep.loaded.storyboard
+    reviews = notes.load(prep.loaded.path)
     judge = Judge(prep.loaded.root, sb, cache)
     fps = sb.defaults.fps
     rows = rows_of(sb)
@@ -183,7 +193,8 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
             warnings=list(dict.fromkeys([*cshot.warnings, *(o.warnings or meta.get("warnings", []))])),
             entry=o.entry,
             take=o.job.take if o.entry else None, pinned=o.job.pinned, takes=takes,
-            prompt=cshot.prompt, compiled=cshot, identity=score, take_scores=take_scores, chosen_by=o.chosen_by))
+            prompt=cshot.prompt, compiled=cshot, identity=score, take_scores=take_scores, chosen_by=o.chosen_by,
+            review=reviews.of(shot.id).status, notes=reviews.of(shot.id).notes))
     spent = sum(t.cost for s in shots for t in s.takes)
     spent += sum(s.cost for s in shots if s.status == "kept" and s.clip_key not in {t.key for t in s.takes})
     return Sheet(title=sb.title or prep.loaded.path.stem, backend=plan.backend, fps=fps, width=sb.defaults.width,
@@ -223,9 +234,9 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
     """The animatic's drawn panel of a shot (the opening frame of its clip), marked NOT RENDERED."""
     from PIL import ImageDraw
 
+    from storyboard import animatic
     from storyboard.draw import fonts
-    from storyboard.animatic.backend import AnimaticBackend
-    im = AnimaticBackend.opening_picture(cshot, ctx, asset, width, height)
+    im = animatic.preview(cshot, ctx, asset, width, height)
     d = ImageDraw.Draw(im)
     f = fonts.Type(max(10, height // 14), bold=True)
     label = "NOT RENDERED"
@@ -239,9 +250,8 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
 
 def panel_name(cshot: "CompiledShot", ctx: "ShotContext") -> str:
     """A file name that changes when what the panel draws changes."""
-    from storyboard.animatic.backend import AnimaticBackend
-    from storyboard.common import digest
-    return f"panel-{digest(AnimaticBackend.key_extra(cshot, ctx))[:20]}.jpg"
+    from storyboard import animatic
+    return f"panel-{animatic.preview_name(cshot, ctx)}.jpg"
 
 
 def jpeg(im, quality: int = 82) -> bytes:

@@ -57,6 +57,10 @@ class Ledger:
         return out
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # a loaded machine's bursts of connections wait here instead of being reset
+
+
 class FakeServer:
     """Serve a fake provider: subclasses define `routes` ([(method, regex, handler name)]) and the
     handlers (`def name(self, h: Handler, match, body) -> None`)."""
@@ -77,7 +81,7 @@ class FakeServer:
         self.ids = itertools.count(1)
         self.jobs: dict[str, dict] = {}
         self._routes = [(m, re.compile(rx), getattr(self, name)) for m, rx, name in self.routes]
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.scheme = "http"
         if tls is not None:
