@@ -11,6 +11,7 @@ from storyboard.model.caps import ModelCaps, segments_for, BackendCaps
 from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
+from storyboard.stages import grouping
 from storyboard.stages.timeline import beat, dialogue_fit, overlap_after, size_words
 
 
@@ -129,7 +130,23 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
     if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
     out.extend(_unvoiced(sb, pos, caps.name, mcaps))
+    out.extend(_groups(sb, pos, caps, mcaps, model_name))
     return out
+
+
+def _groups(sb: Storyboard, pos: "Positions", caps: BackendCaps, mcaps: ModelCaps, model: str) -> list[Diagnostic]:
+    """Where the storyboard asks for multi-shot groups: why a shot could not join the shot before it."""
+    if not grouping.wanted(sb):
+        return []
+    if mcaps.multi_shot is None:
+        where = (("defaults", "multi_shot") if sb.defaults.multi_shot != "off"
+                 else ("shots", next(i for i, s in enumerate(sb.shots) if s.group is not None), "group"))
+        able = [n for n, m in caps.models.items() if m.multi_shot is not None]
+        return [pos.diag(where, f"{model} on {caps.name} makes one shot per request, so every shot is its own "
+                                "request" + (f"; models that make several: {', '.join(able)}" if able else ""),
+                         severity="warning")]
+    _, apart = grouping.form(sb, mcaps, model)
+    return [pos.diag(("shots", a.index), str(a), severity=a.severity, shot=a.shot) for a in apart]
 
 
 _OFFER = {"JAPANESE": "; pip install 'storyboard[voices-ja]' for a Japanese scratch voice"}
