@@ -156,3 +156,18 @@ def describe(groups: list[Group]) -> str:
         head = g.name + (f" [{g.label}]" if g.label else "")
         lines.append(f"{head}: {len(g.shots)} shot{'s' if g.multi else ''}, {g.seconds:g}s: {parts}")
     return "\n".join(lines)
+
+
+def boundaries(total_frames: int, sent: tuple[float, ...] | list[float]) -> list[tuple[int, int]]:
+    """Where a group's clip of `total_frames` is split into its shots: [start, end) frames, from the
+    lengths asked (`sent`). A clip as long as asked splits at exactly the asked frames; one longer or
+    shorter spreads the difference over the shots in proportion to their lengths (exact fractions,
+    rounded half up once per boundary, so the parts always add up to the clip)."""
+    from fractions import Fraction
+    whole = sum(Fraction(s).limit_denominator(1000) for s in sent)
+    cuts, run = [0], Fraction(0)
+    for s in sent:
+        run += Fraction(s).limit_denominator(1000)
+        cuts.append(int(total_frames * run / whole + Fraction(1, 2)))
+    cuts[-1] = total_frames
+    return list(zip(cuts, cuts[1:]))

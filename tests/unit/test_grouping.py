@@ -85,3 +85,71 @@ def test_any_length_inside_when_the_model_lists_none():
     groups, apart = grouping.form(loaded.storyboard, caps, "m")
     assert [(g.shots, g.sent) for g in groups] == [(("s1", "s2"), (4.5, 5.5)), (("s3",), (1.0,))]
     assert "would last 11s with it; m makes at most 10s" in apart[0].reason
+
+
+# -- the plan: a group is one request, one key, one price, one take count ---------------------------
+
+SCENE = """version: 1
+defaults: {{model: kling-3-pro, size: 1920x1080, multi_shot: {mode}}}
+characters: {{mara: {{description: a tall woman in a green coat}}}}
+locations: {{kitchen: {{description: a narrow kitchen}}, hall: {{description: a dark hall}}}}
+shots:
+  - {{id: k1, duration: 4, location: kitchen, characters: [mara], action: {a1}{t1}}}
+  - {{id: k2, duration: 2.5, location: kitchen, characters: [mara], action: She turns.{t2}}}
+  - {{id: k3, duration: 5, location: kitchen, characters: [mara], action: She sits down.}}
+  - {{id: h1, duration: 3, location: hall, characters: [mara], action: She walks out.}}
+"""
+
+
+def _plan(tmp_path, mode="scene", a1="Mara fills the kettle.", t1="", t2="", **kw):
+    from storyboard.pipeline import make_plan, prepare
+    from storyboard.store.cache import Cache
+    path = tmp_path / "sb.yaml"
+    path.write_text(SCENE.format(mode=mode, a1=a1, t1=t1, t2=t2))
+    prep = prepare(path, "fal")
+    return prep, make_plan(prep, Cache(tmp_path / "cache"), **kw)
+
+
+def test_a_group_is_one_request_with_one_price(tmp_path):
+    _, grouped = _plan(tmp_path)
+    _, alone = _plan(tmp_path, mode="off")
+    assert [j.shot.id for j in grouped.to_render] == ["k1", "h1"]
+    assert [g.shots for g in grouped.groups] == [("k1", "k2", "k3")]
+    assert grouped.job("k1").cost == round(12 * 0.336, 4) and grouped.job("k2").cost == 0.0
+    assert grouped.total == round(15 * 0.336, 4)
+    assert len(alone.to_render) == 4 and not alone.groups
+    assert len({j.key for j in grouped.jobs}) == 4  # each shot keeps its own part of the clip
+    assert len({j.group.key for j in grouped.jobs if j.group}) == 1
+
+
+def test_editing_one_shot_changes_its_group_only(tmp_path):
+    _, before = _plan(tmp_path)
+    _, after = _plan(tmp_path, a1="Mara drops the kettle.")
+    changed = [j.shot.id for j, k in zip(before.jobs, after.jobs) if j.key != k.key]
+    assert changed == ["k1", "k2", "k3"]
+
+
+def test_a_pin_on_any_shot_pins_the_group_and_two_pins_warn(tmp_path):
+    prep, p = _plan(tmp_path, t2=", take: 2")
+    assert {j.shot.id: j.take for j in p.jobs if j.group} == {"k1": 1, "k2": 1, "k3": 1}  # take 2 not made yet
+    assert [(m.shot, m.take) for m in p.missing_takes] == [("k2", 2)]
+    prep, p = _plan(tmp_path, t1=", take: 1", t2=", take: 2")
+    warned = [d for d in prep.warnings if "pins take 2 but 'k1' pins take 1" in d.message]
+    assert len(warned) == 1 and warned[0].shot == "k2" and "k1 + k2 + k3" in warned[0].message
+
+
+def test_a_new_take_of_one_shot_is_a_new_take_of_its_group(tmp_path):
+    _, p = _plan(tmp_path, select=["k3"], new_take=True)
+    assert [j.shot.id for j in p.to_render] == ["k1"]  # the group's one job, on its first shot
+    assert {j.take for j in p.jobs if j.group} == {1}
+    assert p.job("k1").selected and p.job("k2").selected and not p.job("h1").selected
+
+
+def test_boundaries_split_at_exact_frames_and_spread_a_difference():
+    assert grouping.boundaries(288, (4, 3, 5)) == [(0, 96), (96, 168), (168, 288)]
+    assert grouping.boundaries(300, (4, 3, 5)) == [(0, 100), (100, 175), (175, 300)]  # 12 more, by length
+    assert grouping.boundaries(276, (4, 3, 5)) == [(0, 92), (92, 161), (161, 276)]
+    for n in range(200, 400, 7):
+        spans = grouping.boundaries(n, (3, 3.5, 5, 2))
+        assert spans[0][0] == 0 and spans[-1][1] == n and all(a < b for a, b in spans)
+        assert all(spans[k][1] == spans[k + 1][0] for k in range(3))
