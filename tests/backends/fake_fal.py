@@ -45,7 +45,25 @@ class Ledger:
     downloads: list[dict] = field(default_factory=list)  # {"path", "authorization"} of every file fetched
 
     def prompts(self) -> list[str]:
-        return [r["input"]["prompt"] for r in self.submits]
+        return [_prompt(r["input"]) for r in self.submits]
+
+
+def _prompt(inp: dict) -> str:
+    """A request's prompt; a multi-shot request's shot prompts joined by " | "."""
+    return inp.get("prompt") or " | ".join(str(x.get("prompt", "")) for x in inp.get("multi_prompt") or [])
+
+
+def _multi_prompt_problem(inp: dict) -> str | None:
+    """What fal's Kling refuses in a multi-shot request: both prompt forms, or shots not adding up."""
+    shots = inp.get("multi_prompt")
+    if shots is None:
+        return None
+    if "prompt" in inp:
+        return "Either prompt or multi_prompt must be provided, but not both."
+    total = sum(float(str(x.get("duration", 0)).rstrip("s")) for x in shots)
+    if not shots or abs(total - float(str(inp.get("duration", "5")).rstrip("s"))) > 1e-6:
+        return f"multi_prompt durations add up to {total:g}, not the duration {inp.get('duration')}"
+    return None
 
 
 def _image_size(data_uri: str) -> str:
@@ -108,7 +126,7 @@ class FakeFal:
         return float(str(inp.get("duration", "5")).rstrip("s"))
 
     def _filtered(self, r: dict) -> bool:
-        return any(w in r["input"].get("prompt", "") for w in self.behaviour.filter_prompts)
+        return any(w in _prompt(r["input"]) for w in self.behaviour.filter_prompts)
 
     # -- HTTP ----------------------------------------------------------------------------------
     def _handler(self):
@@ -159,6 +177,10 @@ class FakeFal:
                     if b.rate_limit_submits:
                         b.rate_limit_submits -= 1
                         return self.reply(429, {"detail": "Too many requests"}, {"Retry-After": "0.05"})
+                    problem = _multi_prompt_problem(json.loads(body or b"{}"))
+                    if problem:
+                        return self.reply(422, {"detail": [{"loc": ["body", "multi_prompt"], "msg": problem,
+                                                            "type": "value_error"}]})
                     rid = str(uuid.uuid4())
                     app = "/".join(endpoint.split("/")[:2])  # status and result live under owner/alias
                     r = {"id": rid, "endpoint": endpoint, "app": app, "input": json.loads(body or b"{}"),

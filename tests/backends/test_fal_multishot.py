@@ -1,0 +1,59 @@
+"""Multi-shot groups on fal (issue 25): a scene is one Kling `multi_prompt` request through the real
+fal-client SDK and the fake queue, one ledger job per group, cut back into shots for every export."""
+
+from __future__ import annotations
+
+from storyboard.cli import main
+from storyboard.media.probe import decodes
+from storyboard.stages.timeline import frames
+from tests.backends.test_fal_backend import ca, fal, media  # noqa: F401 - the fake fal's fixtures
+from tests.conftest import read_manifest
+
+SCENE = """
+version: 1
+defaults: {{model: kling-3-pro, size: 1920x1080, fps: 24, multi_shot: scene}}
+characters:
+  ana: {{name: Ana, description: a woman in a red coat}}
+locations:
+  pier: {{description: a wooden pier}}
+  hut: {{description: a fisherman's hut}}
+shots:
+  - {{id: one, duration: 4, location: pier, characters: [ana], action: {action}}}
+  - {{id: two, duration: 2.5, location: pier, characters: [ana], action: Ana stops and looks out to sea.}}
+  - {{id: three, duration: 5, location: pier, action: A storm gathers over the water.}}
+  - {{id: four, duration: 3, location: hut, characters: [ana], action: Ana shuts the door.}}
+"""
+
+
+def test_a_scene_is_one_multi_prompt_request_cut_back_into_shots(fal, project):  # noqa: F811
+    film = project / "film.yaml"
+    film.write_text(SCENE.format(action="Ana walks along the pier."))
+    assert main(["render", str(film), "--backend", "fal", "--yes"]) == 0
+    subs = fal.ledger.submits
+    assert len(subs) == 2  # the pier scene, then the hut
+    multi = subs[0]["input"]
+    assert "prompt" not in multi and multi["shot_type"] == "customize" and multi["duration"] == "12"
+    assert [x["duration"] for x in multi["multi_prompt"]] == ["4", "3", "5"]
+    assert "Ana walks along the pier" in multi["multi_prompt"][0]["prompt"]
+    assert "storm gathers" in multi["multi_prompt"][2]["prompt"]
+    assert "multi_prompt" not in subs[1]["input"]
+    out = project / "film"
+    man = read_manifest(out)
+    rows = {s["id"]: s for s in man["shots"]}
+    assert [rows[s]["group"]["shots"] for s in ("one", "two", "three")] == [["one", "two", "three"]] * 3
+    assert rows["one"]["cost_when_made"] > 0 and rows["two"]["cost_when_made"] == 0 == rows["three"]["cost_when_made"]
+    assert round(man["spent"], 4) == round(15 * 0.336, 4)
+    media_files = sorted((out / "media").glob("*.mp4"))
+    assert len(media_files) == 4
+    for f, asked in zip(media_files, (4, 2.5, 5, 3)):
+        assert decodes(f) == frames(asked, 24)
+    for name in ("final.edl", "final.xml", "timeline.otio", "shotlist.csv", "review.html"):
+        text = (out / name).read_text()
+        assert all(s in text for s in ("one", "two", "three", "four")), name
+
+    # nothing new: nothing is paid; a changed action re-renders its scene's one request only
+    assert main(["render", str(film), "--backend", "fal", "--yes"]) == 0
+    assert len(fal.ledger.submits) == 2
+    film.write_text(SCENE.format(action="Ana runs along the pier."))
+    assert main(["render", str(film), "--backend", "fal", "--yes"]) == 0
+    assert len(fal.ledger.submits) == 3 and "multi_prompt" in fal.ledger.submits[2]["input"]
