@@ -57,3 +57,41 @@ def test_a_scene_is_one_multi_prompt_request_cut_back_into_shots(fal, project): 
     film.write_text(SCENE.format(action="Ana runs along the pier."))
     assert main(["render", str(film), "--backend", "fal", "--yes"]) == 0
     assert len(fal.ledger.submits) == 3 and "multi_prompt" in fal.ledger.submits[2]["input"]
+
+
+def test_a_group_whose_submit_reply_was_lost_is_found_in_the_history_not_paid_again(fal, project, capsys):  # noqa: F811
+    from tests.backends.fake_fal import finish_all
+    film = project / "film.yaml"
+    film.write_text(SCENE.format(action="Ana walks along the pier."))
+    fal.behaviour.lose_reply_submits = 1  # the pier scene's one request: queued, its reply lost
+    argv = ["render", str(film), "--backend", "fal", "--yes", "--concurrency", "1"]
+    assert main(argv) == 7
+    assert len(fal.ledger.submits) == 2
+    finish_all(fal)
+    assert main(argv) == 0
+    assert len(fal.ledger.submits) == 2  # the group's lost request was adopted, not paid again
+    assert decodes(project / "film" / "final.mp4") == frames(14.5, 24)
+
+
+def test_a_group_killed_mid_poll_resumes_without_a_second_submit(fal, project):  # noqa: F811
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import wait_for
+    film = project / "film.yaml"
+    film.write_text(SCENE.format(action="Ana walks along the pier."))
+    fal.behaviour.latency = 30
+    cmd = [sys.executable, "-m", "storyboard", "render", str(film), "--backend", "fal", "--yes"]
+    proc = subprocess.Popen(cmd, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    wait_for(lambda: len(fal.ledger.submits) >= 2)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    fal.behaviour.latency = 0
+    done = subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert fal.ledger.posts == 2  # both requests (the scene's one and the hut's) re-attached, none paid twice
