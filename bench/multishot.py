@@ -54,7 +54,7 @@ def plan_figures(model: str) -> None:
 
 
 SCENE = """version: 1
-defaults: {model: MODEL, size: 1280x720, fps: 24, multi_shot: scene}
+defaults: {model: MODEL, size: SIZE, fps: 24, multi_shot: scene}
 characters: {mara: {description: a tall woman in a green coat}}
 locations: {kitchen: {description: a narrow kitchen}, hall: {description: a dark hall}}
 shots:
@@ -72,7 +72,9 @@ def split_figures(model: str) -> None:
         root = Path(tmp)
         (root / ".storyboard").write_text("")
         path = root / "scene.yaml"
-        path.write_text(SCENE.replace("MODEL", model))
+        sizes = catalog.get("fal").models[model].sizes  # the smallest the model makes: the quickest animatic
+        size = min(sizes, key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))
+        path.write_text(SCENE.replace("MODEL", model).replace("SIZE", size))
         os.environ["STORYBOARD_CACHE"] = str(root / "cache")
         prep = prepare(path, "animatic")
         render(prep, root / "out", cache=Cache(root / "cache"))

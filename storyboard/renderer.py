@@ -61,6 +61,13 @@ def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path | None
     return warnings, {"frames": n, "samples": audio_samples(path)}
 
 
+def _lines_within(lines: list[dict], start: float, end: float) -> list[dict]:
+    """The lines of a group's clip (as the backend placed them) that start in [start, end), timed from
+    `start`: a shot's own lines once the clip is cut into shots."""
+    return [{**line, "start": round(line["start"] - start, 4), "end": round(min(line["end"], end) - start, 4)}
+            for line in lines if start <= float(line.get("start", -1)) < end]
+
+
 class Renderer:
     def __init__(self, plan: Plan, backend: Backend, cache: Cache, asset: Callable[[str], Path],
                  concurrency: int = 2, budget: Budget | None = None,
@@ -280,7 +287,9 @@ class Renderer:
                         "seconds_billed": whole.meta.get("seconds_billed", 0.0) if k == 0 else 0.0,
                         "cost": whole.meta.get("cost", 0.0) if k == 0 else 0.0, "take": g.take,
                         "prompt": m.prompt, "duration": m.duration, "seconds": float((b - a) / fps),
-                        "size": m.size, "fps": m.fps, "dialogue": [], "warnings": list(whole.meta.get("warnings", [])),
+                        "size": m.size, "fps": m.fps, "dialogue": _lines_within(whole.meta.get("dialogue") or [],
+                                                                             float(a / fps), float(b / fps)),
+                        "warnings": list(whole.meta.get("warnings", [])),
                         "created": time.time(), "frames": got, "samples": audio_samples(staging / "clip.mp4"),
                         "group": {"key": g.key, "shots": list(g.shots), "position": k, "from_frame": a, "to_frame": b,
                                   "clip_frames": n, "asked_frames": asked_frames[k],
