@@ -40,12 +40,14 @@ def _fmt_time(seconds: float) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from storyboard.stages.loader import load
-    from storyboard.pipeline import check, pinned_take_problems
+    from storyboard.pipeline import check, pinned_take_problems, reference_warnings
     status = 0
     for f in args.files:
         try:
             loaded = load(f)
             diags = check(loaded, args.backend)
+            if not any(d.severity == "error" for d in diags):
+                diags += reference_warnings(loaded)  # a reference with no face (with the identity extra)
             errors = [d for d in diags if d.severity == "error"]
             if not errors and any(s.take is not None for s in loaded.storyboard.shots):
                 diags = diags + pinned_take_problems(loaded, args.backend)  # warnings: pins the cache lacks
@@ -106,7 +108,7 @@ def _clock(seconds: float) -> str:
 def cmd_render(args: argparse.Namespace) -> int:
     import time
 
-    from storyboard.pipeline import default_out, plan_batch, render_batch
+    from storyboard.pipeline import check_identity_options, default_out, plan_batch, render_batch, retake_reserve
     if args.max_cost is not None and args.max_cost < 0:
         raise UsageError("--max-cost must be zero or more dollars")
     if args.concurrency is not None and args.concurrency < 1:
@@ -115,6 +117,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
     batch = plan_batch(preps, select=args.shot, new_take=args.new_take, takes=args.takes)  # a wrong --shot stops here
+    check_identity_options(args.pick, args.retake_drift, batch.backend)
+    reserve = retake_reserve(batch, args.retake_drift)
     names = _names(args.files)
     _print_plan_warnings(batch, names, args.verbose)
 
@@ -124,8 +128,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             return False
         _show_batch(b, names, args.verbose)
+        most = b.total + reserve
+        if reserve:
+            out.print(f"--retake-drift {args.retake_drift}: up to ${reserve:.2f} more if every shot drifts "
+                      f"(at most ${most:.2f} in all)", markup=False)
         cap = f" (never more than ${args.max_cost:.2f})" if args.max_cost is not None else ""
-        return out.input(f"spend up to ${b.total:.2f}{cap}? [y/N] ", markup=False).strip().lower() in ("y", "yes")
+        return out.input(f"spend up to ${most:.2f}{cap}? [y/N] ", markup=False).strip().lower() in ("y", "yes")
 
     display = _Progress(batch, names)
     try:
@@ -133,7 +141,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             results = render_batch(batch, outs, concurrency=args.concurrency, max_cost=args.max_cost,
                                    loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
                                    on_event=display.event, on_step=display.step, on_cut=display.cut_done,
-                                   media_root=args.media_root, force=args.force)
+                                   media_root=args.media_root, force=args.force, pick=args.pick,
+                                   retake_drift=args.retake_drift)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
@@ -408,6 +417,10 @@ def _more_commands(sub) -> None:
     r.add_argument("--new-take", action="store_true", help="a new take of the selected shots instead of the cache")
     r.add_argument("--takes", type=int, default=1, metavar="N",
                    help="make takes 1..N of the selected shots (the cut uses the latest, or the pinned `take:`)")
+    r.add_argument("--pick", choices=["identity"], help="put each shot's take whose characters look most like their "
+                   "references in the cut (needs storyboard[identity]; a pinned `take:` still wins)")
+    r.add_argument("--retake-drift", type=int, default=0, metavar="K", help="up to K more takes of each shot whose "
+                   "characters drift or are missing, within --max-cost; then pick by identity")
     r.add_argument("--loudness", type=float, default=-14.0, metavar="LUFS", help="integrated loudness target")
     r.add_argument("--burn-subtitles", action="store_true", help="burn the dialogue into the picture")
     r.add_argument("--verbose", "-v", action="store_true", help="every shot and every warning, never summed up")
@@ -697,6 +710,14 @@ def _look_commands(sub) -> None:
     tk.add_argument("--backend", "-b", metavar="B")
     tk.add_argument("--json", action="store_true")
 
+    idn = _command(sub, "identity", "Check each rendered take's on-screen characters against their reference "
+                   "faces: distance and verdict (on-model, uncertain, drift, missing) per shot, take and character. "
+                   "Scores what the cache holds; renders and spends nothing. Needs storyboard[identity].", cmd_identity)
+    idn.add_argument("file", metavar="FILE")
+    idn.add_argument("--backend", "-b", metavar="B")
+    idn.add_argument("--out", metavar="DIR", help="the output folder whose cut is marked (default: next to the storyboard)")
+    idn.add_argument("--json", action="store_true", help="machine-readable output")
+
     bd = _command(sub, "boards", "Write boards.pdf (printable panels in a grid) and shotlist.csv from the cache; "
                   "a shot never rendered gets its drawn panel.", cmd_boards)
     bd.add_argument("file", metavar="FILE")
@@ -720,6 +741,41 @@ def cmd_boards(args: argparse.Namespace) -> int:
     prep = prepare(args.file, args.backend)
     files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper, force=args.force)
     out.print(f"boards: {files['boards.pdf']}\nshot list: {files['shotlist.csv']}", markup=False)
+    return 0
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
+    from storyboard.pipeline import identity_report, prepare
+    prep = prepare(args.file, args.backend)
+    rows = identity_report(prep, Path(args.out) if args.out else None)
+    if args.json:
+        sys.stdout.write(json.dumps({"storyboard": args.file, "shots": rows}, indent=2) + "\n")
+        return 0
+    t = Table(title=f"identity: {prep.loaded.storyboard.title or args.file} on {prep.caps.name}", title_justify="left")
+    for col in ("shot", "take", "character", "distance", "verdict", "best frame", "note"):
+        t.add_column(col, justify="right" if col in ("take", "distance", "best frame") else "left")
+    flagged = 0
+    for r in rows:
+        if not r["takes"] or r["not_scored"]:
+            t.add_row(Text(r["shot"]), "", "", "", "", "", r["not_scored"] or "no take rendered yet")
+            continue
+        for tk in r["takes"]:
+            take = f"{tk['take']}{' *' if tk['in_cut'] else ''}"
+            if not tk["characters"]:
+                t.add_row(Text(r["shot"]), take, "", "", "", "", "not scored")
+            for c in tk["characters"]:
+                bad = c["verdict"] in ("drift", "missing")
+                flagged += bad and tk["in_cut"]
+                t.add_row(Text(r["shot"]), take, Text(c["name"]), "" if c["distance"] is None else f"{c['distance']:.2f}",
+                          Text(c["verdict"].upper(), style="bold red") if bad else c["verdict"],
+                          "" if c["time"] is None else f"{c['time']:.1f}s", Text(c["why"] or (
+                              "chosen by identity score" if tk["in_cut"] and tk["chosen_by"] == "identity" else "")))
+    out.print(t)
+    out.print(f"* the take in the cut. on-model: distance up to 0.5; uncertain: 0.5-0.6; drift: over 0.6 (dlib's "
+              f"usual line); missing: no face at medium framing or closer. {flagged} character"
+              f"{'s' * (flagged != 1)} in the cut drift or are missing.", markup=False)
     return 0
 
 

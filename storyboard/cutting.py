@@ -12,7 +12,9 @@ from typing import Callable
 
 from PIL import Image
 
-from storyboard.draw import cards as draw
+from storyboard.draw.cards import draw_subtitle
+from storyboard.draw.colours import character_colour
+from storyboard.draw.slates import draw_slate
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
 from storyboard.media import assemble, clips, stems
@@ -59,7 +61,7 @@ def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -
 def slate_source(work: Path, number: int, shot_id: str, reason: str, frames: int, width: int, height: int,
                  fps: int) -> Path:
     png = work / f"slate{number:05d}.png"
-    draw.draw_slate(number, shot_id, reason, width, height).save(png)
+    draw_slate(number, shot_id, reason, width, height).save(png)
     out = work / f"slate{number:05d}.mp4"
     run(assemble.slate_cmd(png, out, fps, frames), what=f"slate for shot '{shot_id}'")
     png.unlink()
@@ -75,8 +77,8 @@ def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Script:
         if cue.start > t:
             entries.append(ConcatEntry(blank, duration=int((cue.start - t) * 1_000_000)))
         card = work / f"sub{k:05d}.png"
-        draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height,
-                           note=cue.mark).save(card)
+        draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height,
+                      note=cue.mark).save(card)
         entries.append(ConcatEntry(card, duration=int((cue.end - max(cue.start, t)) * 1_000_000)))
         t = cue.end
     entries.append(ConcatEntry(blank, duration=int(max(Fraction(1, 10), tl.duration - t) * 1_000_000)))
@@ -124,7 +126,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
             dialogue[shot.id] = _marked_lines(shot_lines(sb, i) if lines is None else lines, shot)
         tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
-        colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}
+        colours = {name: character_colour(cid) for name, cid in cid_by_name.items()}
         cards = subtitle_cards(tl, work, colours) if burn_subtitles and tl.cues else None
         music = loaded.asset(sb.music) if sb.music else None
         final = out_dir / "final.mp4"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported 
     from storyboard.store.budget import Budget
     from storyboard.cutting import CutResult
     from storyboard.model.jobs import Event, Outcome
+    from storyboard.identity import Scorer
 
 
 # what a render writes into its output folder (a folder holding anything else is refused without --force)
@@ -94,13 +95,15 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
                  on_event: Callable[["Event"], None] = lambda e: None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  select: list[str] | tuple = (), new_take: bool = False, takes: int = 1,
-                 budget: "Budget | None" = None) -> Rendered:
+                 budget: "Budget | None" = None, scorer: "Scorer | None" = None) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
     `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
     SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
     (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
-    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused."""
+    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused. A `scorer`
+    (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside."""
+    from storyboard import identity
     from storyboard.backends.base import create
     from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
@@ -115,7 +118,9 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
     try:
         made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
-                        concurrency or prep.caps.concurrency, budget, on_event).run()
+                        concurrency or prep.caps.concurrency, budget, on_event,
+                        on_clip=(lambda o: scorer.submit(o.entry) if identity.worth_scoring(
+                            prep.loaded.storyboard, o.job.context) else None) if scorer else (lambda o: None)).run()
     finally:
         backend.close()
     stop = next((o.error for o in made.values() if isinstance(o.error, Stop)), None)
@@ -148,13 +153,16 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     cache = cache or Cache()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rendered.outcomes = _checked_for_the_cut(takes_.keep_clips(rendered.outcomes, cache, takes_.last_cut(out_dir)))
+    last = takes_.last_cut(out_dir)
+    rendered.outcomes = _checked_for_the_cut(takes_.keep_clips(takes_.keep_picks(rendered.outcomes, cache, last),
+                                                                cache, last))
     man = cutting.manifest(prep.loaded, prep.caps.name, rendered.outcomes, rendered.spent,
                            warnings=shot_warnings(prep))
     owner = {j.base_key: j.shot.id for j in rendered.plan.jobs}
-    man["other_takes"] = [{"shot": owner[j.base_key], "take": j.take, "status": rendered.extra[j.shot.id].status,
-                           "key": j.key, "cost": rendered.extra[j.shot.id].meta.get("cost", 0.0)}
-                          for j in rendered.plan.extra if j.shot.id in rendered.extra]
+    man["other_takes"] = [{"shot": owner.get(o.job.base_key, name.rsplit(" take ", 1)[0]), "take": o.job.take,
+                           "status": o.status, "key": o.job.key, "cost": o.meta.get("cost", 0.0)}
+                          for name, o in rendered.extra.items()]
+    _identity_in_manifest(prep, rendered.outcomes, man, cache)
     cutting.write_manifest(out_dir, man)
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
                           burn_subtitles=burn_subtitles, on_step=on_step, media_root=media_root)
@@ -166,6 +174,22 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, spent=rendered.spent))
     result.files.update(boards.write(prep, rendered.plan, rendered.outcomes, out_dir, cache))
     return result
+
+
+def _identity_in_manifest(prep: Prepared, outcomes: dict[str, "Outcome"], man: dict, cache: Cache) -> None:
+    """Each shot's identity scores in the manifest (the clips were scored alongside the renders), and
+    whether its take was chosen by them."""
+    from dataclasses import asdict
+
+    from storyboard.identity import Judge
+    judge = Judge(prep.loaded.root, prep.loaded.storyboard, cache)
+    ctxs = {c.shot.id: c for c in prep.contexts}
+    for row in man["shots"]:
+        o, ctx = outcomes[row["id"]], ctxs[row["id"]]
+        score = judge.score(o.entry, ctx, row["id"], o.job.take) if o.entry is not None else None
+        row["identity"] = None if score is None else [
+            {k: v for k, v in asdict(c).items() if k != "face"} for c in score.characters]
+        row["chosen_by"] = o.chosen_by or None
 
 
 def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]:
@@ -203,16 +227,18 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
            takes: int = 1, concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
            burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
            on_event=lambda e: None, on_step=lambda s: None,
-           media_root: str | None = None, force: bool = False) -> tuple[Rendered, "CutResult"]:
+           media_root: str | None = None, force: bool = False, pick: str | None = None,
+           retake_drift: int = 0) -> tuple[Rendered, "CutResult"]:
     """render_shots, then cut, holding the output folder's one-writer lock throughout. An output
-    folder holding files storyboard did not write is refused unless `force`."""
+    folder holding files storyboard did not write is refused unless `force`. `pick`, `retake_drift`:
+    as render_batch."""
     cache = cache or Cache()
     batch = plan_batch([prep], cache, select, new_take, takes)
     (done,) = render_batch(batch, [Path(out_dir) if out_dir else default_out(prep.loaded.path)], cache=cache,
                            concurrency=concurrency, max_cost=max_cost, loudness=loudness,
                            burn_subtitles=burn_subtitles, confirm=(lambda b: confirm(b.items[0][1])) if confirm else None,
                            on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s), media_root=media_root,
-                           force=force)
+                           force=force, pick=pick, retake_drift=retake_drift)
     return done
 
 
@@ -231,7 +257,7 @@ def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]
     from storyboard import takes as takes_
     p = make_plan(prep, cache)
     last = takes_.last_cut(out_dir)
-    return p, takes_.keep_clips(takes_.from_cache(p, cache, last), cache, last)
+    return p, takes_.keep_clips(takes_.keep_picks(takes_.from_cache(p, cache, last), cache, last), cache, last)
 
 
 def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None,
@@ -330,7 +356,8 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                  on_event: Callable[[int, "Event"], None] = lambda i, e: None,
                  on_step: Callable[[int, str], None] = lambda i, s: None,
                  on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
-                 media_root: str | None = None, force: bool = False) -> list[tuple[Rendered, "CutResult"]]:
+                 media_root: str | None = None, force: bool = False, pick: str | None = None,
+                 retake_drift: int = 0) -> list[tuple[Rendered, "CutResult"]]:
     """Render and cut every storyboard of a batch, one after another, into its own folder.
 
     One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
@@ -339,7 +366,12 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     a cache hit by the time a later one reaches it; one that failed there is not tried again.
     A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut. An
     output folder holding files storyboard did not write is refused unless `force`; what earlier
-    runs left half-written in one is swept."""
+    runs left half-written in one is swept.
+
+    Every clip a paid backend makes is scored for identity alongside (with the extra installed).
+    `pick="identity"` puts each shot's best-scoring take in the cut; `retake_drift` makes up to that
+    many more takes of each shot whose takes all drift or miss a character (within --max-cost), then
+    picks by identity too."""
     import contextlib
     from dataclasses import replace
 
@@ -348,7 +380,9 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     from storyboard.exports.handoff import check_media_root
     from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
     from storyboard.model.jobs import Outcome
+    from storyboard import identity
     check_media_root(media_root)  # before anything is spent
+    check_identity_options(pick, retake_drift, batch.backend)
     budget = Budget(max_cost)  # one --max-cost for the run; nan and inf are refused here
     cache = cache or Cache()
     if len(outs) != len(batch.items):
@@ -366,6 +400,8 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
             sweep(Path(out), (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
         if batch.total > 0 and (confirm is None or not confirm(batch)):
             raise SpendNotConfirmed(batch.backend, batch.total)
+        scorer = held.enter_context(identity.Scorer(cache)) if batch.backend not in identity.NOT_SCORED_BACKENDS \
+            else None
         failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
         for i, (prep, p) in enumerate(batch.items):
             jobs = []
@@ -377,7 +413,7 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                 jobs.append(j)
             rendered = render_shots(prep, replace(p, jobs=jobs), cache=cache, concurrency=concurrency, budget=budget,
                                     confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
-                                    on_event=lambda e, i=i: on_event(i, e))
+                                    on_event=lambda e, i=i: on_event(i, e), scorer=scorer)
             for j in p.jobs:
                 o = rendered.outcomes[j.shot.id]
                 if j.key in failed and o.entry is None:
@@ -385,6 +421,15 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                                                            f"an earlier storyboard of this run: {failed[j.key]}")
                 elif o.entry is None and o.status in ("failed", "blocked"):
                     failed.setdefault(j.key, o.reason)
+            if scorer is not None and scorer.enabled:
+                on_step(i, "checking faces against the references")
+                scorer.wait(on_error=lambda msg, i=i: on_step(i, msg))
+                if retake_drift and rendered.stop is None:
+                    _retake_drift(prep, rendered, cache, budget, scorer, retake_drift, concurrency,
+                                  lambda e, i=i: on_event(i, e))
+                if pick == "identity" or retake_drift:
+                    from storyboard import takes as takes_
+                    takes_.pick_by_identity(prep, rendered, cache)
             result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
                          on_step=lambda s, i=i: on_step(i, s), media_root=media_root, cache=cache)
             mark_output_folder(Path(outs[i]), [f.name for f in result.files.values()])
@@ -393,3 +438,163 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
             if rendered.stop is not None:
                 break
     return results
+
+
+# -- identity: scoring, picking and retaking by it -----------------------------------------------------
+
+PICKS = ("identity",)
+
+
+def check_identity_options(pick: str | None, retake_drift: int, backend: str) -> None:
+    """--pick and --retake-drift make sense only where faces can be found and are filmed: said before
+    anything is spent."""
+    from storyboard import identity
+    if pick is not None and pick not in PICKS:
+        raise UsageError(f"--pick {pick!r}: the one way to pick is 'identity'")
+    if retake_drift < 0:
+        raise UsageError("--retake-drift must be zero or more takes")
+    if not (pick or retake_drift):
+        return
+    flag = "--pick identity" if pick else "--retake-drift"
+    if backend in identity.NOT_SCORED_BACKENDS:
+        raise UsageError(f"{flag}: the {backend} backend draws its characters; there are no faces to compare")
+    why = identity.unavailable()
+    if why:
+        raise UsageError(f"{flag}: {why}")
+
+
+def drifting(prep: Prepared, rendered: Rendered, cache: Cache, judge=None) -> list[str]:
+    """Shots no made take of which is free of drift and missing characters (a shot a continuous shot
+    starts from, a pinned one and a twin are left as they are)."""
+    from storyboard import identity
+    from storyboard import takes as takes_
+    judge = judge or identity.Judge(prep.loaded.root, prep.loaded.storyboard, cache)
+    keep = takes_.continued(prep)
+    out = []
+    for ctx in prep.contexts:
+        sid = ctx.shot.id
+        o = rendered.outcomes.get(sid)
+        if o is None or o.entry is None or o.job.pinned or o.same_as or sid in keep:
+            continue
+        scores = [judge.score(t.entry, ctx, sid, t.number)
+                  for t in takes_.list_takes(cache, o.job.base_key) if t.entry is not None]
+        scores = [sc for sc in scores if sc is not None and sc.characters]
+        if scores and all(sc.flagged for sc in scores):
+            out.append(sid)
+    return out
+
+
+def _retake_drift(prep: Prepared, rendered: Rendered, cache: Cache, budget, scorer, k: int,
+                  concurrency: int | None, on_event) -> None:
+    """Up to `k` more takes of each drifting shot, one round at a time (a shot stops once a take is good),
+    under the run's budget. New takes land in `rendered.extra` (and their cost in `rendered.spent`);
+    pick_by_identity then chooses. A take --max-cost cannot pay for is not made, and is not a stop."""
+    from dataclasses import replace
+
+    from storyboard.errors import BudgetExceeded
+    for _ in range(k):
+        shots = drifting(prep, rendered, cache)
+        if not shots:
+            return
+        p2 = make_plan(prep, cache, shots, new_take=True)
+        r2 = render_shots(prep, p2, cache=cache, concurrency=concurrency, budget=budget, confirm=lambda _: True,
+                          on_event=on_event, scorer=scorer)
+        scorer.wait()
+        rendered.spent = round(rendered.spent + r2.spent, 4)
+        for sid in shots:
+            o2 = r2.outcomes[sid]
+            if o2.status in ("rendered", "failed", "blocked") or o2.spent or o2.unconfirmed:
+                name = f"{sid} take {o2.job.take}"
+                rendered.extra[name] = replace(o2, job=replace(o2.job, shot=o2.job.shot.model_copy(update={"id": name})))
+        if r2.stop is not None:
+            if not isinstance(r2.stop, BudgetExceeded):
+                rendered.stop = r2.stop
+            return
+
+
+def retake_reserve(batch: Batch, k: int) -> float:
+    """The most `--retake-drift k` could add to the batch's spend: k more takes of every selected shot
+    that could drift (each at its price), before a single one is known to."""
+    if k <= 0:
+        return 0.0
+    from storyboard import identity
+    from storyboard import takes as takes_
+    if batch.backend in identity.NOT_SCORED_BACKENDS:
+        return 0.0
+    total = 0.0
+    for prep, p in batch.items:
+        keep = takes_.continued(prep)
+        for j in p.jobs:
+            if j.selected and not j.pinned and j.twin_of is None and j.shot.id not in keep:
+                total += k * round(j.shot.seconds * j.price_per_second, 4)
+    return round(total, 4)
+
+
+def identity_report(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None,
+                    on_clip: Callable[[str, int], None] = lambda shot, take: None) -> list[dict]:
+    """Every made take of every shot's current request, scored against the references (faces found now
+    for clips the cache has no record of): per shot, its takes, which one the cut in `out_dir` uses, and
+    each checked character's verdict. Renders and spends nothing. UsageError without the extra."""
+    from dataclasses import asdict
+
+    from storyboard import identity
+    from storyboard import takes as takes_
+    why = identity.unavailable()
+    if why:
+        raise UsageError(f"storyboard identity: {why}")
+    cache = cache or Cache()
+    out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    p, outcomes = from_cache(prep, out_dir, cache)
+    judge = identity.Judge(prep.loaded.root, prep.loaded.storyboard, cache)
+    last = takes_.last_cut(out_dir)
+    rows = []
+    for ctx in prep.contexts:
+        sid = ctx.shot.id
+        o = outcomes[sid]
+        checked = [c.id for c in ctx.on_screen if identity.checked(prep.loaded.storyboard, c.id)]
+        no_ref = [cid for cid in checked if not (judge.reference(cid) and judge.reference(cid).descriptors)]
+        takes = []
+        for t in takes_.list_takes(cache, p.job(sid).base_key):
+            if t.entry is None:
+                continue
+            on_clip(sid, t.number)
+            score = judge.score(t.entry, ctx, sid, t.number)
+            takes.append({"take": t.number, "in_cut": o.entry is not None and o.entry.key == t.key,
+                          "key": t.key, "scored": score is not None,
+                          "chosen_by": last.get(sid, {}).get("chosen_by") if o.entry is not None
+                          and o.entry.key == t.key else None,
+                          "characters": [{k: v for k, v in asdict(c).items() if k != "face"}
+                                         for c in (score.characters if score else [])]})
+        why = ""
+        if p.backend in identity.NOT_SCORED_BACKENDS:
+            why = "the animatic draws its characters: no faces to compare"
+        elif not checked:
+            why = "no on-screen character whose face is checked"
+        elif len(no_ref) == len(checked):
+            why = "no reference face for " + ", ".join(no_ref)
+        rows.append({"shot": sid, "framing": ctx.shot.camera.framing, "backend": p.backend, "not_scored": why,
+                     "takes": takes})
+    return rows
+
+
+def reference_warnings(loaded: Loaded, cache: Cache | None = None) -> list[Diagnostic]:
+    """For `validate`: a reference (still or cameo) of a character whose face is checked in which no face
+    is found, placed at the field that names it. [] without the extra (nothing can be looked at)."""
+    from storyboard import identity
+    if identity.unavailable():
+        return []
+    cache = cache or Cache()
+    sb = loaded.storyboard
+    out = []
+    for cid, c in sb.characters.items():
+        if not identity.checked(sb, cid) or not identity.reference_files(sb, cid):
+            continue
+        ref = identity.reference(loaded.root, sb, cid, cache)
+        for rel in (ref.faceless if ref else []):
+            field_ = "reference" if rel == c.reference else "cameo"
+            out.append(loaded.positions.diag(
+                ("characters", cid, field_),
+                f"character '{cid}': no face found in {rel}, so their shots cannot be checked against it; use a "
+                "picture with their face clear and frontal, or add `identity: false` if they have no face to check",
+                severity="warning"))
+    return out

@@ -71,8 +71,10 @@ def _lines_within(lines: list[dict], start: float, end: float) -> list[dict]:
 class Renderer:
     def __init__(self, plan: Plan, backend: Backend, cache: Cache, asset: Callable[[str], Path],
                  concurrency: int = 2, budget: Budget | None = None,
-                 on_event: Callable[[Event], None] = lambda e: None, clock: Callable[[], float] = time.monotonic):
+                 on_event: Callable[[Event], None] = lambda e: None, clock: Callable[[], float] = time.monotonic,
+                 on_clip: Callable[[Outcome], None] = lambda o: None):
         self.plan, self.backend, self.cache, self.asset = plan, backend, cache, asset
+        self.on_clip = on_clip  # told of each clip as it is served or made (the identity check starts on it)
         self.concurrency = max(1, concurrency)
         self.budget = budget or Budget()
         self.on_event, self.clock = on_event, clock
@@ -102,6 +104,7 @@ class Renderer:
                 problem = self._problem(job, entry)
                 if problem is None:
                     outcomes[sid] = self._cached(job, entry)
+                    self._told(outcomes[sid])
                     continue
                 self.cache.quarantine(job.key)
                 damaged[sid] = problem
@@ -165,6 +168,7 @@ class Renderer:
                 for fut in done:
                     job = running.pop(fut)
                     outcomes[job.shot.id] = fut.result()
+                    self._told(outcomes[job.shot.id])
         except BaseException:
             self._stop.set()
             self.backend.cancel()  # waiting threads leave; submitted jobs stay in the journal
@@ -172,6 +176,12 @@ class Renderer:
             raise
         pool.shutdown(wait=True)
         return {j.shot.id: outcomes[j.shot.id] for j in self.plan.jobs}
+
+    def _told(self, outcome: Outcome) -> None:
+        """on_clip of a shot that has a clip; whatever it does, the render goes on."""
+        if outcome.entry is not None:
+            with contextlib.suppress(Exception):
+                self.on_clip(outcome)
 
     # -- what the cache serves ---------------------------------------------------------------------
     def _problem(self, job: RenderJob, entry: Entry) -> str | None:
@@ -398,8 +408,11 @@ class Renderer:
             result: RenderResult = self.backend.render(req)
             report("verifying", 95)
             caps = self.backend.caps
-            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, staging / "last.png",
+            own_last = result.last_frame is not None and result.last_frame.is_file()
+            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, None if own_last else staging / "last.png",
                                            caps.model(job.shot.model)[1].makes_sound)
+            if own_last and result.last_frame != staging / "last.png":
+                shutil.move(result.last_frame, staging / "last.png")
             warnings += list(result.warnings)
             warnings[:0] = first_frame_notes
             if damage:

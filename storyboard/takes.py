@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storyboard.errors import Diagnostic
-from storyboard.model.jobs import Entry, Outcome, Plan, Prepared, RenderJob
+from storyboard.model.jobs import Entry, Outcome, Plan, Prepared, Rendered, RenderJob
 from storyboard.stages.planner import existing_takes, take_key
 from storyboard.store.cache import Cache
 
@@ -143,3 +143,70 @@ def _latest_other_take(cache: Cache, job: RenderJob) -> tuple[Entry, int] | None
 def _is_key(key: object) -> bool:
     """A cache key (a sha256 in hex), not whatever a hand-edited manifest holds."""
     return isinstance(key, str) and len(key) == 64 and all(ch in "0123456789abcdef" for ch in key)
+
+
+# -- choosing by identity: the take whose characters look most like their references ----------------
+
+def continued(prep: Prepared) -> set[str]:
+    """Shots a continuous shot starts from: their take stays (the next shot was made from its last frame)."""
+    return {ctx.previous for ctx in prep.contexts if ctx.previous}
+
+
+def pick_by_identity(prep: Prepared, rendered: Rendered, cache: Cache, judge=None) -> list[str]:
+    """For each shot with several made takes of its request, put the take with the best identity score in
+    the cut (identity.verdict.rank; a tie goes to the latest). A pinned take always wins, and a shot a
+    continuous shot starts from keeps its take. The chosen outcome says `chosen_by="identity"`; a take this
+    run made that is no longer in the cut moves to `rendered.extra`, so what it cost stays in the manifest.
+    Returns the shots whose take changed."""
+    from storyboard.identity import Judge
+    from storyboard.identity.verdict import pick
+    judge = judge or Judge(prep.loaded.root, prep.loaded.storyboard, cache)
+    keep = continued(prep)
+    changed = []
+    for ctx in prep.contexts:
+        sid = ctx.shot.id
+        o = rendered.outcomes.get(sid)
+        if o is None or o.job.pinned or sid in keep or o.same_as:
+            continue
+        made = [t for t in list_takes(cache, o.job.base_key) if t.entry is not None]
+        if len(made) < 2:
+            continue
+        best = pick({t.number: judge.score(t.entry, ctx, sid, t.number) for t in made})
+        if best is None:
+            continue
+        if o.entry is not None and best == o.job.take:
+            rendered.outcomes[sid] = replace(o, chosen_by="identity")
+            continue
+        t = next(t for t in made if t.number == best)
+        src = rendered.extra.pop(f"{sid} take {best}", None)
+        job = replace(o.job, key=t.key, take=best, cached=src.job.cached if src else True,
+                      cost=src.job.cost if src else 0.0)
+        if src is not None:
+            new = replace(src, job=job, chosen_by="identity")
+        else:
+            new = Outcome(job, "cached", t.entry, warnings=list(t.entry.meta.get("warnings", [])),
+                          spent_earlier=float(t.entry.meta.get("cost") or 0.0), chosen_by="identity")
+        if o.status == "rendered" or o.spent or o.unconfirmed:  # paid in this run: it stays on the books
+            name = f"{sid} take {o.job.take}"
+            rendered.extra[name] = replace(o, job=replace(o.job, shot=o.job.shot.model_copy(update={"id": name})))
+        rendered.outcomes[sid] = new
+        changed.append(sid)
+    return changed
+
+
+def keep_picks(outcomes: dict[str, Outcome], cache: Cache, last: dict[str, dict]) -> dict[str, Outcome]:
+    """A take the last cut in this folder had chosen by identity stays in the cut while it is still a take
+    of the shot's request and this run made no new take of it (a pinned take still wins)."""
+    out = dict(outcomes)
+    for sid, o in outcomes.items():
+        prev = last.get(sid) or {}
+        if (prev.get("chosen_by") != "identity" or o.job.pinned or o.chosen_by or o.status == "rendered"
+                or not _is_key(prev.get("key")) or (o.entry is not None and o.entry.key == prev["key"])):
+            continue
+        t = next((t for t in list_takes(cache, o.job.base_key) if t.key == prev["key"] and t.entry is not None), None)
+        if t is None:
+            continue
+        out[sid] = Outcome(replace(o.job, key=t.key, take=t.number, cached=True, cost=0.0), "cached", t.entry,
+                           warnings=list(t.entry.meta.get("warnings", [])),
+                           spent_earlier=float(t.entry.meta.get("cost") or 0.0), chosen_by="identity")
+    return out

@@ -35,7 +35,7 @@ LOUD = ("roaring", "heavy", "loud", "howling", "pounding", "lashing", "driving",
 
 def beds_for(sound: str) -> list[str]:
     """The beds a `sound:` line asks for, in a fixed order; none for silence."""
-    text = sound.lower()
+    text = look.fold(sound)
     if not text.strip() or look.has_any(text, SILENCE):
         return []
     out = [bed for bed, vocab in BEDS.items() if look.has_any(text, vocab)]
@@ -67,13 +67,29 @@ def shaped_noise(n: int, rate: int, rng: np.random.Generator, lo: float, hi: flo
     """Noise with energy between lo and hi Hz (soft edges), sloping by `tilt` dB per octave."""
     if n == 0:
         return np.zeros(0)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / rate)
+    m = _fast_length(n)  # shaped at a length whose transforms are quick, then cut to n
+    spec = np.fft.rfft(rng.standard_normal(m))
+    f = np.fft.rfftfreq(m, 1 / rate)
     f[0] = 1.0
-    gain = 1 / (1 + (lo / f) ** 4) / (1 + (f / hi) ** 4)
+    a, b = lo / f, f / hi
+    a *= a
+    b *= b
+    gain = 1 / ((1 + a * a) * (1 + b * b))
     if tilt:
         gain *= (f / 1000.0) ** (tilt / 6.02)
-    return np.fft.irfft(spec * gain, n)
+    return np.fft.irfft(spec * gain, m)[:n]
+
+
+def _fast_length(n: int) -> int:
+    """The least length >= n with no prime factor above 5."""
+    while True:
+        k = n
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return n
+        n += 1
 
 
 def _smooth_random(n: int, rate: int, rng: np.random.Generator, per_second: float) -> np.ndarray:

@@ -4,13 +4,13 @@ The drawn world is larger than the frame. A move is a window travelling over it:
 pans, tilts, trucks, orbits, tracking and handheld (no scaling: sharp and cheap), a zoompan for
 dollies, zooms and cranes. Layers drawn in the world (figures that move against it, speakers lit
 while they speak) are laid on the world before the camera; the weather, the HUD and subtitles
-are laid on the frame after it. The HUD and subtitles leave the last frame, so the frame a
-continuous shot starts from is picture only."""
+are laid on the frame after it. The HUD and subtitles stay to the last frame (a cut never
+flashes without them); the picture a continuous shot starts from is written apart, without text."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ffmpeg as ff  # ffmpeg-python
@@ -108,54 +108,137 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
     return Rig("still", (w, h), (0, 0))
 
 
+def drift(r: Rig, frames: int, width: int, height: int, seed: int) -> Rig:
+    """The same move with the small drift of a camera operator's redraw (a new take): the window
+    wanders up to 1.5% of the frame over the shot, in a direction the seed picks. The world is
+    drawn that much larger, so the frame never leaves it."""
+    mx, my = max(2, int(width * 0.015) & ~1), max(2, int(height * 0.015) & ~1)
+    turn = math.radians(seed % 360)
+    dx, dy = _num(mx * math.cos(turn)), _num(my * math.sin(turn))
+    last = max(frames - 1, 1)
+    if r.kind == "zoompan":  # zoompan keeps its window on the picture itself
+        return replace(r, x=f"{r.x}+{dx}*(on/{last})", y=f"{r.y}+{dy}*(on/{last})")
+    p = f"(n/{last})"
+    cw, ch = r.canvas
+    x, y = (r.x, r.y) if r.kind == "crop" else ("0", "0")
+    return replace(r, kind="crop", canvas=(cw + 2 * mx, ch + 2 * my), rest=(r.rest[0] + mx, r.rest[1] + my),
+                   x=f"{mx}+({x})+{dx}*{p}", y=f"{my}+({y})+{dy}*{p}")
+
+
 @dataclass(frozen=True)
 class Layer:
-    """A transparent picture over the world (before the camera) or the frame (after it).
-    x and y are numbers or ffmpeg expressions in n (frame) and t (seconds); `enable` is an
-    expression in t, or None for always."""
+    """A picture over the world (before the camera) or the frame (after it): an image file, or raw
+    pixels of `size` in `pix_fmt` (drawn in this process: nothing to compress or decode). x and y
+    are numbers or ffmpeg expressions in n (frame) and t (seconds); `enable` is an expression in t,
+    or None for always."""
 
-    png: Path
+    file: Path
     x: str | int = 0
     y: str | int = 0
     enable: str | None = None
+    size: tuple[int, int] | None = None
+    pix_fmt: str = "rgba"
+
+    def input(self):
+        if self.size is None:
+            return source(self.file)
+        return source(self.file, f="rawvideo", pix_fmt=self.pix_fmt, s=f"{self.size[0]}x{self.size[1]}")
 
 
 def between(start: float, end: float) -> str:
     return f"between(t,{start:.3f},{end:.3f})"
 
 
-def animatic_cmd(world: Path, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
+def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
                  world_layers: list[Layer] = (), screen_layers: list[Layer] = (), text_layers: list[Layer] = (),
                  opening: Path | None = None) -> Command:
-    """One shot's clip: the world looped for the shot's frames, its layers, the camera, the frame's
-    layers, the previous shot's picture dissolving away (`opening`), the text (never on the last
-    frame), the sound. Built with ffmpeg-python, which escapes every expression; the graph goes by file."""
-    v = (source(world).video.filter("format", pix_fmts="yuv420p")
+    """One shot's clip: the world held for the shot's frames, its layers, the camera, the frame's
+    layers, the previous shot's picture dissolving away (`opening`), the text on every frame, the
+    sound. (The last picture without its text is composed apart: `picture_at`.) Built with
+    ffmpeg-python, which escapes every expression; the graph goes by file."""
+    v = (world.input().video.filter("format", pix_fmts="yuv420p")
          .filter("loop", loop=frames - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)"))
 
-    def lay(v, layer: Layer, when: str | None):
-        timing = {"enable": when} if when else {}
-        return ff.filter([v, source(layer.png).video], "overlay", x=str(layer.x), y=str(layer.y), format="yuv420",
+    def lay(v, layer: Layer):
+        timing = {"enable": layer.enable} if layer.enable else {}
+        return ff.filter([v, layer.input().video], "overlay", x=str(layer.x), y=str(layer.y), format="yuv420",
                          eof_action="repeat", **timing)
 
     for layer in world_layers:
-        v = lay(v, layer, layer.enable)
+        v = lay(v, layer)
     if r.kind == "crop":
         v = v.filter("crop", w=width, h=height, x=r.x, y=r.y, exact=1)
     elif r.kind == "zoompan":
         v = v.filter("zoompan", z=r.z, x=r.x, y=r.y, d=1, s=f"{width}x{height}", fps=fps).filter("setsar", sar=1)
     for layer in screen_layers:
-        v = lay(v, layer, layer.enable)
+        v = lay(v, layer)
     if opening is not None:
         op = (source(opening, loop=1, framerate=fps, t=f"{OPENING:.3f}").video
               .filter("format", pix_fmts="yuva420p")
               .filter("fade", t="out", st=f"{OPENING * 0.25:.3f}", d=f"{OPENING * 0.75:.3f}", alpha=1))
         v = ff.filter([v, op], "overlay", x=0, y=0, format="yuv420", eof_action="pass")
-    picture_only = f"lt(n,{frames - 1})"
     for layer in text_layers:
-        v = lay(v, layer, f"{layer.enable}*{picture_only}" if layer.enable else picture_only)
+        v = lay(v, layer)
     v = v.filter("format", pix_fmts="yuv420p")
-    # one encoder thread: the renderer runs several of these at once; the bits do not depend on the cores
+    # one encoder thread: the renderer runs several of these at once; the bits do not depend on the cores.
+    # The fast AAC coder: a scratch track, mixed and encoded again by the cut, at half the cost
     spec = ff.output(v, source(audio).audio, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
-                     **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT, movflags="+faststart")
+                     aac_coder="fast", **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT,
+                     movflags="+faststart")
     return compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))
+
+
+# -- the picture at one frame, in this process --------------------------------------------------
+
+_FUNCTIONS = {"sin": math.sin, "cos": math.cos, "abs": abs, "mod": math.fmod, "PI": math.pi,
+              "between": lambda t, a, b: float(a <= t <= b), "gte": lambda a, b: float(a >= b),
+              "lt": lambda a, b: float(a < b)}
+
+
+def evaluate(expr: str | int | float, **values: float) -> float:
+    """One of this module's ffmpeg expressions (numbers, n, t, on, iw, ih, zoom and the functions
+    above; never user text) evaluated as ffmpeg would."""
+    if isinstance(expr, (int, float)):
+        return float(expr)
+    return float(eval(expr, {"__builtins__": {}}, {**_FUNCTIONS, **values}))  # noqa: S307 - our own expressions
+
+
+def picture_at(frame: int, fps: int, world, r: Rig, width: int, height: int, world_layers=(), screen_layers=()):
+    """The frame `frame` of a shot's picture without its text, composed here rather than by a second
+    ffmpeg output (a split in the encode's graph cost a fifth of its time): the world and the layers
+    that ride on it, the camera's window, the frame's layers. `world_layers` and `screen_layers` are
+    (RGBA image, Layer) pairs. A continuous shot after this one dissolves from it."""
+    from PIL import Image
+    t = frame / fps
+    canvas = world.convert("RGBA")
+    for im, layer in world_layers:
+        _lay(canvas, im, layer, frame, t)
+    cw, ch = canvas.size
+    if r.kind == "crop":  # crop rounds its window to the nearest pixel (exact: odd offsets too)
+        x = min(max(round(evaluate(r.x, n=frame, t=t)), 0), cw - width)
+        y = min(max(round(evaluate(r.y, n=frame, t=t)), 0), ch - height)
+        pic = canvas.crop((x, y, x + width, y + height))
+    elif r.kind == "zoompan":  # zoompan cuts its window at even pixels and scales it bicubically
+        zoom = min(max(evaluate(r.z, on=frame, n=frame), 1.0), 10.0)
+        vw, vh = int(cw / zoom), int(ch / zoom)
+        x = int(min(max(evaluate(r.x, on=frame, n=frame, iw=cw, ih=ch, zoom=zoom), 0), max(cw - cw / zoom, 0))) & ~1
+        y = int(min(max(evaluate(r.y, on=frame, n=frame, iw=cw, ih=ch, zoom=zoom), 0), max(ch - ch / zoom, 0))) & ~1
+        pic = canvas.resize((width, height), Image.BICUBIC, box=(x, y, x + vw, y + vh))
+    else:
+        pic = canvas.crop((0, 0, width, height))
+    for im, layer in screen_layers:
+        _lay(pic, im, layer, frame, t)
+    return pic.convert("RGB")
+
+
+def _lay(base, im, layer: Layer, frame: int, t: float) -> None:
+    """Lay an RGBA image over `base` where the layer puts it at this frame (partly outside: cut)."""
+    if layer.enable is not None and not evaluate(layer.enable, t=t, n=frame):
+        return
+    n = frame + 1  # overlay's n has counted the frame it is placing (crop's and zoompan's have not)
+    x = int(evaluate(layer.x, n=n, t=t)) & ~1  # overlay truncates, to even pixels in yuv420
+    y = int(evaluate(layer.y, n=n, t=t)) & ~1
+    left, top = max(0, -x), max(0, -y)
+    right, bottom = min(im.width, base.width - x), min(im.height, base.height - y)
+    if right > left and bottom > top:
+        base.alpha_composite(im.crop((left, top, right, bottom)).convert("RGBA"), (x + left, y + top))

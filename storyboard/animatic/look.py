@@ -4,6 +4,7 @@ the set, the light and the weather. Pure: words in, small frozen records out."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 RGB = tuple[int, int, int]
@@ -79,10 +80,12 @@ OLD = ("old", "older", "elderly", "aged", "ageing", "aging", "sixties", "seventi
 YOUNG = ("young", "youthful", "twenties", "teen", "teenage", "teenager", "student", "youth", "adolescent",
          "lanky", "junior", "rookie", "fresh-faced")
 CHILD = ("child", "kid", "boy", "girl", "little", "toddler", "schoolboy", "schoolgirl", "infant")
+ADULT = ("man", "men", "woman", "women", "adult", "grown", "grown-up", "lady", "gentleman", "mother", "father",
+         "wife", "husband", "thirties", "forties", "middle-aged")
 
 INTERIOR = ("room", "hut", "kitchen", "office", "inside", "interior", "cabin", "taxi", "car", "seats", "bar",
             "shop", "house", "apartment", "flat", "hall", "corridor", "stairs", "stairwell", "cockpit",
-            "bedroom", "bathroom", "studio", "train", "bus", "church", "cafe", "café", "restaurant", "lobby",
+            "bedroom", "bathroom", "studio", "train", "bus", "church", "cafe", "restaurant", "lobby",
             "cellar", "basement", "attic", "garage", "warehouse", "lab", "library", "classroom", "ward",
             "hospital", "dashboard", "cab", "van", "truck", "tent", "booth", "lift", "elevator", "theatre")
 VEHICLE = ("taxi", "car", "cab", "van", "truck", "dashboard", "front seats", "back seat", "driver")
@@ -143,15 +146,22 @@ class SetLook:
     time_words: str = ""
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, one apostrophe: "Café", "cafe\u0301" and "CAFE" are all "cafe"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def words(text: str) -> list[str]:
-    """Lower-case words, hyphenated ones kept whole, possessives dropped ("man's" -> "man")."""
-    return [w[:-2] if w.endswith("'s") else w for w in re.findall(r"[a-z][a-z'-]*", text.lower().replace("’", "'"))]
+    """Folded words (no case, no accents), hyphenated ones kept whole, possessives dropped ("man's" -> "man")."""
+    return [w[:-2] if w.endswith("'s") else w for w in re.findall(r"[a-z][a-z'-]*", fold(text))]
 
 
 def has_any(text: str, vocab) -> bool:
     ws = set(words(text))
+    folded = fold(text)
     for v in vocab:
-        if (" " in v and v in text.lower()) or v in ws:
+        if (" " in v and v in folded) or v in ws:
             return True
     return False
 
@@ -173,7 +183,7 @@ def garments(wardrobe: str, fallback: RGB) -> tuple[Garment, ...]:
     a hook or drops it in a lap is not worn."""
     out: list[Garment] = []
     seen: set[str] = set()
-    for clause in re.split(r",|;|\bover\b|\bunder\b|\bwith\b|\band\b", wardrobe.lower()):
+    for clause in re.split(r",|;|\bover\b|\bunder\b|\bwith\b|\band\b", fold(wardrobe)):
         if any(cue in clause + "," for cue in NOT_WORN):
             continue
         found = [(i, w) for i, w in enumerate(words(clause)) if w in GARMENTS or w.rstrip("s") in GARMENTS]
@@ -195,7 +205,7 @@ def garments(wardrobe: str, fallback: RGB) -> tuple[Garment, ...]:
 
 def props(text: str) -> tuple[Prop, ...]:
     out: list[Prop] = []
-    for clause in re.split(r",|;|\band\b", text.lower()):
+    for clause in re.split(r",|;|\band\b", fold(text)):
         for w in words(clause):
             shape = PROPS.get(w)
             if shape and all(p.shape != shape for p in out):
@@ -220,22 +230,48 @@ def gender(*texts: str) -> bool | None:
     return None
 
 
+NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+           "sixteen seventeen eighteen nineteen").split()
+_YEARS = re.compile(r"\b(\d{1,3}|" + "|".join(NUMBERS) + r")[- ]years?[- ]old\b")
+
+
+def _said(text: str) -> str | None:
+    """The age the words give (child, young, old, adult), or None when they give none."""
+    m = _YEARS.search(fold(text))
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else NUMBERS.index(m.group(1))
+        return "child" if n <= 12 else "young" if n <= 25 else "old" if n >= 60 else "adult"
+    ws = set(words(text))
+    if ws & set(CHILD) and not ws & {"man", "woman"}:
+        return "child"
+    if ws & set(OLD):
+        return "old"
+    if ws & set(YOUNG):
+        return "young"
+    if ws & set(ADULT):
+        return "adult"
+    return None
+
+
 def age(*texts: str) -> str:
+    """The first age any of the texts gives (a voice's words before the description, for a voice)."""
     for text in texts:
-        ws = set(words(text))
-        if ws & set(CHILD) and not ws & {"man", "woman"}:
-            return "child"
-        if ws & set(OLD):
-            return "old"
-        if ws & set(YOUNG):
-            return "young"
+        said = _said(text)
+        if said and said != "adult":
+            return said
     return "adult"
+
+
+def body_age(description: str, voice: str) -> str:
+    """How old a character looks: the description says; `voice:` only when it says nothing of age
+    (`voice: girl` on a woman is a high voice, not a child's body)."""
+    return _said(description) or _said(voice) or "adult"
 
 
 def figure(cid: str, name: str, colour: RGB, description: str, wardrobe: str, props_words: str, voice: str,
            portrait: str | None = None) -> Figure:
-    d = description.lower()
-    years = age(voice, description)
+    d = fold(description)
+    years = body_age(description, voice)
     hair = None
     style = "short"
     if not has_any(d, ("shaved", "bald", "hairless")):
@@ -294,7 +330,7 @@ def _amount(text: str, word_set: tuple[str, ...]) -> float:
 
 
 def weather(text: str) -> Weather:
-    t = text.lower()
+    t = fold(text)
     storm = has_any(t, ("storm", "stormy", "thunder", "thunderstorm", "lightning", "tempest"))
     rain = _amount(t, ("rain", "rainy", "raining", "drizzle", "downpour", "wet", "showers", "storm", "stormy",
                        "thunderstorm", "tempest"))
@@ -305,7 +341,7 @@ def weather(text: str) -> Weather:
 
 
 def set_look(description: str, time: str, weather_words: str, lighting: str) -> SetLook:
-    d = description.lower()
+    d = fold(description)
     interior = has_any(d, INTERIOR)
     vehicle = has_any(d, VEHICLE)
     pieces: list[str] = []
@@ -326,10 +362,10 @@ def set_look(description: str, time: str, weather_words: str, lighting: str) -> 
             pieces.append(piece)
     if interior and not vehicle:
         pieces.append("window")
-    t = time.lower()
+    t = fold(time)
     sky = next((v for k, v in SKIES.items() if k in t), None)
     if sky is None:
-        sky = next((v for k, v in SKIES.items() if k in lighting.lower()), DEFAULT_SKY)
+        sky = next((v for k, v in SKIES.items() if k in fold(lighting)), DEFAULT_SKY)
     night = has_any(t, DARK_TIMES)
     w = weather(weather_words)
     if w.rain or w.snow or w.storm:  # clouds: a greyer, darker sky

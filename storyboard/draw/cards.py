@@ -1,5 +1,5 @@
-"""The words on an animatic frame: the HUD (shot, camera, place, action, sound), subtitle cards and
-slates, each in its own zone of the frame. The zones are laid out once per frame size (pure), so
+"""The words on an animatic frame: the HUD (shot, camera, place, action, sound) and subtitle cards,
+each in its own zone of the frame. The zones are laid out once per frame size (pure), so
 text never overlaps other text or leaves the frame: it wraps, shrinks, then is cut with "…"."""
 
 from __future__ import annotations
@@ -8,26 +8,14 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from storyboard.common import stable_int
+from storyboard.draw.colours import hex_rgb
 from storyboard.draw.fonts import Type, fitted
 
-# one colour per character across the whole film (and every episode): picked from the id
-PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#aaffc3", "#ffd8b1", "#a9a9a9"]
 BAND = (0, 0, 0, 170)  # the translucent black under text
 CAMERA_INK = (255, 214, 120)
 PLACE_INK = (200, 220, 255)
 TEXT_INK = (245, 245, 240)
 SOUND_INK = (200, 200, 200)
-
-
-def character_colour(cid: str) -> str:
-    return PALETTE[stable_int("colour", cid) % len(PALETTE)]
-
-
-def hex_rgb(h: str) -> tuple[int, int, int]:
-    h = h.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
 @dataclass(frozen=True)
@@ -91,15 +79,19 @@ class Placed:
     box: Box
 
 
-def hud_layout(w: int, h: int, shot_id: str, camera_words: str, place: str, action: str, sound: str) -> list[Placed]:
-    """Every HUD text fitted to its zone. Pure: measures, never draws."""
+def hud_layout(w: int, h: int, shot_id: str, camera_words: str, place: str, action: str, sound: str,
+               take: int | None = None) -> list[Placed]:
+    """Every HUD text fitted to its zone (the take, when given, beside the shot's id). Pure: measures, never draws."""
     z = zones(w, h)
     pad, u = z.pad, z.unit
     portrait = h > w
     out: list[Placed] = []
     y = pad
     id_max = (w - 2 * pad) if portrait else (w - 2 * pad) * 0.45
-    t_id, text_id = fitted(shot_id.upper(), id_max, 34 * u, 22 * u, bold=True)
+    suffix = f"  TAKE {take}" if take else ""
+    t_id, text_id = fitted(shot_id.upper() + suffix, id_max, 34 * u, 22 * u, bold=True)
+    if suffix and not text_id.endswith(suffix):  # a long id is cut, never the take
+        text_id = t_id.fit(shot_id.upper(), id_max - t_id.length(suffix)) + suffix
     id_w = t_id.length(text_id)
     out.append(Placed("id", (text_id,), t_id, Box(pad, y, pad + id_w, y + t_id.line_height)))
     title_h = Type(34 * u, bold=True).line_height
@@ -188,19 +180,4 @@ def draw_subtitle(name: str, text: str, colour: str, width: int, height: int, no
             p.type.draw(d, (x, y), line[len(speaker):], (255, 255, 255))
         else:
             p.type.draw(d, (x, y), line, (255, 255, 255))
-    return im
-
-
-def draw_slate(number: int, shot_id: str, reason: str, width: int, height: int) -> Image.Image:
-    """A card standing in for a shot with no clip: which shot, and why."""
-    im = Image.new("RGB", (width, height), (22, 22, 26))
-    d = ImageDraw.Draw(im)
-    u = min(width, height) / 720
-    title = f"SHOT {number}  {shot_id.upper()}"
-    t_big, title = fitted(title, width * 0.9, 64 * u, 28 * u, bold=True)
-    t_big.draw(d, (width / 2 - t_big.length(title) / 2, height * 0.3), title, (255, 255, 255))
-    t = Type(28 * u)
-    t.draw(d, (width / 2 - t.length("NO CLIP") / 2, height * 0.3 + t_big.line_height * 1.3), "NO CLIP", (255, 120, 100))
-    for k, line in enumerate(t.wrap(reason, width * 0.8, 4)):
-        t.draw(d, (width / 2 - t.length(line) / 2, height * 0.55 + k * t.line_height), line, (220, 220, 220))
     return im

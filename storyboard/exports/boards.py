@@ -21,7 +21,7 @@ from storyboard.store.files import atomic_write_bytes, atomic_write_text
 
 PDF, CSV = "boards.pdf", "shotlist.csv"
 COLUMNS = ("scene", "shot number", "id", "location", "time", "framing", "angle", "move", "lens", "duration",
-           "characters", "action", "dialogue", "sound", "status", "take", "cost")
+           "characters", "action", "dialogue", "sound", "status", "take", "cost", "identity")
 PAPERS = {"a4": "A4", "letter": "Letter", "a3": "A3", "legal": "Legal"}
 INK, DIM, ACCENT, RULE = (20, 20, 20), (105, 105, 105), (150, 95, 0), (170, 170, 170)
 
@@ -73,8 +73,19 @@ def shot_list(sheet: Sheet) -> str:
         people = "; ".join(p.name + (" (heard)" if p.heard_only else "") for p in s.people)
         w.writerow([cell(v) for v in (
             s.scene, s.number, s.id, s.location, s.time, s.framing, s.angle, s.move, s.lens, f"{s.duration:g}",
-            people, s.action, s.dialogue_text, s.sound, s.status, s.take or "", f"{s.cost:.2f}" if s.clip else "")])
+            people, s.action, s.dialogue_text, s.sound, s.status, s.take or "", f"{s.cost:.2f}" if s.clip else "",
+            identity_words(s))])
     return buf.getvalue()
+
+
+def identity_words(s: ShotSheet) -> str:
+    """The take in the cut against the references: "DRIFT: Mara drift 0.71; Tom on-model 0.32" (the mark
+    first when a character drifted or is missing); "" when not scored."""
+    if s.identity is None or not s.identity.characters:
+        return ""
+    words = "; ".join(f"{c.name} {c.verdict}" + (f" {c.distance:.2f}" if c.distance is not None else "")
+                      for c in s.identity.characters)
+    return f"{s.identity.worst.upper()}: {words}" if s.drift else words
 
 
 # -- the PDF ---------------------------------------------------------------------------------------
@@ -160,6 +171,15 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: Prepared, out_dir: Path, x: fl
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.3)
     pdf.rect(x, y, w, ih)
+    if s.drift:  # the drift mark: who drifted or is missing, in red over the picture's corner
+        mark = " · ".join(f"{c.verdict.upper()}: {c.name}" for c in s.drift)
+        pdf.set_font("sans", size=8)
+        mw = min(w - 2, pdf.get_string_width(mark) + 2 * pdf.c_margin + 1)
+        pdf.set_fill_color(200, 40, 40)
+        pdf.set_text_color(255, 255, 255)
+        pdf.set_xy(x + 1, y + 1)
+        room = mw - 2 * pdf.c_margin
+        pdf.cell(mw, 4.6, mark if pdf.get_string_width(mark) <= room else _ellipsis(pdf, mark, room), fill=True)
     cy = y + ih + 1.2
     # number and id, and the duration and place in the cut
     pdf.set_text_color(*INK)
@@ -181,7 +201,9 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: Prepared, out_dir: Path, x: fl
     notes = [f"Sound: {s.sound}" if s.sound else "", f"Into next: {s.transition}" if s.transition != "cut" else "",
              s.continuity if s.continuity != "cut" else "",
              f"{s.status}" + (f" ({s.reason})" if s.reason and s.status not in ("done", "cached", "not rendered") else "")
-             + (f", take {s.take}" if s.take else "")]
+             + (f", take {s.take}" if s.take else "")
+             + (" (chosen by identity score)" if s.chosen_by == "identity" else ""),
+             f"Identity: {identity_words(s)}" if s.identity and s.identity.characters else ""]
     blocks = [("Action", s.action, INK), ("Dialogue", s.dialogue_text, INK),
               ("Notes", " · ".join(n for n in notes if n), DIM)]
     pdf.set_font("sans", size=7.5)

@@ -97,6 +97,11 @@ class _Files:
         self.todo.setdefault(name, lambda dst: dst.exists() or atomic_write_bytes(dst, jpeg(make())))
         return f"{FOLDER}/{name}"
 
+    def data(self, name: str, data: bytes) -> str:
+        """A small file of ours (a face still) written once under a name that says its content."""
+        self.todo.setdefault(name, lambda dst: dst.exists() or atomic_write_bytes(dst, data))
+        return f"{FOLDER}/{name}"
+
     def write(self) -> None:
         """Record every name first (a run killed midway leaves only recorded files), then write them."""
         no_link(self.folder)
@@ -135,13 +140,37 @@ def _shot_view(s: ShotSheet, prep: Prepared, sheet: Sheet, files: _Files, stills
         ctx = prep.contexts[s.compiled.index]
         view["panel"] = files.drawn(panel_name(s.compiled, ctx),
                                     lambda: drawn_panel(s.compiled, ctx, prep.loaded.asset, bw, bh))
+    view["identity"] = _identity_view(s.identity, sheet, files, with_stills=True)
+    view["drift"] = bool(s.drift)
     for t in s.takes:
         got = stills.get(t.key) if t.entry is not None else None
         ok = isinstance(got, tuple)
         view["takes"].append({
+            "identity": _identity_view(s.take_scores.get(t.number), sheet, files),
             "t": t, "in_cut": t.key == s.clip_key, "pinned": s.pinned and t.key == s.clip_key,
             "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(t.created)) if t.created else "",
             "still": files.link(got[0][1], f"{t.key[:16]}-1.jpg") if ok else None,
             "clip": files.link(t.entry.clip, f"{stem}_t{t.number}.mp4") if ok else None,
             "seconds": round(got[1], 3) if ok else None})
     return view
+
+
+def _identity_view(score, sheet: Sheet, files: _Files, with_stills: bool = False) -> list[dict]:
+    """A badge per checked character of a take: verdict and distance; for the take in the cut also the
+    best frame's face beside the reference's."""
+    import base64
+    import hashlib
+    out = []
+    for c in (score.characters if score else []):
+        v = {"c": c, "cls": c.verdict, "label": c.verdict if c.distance is None else f"{c.verdict} {c.distance:.2f}",
+             "at": "" if c.time is None else f"{c.time:.1f}s", "face": None, "ref": None}
+        if with_stills and sheet.judge is not None:
+            face = sheet.judge.face_still(score, c.face)
+            if face:
+                v["face"] = files.data(f"face-{score.key[:16]}-{c.face}.jpg", base64.b64decode(face))
+            ref = sheet.judge.reference(c.character)
+            if ref is not None and ref.still:
+                raw = base64.b64decode(ref.still)
+                v["ref"] = files.data(f"ref-{hashlib.sha256(raw).hexdigest()[:16]}.jpg", raw)
+        out.append(v)
+    return out

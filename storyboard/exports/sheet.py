@@ -9,12 +9,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from storyboard.draw.cards import character_colour
+from storyboard.draw.colours import character_colour
 from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
 from storyboard.stages.continuity import fold
 from storyboard.stages.timeline import build, rows_of, timecode
+from storyboard.identity import Judge
+from storyboard.model.identity import BAD, ClipScore
 from storyboard.store.cache import Cache
 from storyboard.takes import Take, list_takes
 
@@ -78,6 +80,14 @@ class ShotSheet:
     takes: list[Take]
     prompt: str
     compiled: "CompiledShot"
+    identity: "ClipScore | None" = None  # the take in the cut, against the references (None: not scored)
+    take_scores: dict = field(default_factory=dict)  # take number -> ClipScore | None
+    chosen_by: str = ""  # "identity": --pick identity chose the take in the cut
+
+    @property
+    def drift(self) -> list:
+        """The characters of the take in the cut whose verdict is drift or missing."""
+        return [c for c in (self.identity.characters if self.identity else []) if c.verdict in BAD]
 
     @property
     def clip(self) -> Path | None:
@@ -114,6 +124,7 @@ class Sheet:
     spent_now: float | None  # what this run spent, when there was one
     made: float = field(default_factory=time.time)
     shots: list[ShotSheet] = field(default_factory=list)
+    judge: "Judge | None" = None  # the identity check's view of the references (stills for the page)
 
 
 def _transition(written: str, span, last: bool) -> str:
@@ -132,6 +143,7 @@ def clock(seconds: float) -> str:
 def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cache: Cache,
                 spent_now: float | None = None) -> Sheet:
     sb = prep.loaded.storyboard
+    judge = Judge(prep.loaded.root, sb, cache)
     fps = sb.defaults.fps
     rows = rows_of(sb)
     tl = build(rows, fps, sb.defaults.width, sb.defaults.height)
@@ -148,6 +160,11 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
         people += [Person(c.id, c.name, c.wardrobe, c.props, character_colour(c.id), heard_only=True) for c in ctx.heard]
         meta = o.meta
         takes = list_takes(cache, plan.job(shot.id).base_key)
+        take_scores = {t.number: judge.score(t.entry, ctx, shot.id, t.number) for t in takes if t.entry is not None}
+        score = None
+        if o.entry is not None:  # the take in the cut (a kept clip of an earlier version is not among the takes)
+            t_in = next((t for t in takes if t.key == o.entry.key), None)
+            score = take_scores.get(t_in.number) if t_in else judge.score(o.entry, ctx, shot.id, o.job.take)
         shots.append(ShotSheet(
             number=ctx.index + 1, id=shot.id, scene=scene, location_id=loc.id if loc else "",
             location=loc.name if loc else "", time=loc.time if loc else "", weather=loc.weather if loc else "",
@@ -166,12 +183,12 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
             warnings=list(dict.fromkeys([*cshot.warnings, *(o.warnings or meta.get("warnings", []))])),
             entry=o.entry,
             take=o.job.take if o.entry else None, pinned=o.job.pinned, takes=takes,
-            prompt=cshot.prompt, compiled=cshot))
+            prompt=cshot.prompt, compiled=cshot, identity=score, take_scores=take_scores, chosen_by=o.chosen_by))
     spent = sum(t.cost for s in shots for t in s.takes)
     spent += sum(s.cost for s in shots if s.status == "kept" and s.clip_key not in {t.key for t in s.takes})
     return Sheet(title=sb.title or prep.loaded.path.stem, backend=plan.backend, fps=fps, width=sb.defaults.width,
                  height=sb.defaults.height, duration=float(tl.duration), spent=round(spent, 4),
-                 spent_now=spent_now, shots=shots)
+                 spent_now=spent_now, shots=shots, judge=judge)
 
 
 # -- pictures: key-frame stills of clips, and drawn panels for shots without one ------------------
@@ -206,9 +223,9 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
     """The animatic's drawn panel of a shot (the opening frame of its clip), marked NOT RENDERED."""
     from PIL import ImageDraw
 
+    from storyboard import animatic
     from storyboard.draw import fonts
-    from storyboard.animatic.backend import AnimaticBackend
-    im = AnimaticBackend.opening_picture(cshot, ctx, asset, width, height)
+    im = animatic.preview(cshot, ctx, asset, width, height)
     d = ImageDraw.Draw(im)
     f = fonts.Type(max(10, height // 14), bold=True)
     label = "NOT RENDERED"
@@ -222,9 +239,8 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
 
 def panel_name(cshot: "CompiledShot", ctx: "ShotContext") -> str:
     """A file name that changes when what the panel draws changes."""
-    from storyboard.animatic.backend import AnimaticBackend
-    from storyboard.common import digest
-    return f"panel-{digest(AnimaticBackend.key_extra(cshot, ctx))[:20]}.jpg"
+    from storyboard import animatic
+    return f"panel-{animatic.preview_name(cshot, ctx)}.jpg"
 
 
 def jpeg(im, quality: int = 82) -> bytes:

@@ -151,6 +151,7 @@ class Outcome:
     spent_earlier: float = 0.0  # what its clip (or the jobs it re-attached to) cost in earlier runs
     unconfirmed: float = 0.0  # held for a submission whose outcome is unknown: maybe taken
     same_as: str | None = None  # the earlier shot with the identical request whose job served this one
+    chosen_by: str = ""  # "identity": `--pick identity` chose this take by its identity score
 
     @property
     def meta(self) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, WithJsonSchema,
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, WithJsonSchema,
                       field_validator, model_serializer, model_validator)
 
 from storyboard.model import vocab
@@ -138,6 +138,8 @@ class Character(Frozen):
     voice: Text = ""
     reference: StrictStr | None = Field(None, description="a still image of the character (png/jpeg/webp)")
     cameo: StrictStr | None = Field(None, description="a 2-4 s video; becomes a Sora character")
+    identity: StrictBool | None = Field(None, description="false: no face to check against the reference (an animal, "
+                                        "a thing, a voice); left out, inferred from the description")
 
 
 class Location(Frozen):

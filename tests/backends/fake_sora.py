@@ -38,6 +38,9 @@ class Behaviour:
     latency: float = 0.0  # if set: a job completes this many seconds after creation (polls ignored)
     list_fails: bool = False  # GET /videos answers 500
     report_model: str = ""  # the model the provider reports (e.g. a dated snapshot)
+    # jobs whose prompt holds a key are clips of its stills, in turn (the nth such job: the nth still, cycling):
+    # a face photo (on-model or another person) or a picture with no face, for the identity check
+    stills: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,8 +87,8 @@ class FakeSora:
         self.server.server_close()
 
     # -- media ---------------------------------------------------------------------------------
-    def clip(self, seconds: float, size: str) -> Path:
-        return self.clips.get(seconds, size)
+    def clip(self, seconds: float, size: str, still: Path | None = None) -> Path:
+        return self.clips.from_still(still, seconds, size) if still else self.clips.get(seconds, size)
 
     # -- state -----------------------------------------------------------------------------------
     def _new_job(self, prompt: str, model: str, seconds: float, size: str, extends: str | None = None,
@@ -97,6 +100,11 @@ class FakeSora:
                "remixed_from_video_id": extends, "seconds": f"{total:g}", "size": size, "status": "queued",
                "_made": time.monotonic(), "_reference": has_reference, "_characters": characters or [],
                "added_seconds": seconds}
+        for word, stills in self.behaviour.stills.items():
+            if word in prompt and stills:
+                n = sum(1 for j in self.ledger.jobs if j.get("_still_word") == word)
+                job.update(_still=stills[n % len(stills)], _still_word=word)
+                break
         self.videos[vid] = job
         self.ledger.jobs.append(job)
         return job
@@ -250,7 +258,7 @@ class FakeSora:
                         return self.error(400, "not_ready", "Video is not ready")
                     if "variant=thumbnail" in query:
                         return self.reply(200, b"RIFF\x00\x00\x00\x00WEBPVP8 ", ctype="image/webp")
-                    data = fake.clip(float(job["seconds"]), job["size"]).read_bytes()
+                    data = fake.clip(float(job["seconds"]), job["size"], job.get("_still")).read_bytes()
                     fake.served[hashlib.sha256(data).hexdigest()] = job["id"]
                     return self.reply(200, data, ctype="video/mp4")
                 with fake.lock:

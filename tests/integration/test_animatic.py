@@ -8,6 +8,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import storyboard
 from storyboard.animatic.voices import median_pitch
@@ -213,11 +214,65 @@ def test_lines_are_timed_as_written_and_spread(film):
 def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
     first = video_frames(film["firstshotwithalongname"].entry.clip)
     second = video_frames(film["b"].entry.clip)
-    band = (slice(8, 60), slice(150, 700))  # where the first shot's long id is written
+    band = (slice(8, 60), slice(300, 700))  # where the first shot's long id is written (past "B  TAKE 1")
     white = lambda im: int((im[band].min(axis=2) > 235).sum())  # noqa: E731 - white text pixels
     assert white(first[len(first) // 2]) > 200  # the HUD is on the shot...
-    assert white(first[-1]) == 0  # ...but not on its last frame
-    assert white(second[0]) == 0  # so nothing of it reaches the next shot
+    assert white(first[-1]) == white(first[len(first) // 2])  # ...to its last frame: no flash at the cut
+    assert white(second[0]) == 0  # yet nothing of it reaches the next shot, which starts from the picture
     picture = (slice(200, 500), slice(100, 1180))
     assert np.abs(second[0][picture].astype(int) - first[-1][picture].astype(int)).mean() < 6  # the same picture
     assert np.abs(second[-2][picture].astype(int) - first[-1][picture].astype(int)).mean() > 10  # then its own
+    last = np.asarray(Image.open(film["firstshotwithalongname"].entry.last_frame).convert("RGB"))
+    assert white(last) == 0 and np.abs(last[picture].astype(int) - first[-1][picture].astype(int)).mean() < 6
+
+
+def test_no_frame_of_the_cut_loses_its_text(film, tmp_path):
+    """Every frame of final.mp4 carries its shot's HUD band, the frames at the cuts too (they used
+    to flash without it for one frame at every cut)."""
+    folder = film["duet"].entry.folder
+    prep = storyboard.compile(folder.parents[3] / "film.yaml", backend="animatic")
+    rendered = storyboard.render_shots(prep, cache=Cache(folder.parents[2]))  # all cached
+    result = storyboard.cut(prep, rendered, tmp_path / "out")
+    ids = [int((f[8:60, 0:500].min(axis=2) > 235).sum()) for f in video_frames(result.final)]  # the shot id's white
+    assert len(ids) == sum(round(s.duration * 24) for s in prep.shots)
+    assert min(ids) > 100, [k for k, n in enumerate(ids) if n <= 100]
+
+
+def test_takes_differ_as_a_redraw_would_and_show_their_number(tmp_path):
+    """Issue 22 item 15: takes of an animatic shot were byte-identical and nothing showed the take.
+    A new take moves the figures a little and lets the camera drift; the HUD names the take."""
+    from dataclasses import replace
+    (tmp_path / ".storyboard").write_text("")
+    (tmp_path / "s.yaml").write_text(STORYBOARD.format(size="1280x720", move="static"))
+    prep = prepare(tmp_path / "s.yaml", "animatic")
+    job = next(j for j in make_plan(prep).jobs if j.shot.id == "quiet")
+    backend = create(prep.caps)
+    frames = {}
+    for take in (1, 2, 3):
+        work = tmp_path / f"t{take}"
+        work.mkdir()
+        res = backend.render(RenderRequest(job=replace(job, take=take), workdir=work, asset=prep.loaded.asset))
+        frames[take] = video_frames(res.clip)
+    picture = (slice(200, 540), slice(0, 1280))
+    moved = lambda a, b: float(np.abs(a[picture].astype(int) - b[picture].astype(int)).mean())  # noqa: E731
+    assert moved(frames[1][0], frames[2][0]) > 1 and moved(frames[2][0], frames[3][0]) > 1  # each take its own
+    assert moved(frames[2][0], frames[2][-1]) > 0.5  # the camera drifts over the take
+    assert moved(frames[1][0], frames[1][-1]) < 0.5  # (a static first take holds still, as before)
+    id_band = (slice(8, 60), slice(0, 640))
+    assert not np.array_equal(frames[1][5][id_band], frames[2][5][id_band])  # the take's number is written
+
+
+@pytest.mark.parametrize("move", ["dolly in", "pan left", "handheld", "tracking", "orbit", "truck right"])
+def test_the_last_picture_is_the_clips_last_frame_without_text(tmp_path, move):
+    """The picture a continuous shot starts from is composed apart from the encode (camera, riding and
+    lit figures, rain): it must be the clip's last frame, text aside."""
+    (tmp_path / ".storyboard").write_text("")
+    (tmp_path / "s.yaml").write_text(STORYBOARD.format(size="1280x720", move=move).replace(
+        "room: {description: a room, time: night}", "room: {description: a city street, time: night, weather: rain}"))
+    prep = prepare(tmp_path / "s.yaml", "animatic")
+    job = next(j for j in make_plan(prep).jobs if j.shot.id == "talk")
+    res = create(prep.caps).render(RenderRequest(job=job, workdir=tmp_path, asset=prep.loaded.asset))
+    last = np.asarray(Image.open(res.last_frame).convert("RGB")).astype(int)
+    clip = video_frames(res.clip)[-1].astype(int)
+    picture = (slice(190, 520), slice(0, 1280))  # between the HUD's band and the subtitles
+    assert np.abs(last[picture] - clip[picture]).mean() < 3.2, move  # the encoder's loss only

@@ -12,7 +12,7 @@ import pytest
 import storyboard
 from storyboard.animatic import ambience
 from storyboard.animatic.backend import AnimaticBackend, panel_for
-from storyboard.animatic.camera import rig
+from storyboard.animatic.camera import drift, rig
 from storyboard.animatic.voices import cast_voices, catalogue, distance, named
 from storyboard.model.vocab import MOVES
 from storyboard.stages.timeline import Beat, beat, needed_seconds, place_lines, speech_seconds
@@ -39,6 +39,22 @@ def test_crop_windows_stay_on_the_world(move):
     for n in range(0, 480, 7):
         x, y = window(r, n)
         assert 0 <= x <= cw - 1280 + 1e-6 and 0 <= y <= ch - 720 + 1e-6, (move, n, x, y)
+
+
+@pytest.mark.parametrize("move", [m for m in MOVES if rig(m, 10, 1280, 720, 24).kind in ("crop", "still")])
+def test_a_new_takes_drift_stays_on_the_world(move):
+    for seed in (0, 97, 181, 275):
+        r = drift(rig(move, 96, 1280, 720, 24), 96, 1280, 720, seed)
+        cw, ch = r.canvas
+        spots = [window(r, n) for n in range(0, 96, 5)]
+        assert all(0 <= x <= cw - 1280 + 1e-6 and 0 <= y <= ch - 720 + 1e-6 for x, y in spots), (move, seed)
+        assert spots[0] != spots[-1]  # it drifts (a static shot too)
+
+
+def test_a_long_id_is_cut_before_the_take():
+    from storyboard.draw.cards import hud_layout
+    placed = hud_layout(1280, 720, "x" * 80, "WIDE", "", "", "", take=12)
+    assert placed[0].lines[0].endswith("…  TAKE 12")
 
 
 def test_tracking_travels_and_the_subject_rides_along():
@@ -159,8 +175,8 @@ def test_a_moved_shot_keeps_its_key_and_marks_its_lines(project):
         plan = storyboard.plan(prep)
         keys.append({j.shot.id: j.key for j in plan.jobs})
         panel = panel_for(prep.shots[order.index("a")], prep.contexts[order.index("a")])
-        assert "number" not in panel
-        assert [ln["mark"] for ln in panel["dialogue"]] == ["", "O.S."]  # (O.S.) is not drawn as (V.O.)
+        assert "number" not in panel.key()
+        assert [ln.mark for ln in panel.dialogue] == ["", "O.S."]  # (O.S.) is not drawn as (V.O.)
     assert keys[0]["a"] == keys[1]["a"] and keys[0]["b"] == keys[1]["b"]
     assert AnimaticBackend.key_extra(prep.shots[1], prep.contexts[1])["panel"]["dialogue"][1]["voice"]
 

@@ -49,14 +49,18 @@ def assert_graph_by_file(cmd: Command) -> None:
 def test_animatic_cmd_escapes_expressions_and_keeps_the_house_format():
     from storyboard.animatic import camera
     rig = camera.rig("handheld", 48, 1280, 720, FPS)
-    layers = [camera.Layer(X / "hud.png", 2, 4), camera.Layer(X / "it's, [odd]; name.png", 0, 100, camera.between(0.5, 1.5))]
-    cmd = camera.animatic_cmd(X / "world.png", rig, X / "sound.wav", X / "clip.mp4", 1280, 720, FPS, 48,
-                              text_layers=layers, opening=X / "last.png")
+    layers = [camera.Layer(X / "hud.rgba", 2, 4, size=(1280, 200)),
+              camera.Layer(X / "it's, [odd]; name.png", 0, 100, camera.between(0.5, 1.5))]
+    cmd = camera.animatic_cmd(camera.Layer(X / "world.rgb", size=(1356, 760), pix_fmt="rgb24"), rig, X / "sound.wav",
+                              X / "clip.mp4", 1280, 720, FPS, 48, text_layers=layers, opening=X / "prev.png")
     assert_graph_by_file(cmd)
-    assert inputs(cmd) == ["/x/world.png", "/x/last.png", "/x/hud.png", "/x/it's, [odd]; name.png", "/x/sound.wav"]
+    assert inputs(cmd) == ["/x/world.rgb", "/x/prev.png", "/x/hud.rgba", "/x/it's, [odd]; name.png", "/x/sound.wav"]
+    world = flat(cmd)[:flat(cmd).index("/x/world.rgb")]  # drawn pixels, raw: nothing to compress or decode
+    opt = lambda o: world[world.index(o) + 1]  # noqa: E731
+    assert (opt("-f"), opt("-pix_fmt"), opt("-s")) == ("rawvideo", "rgb24", "1356x760")
     graph = cmd.script()
     # commas inside an option value are escaped for the graph parser; the file names never enter the graph
-    assert "between(t\\,0.500\\,1.500)*lt(n\\,47)" in graph
+    assert "between(t\\,0.500\\,1.500)" in graph and "lt(n" not in graph  # text stays to the last frame
     assert "odd" not in graph and "loop=loop=47:size=1:start=0" in graph
     assert value(cmd, "-g") == "24" and value(cmd, "-bf") == "0" and value(cmd, "-sc_threshold") == "0"
     out_opts = flat(cmd)[flat(cmd).index("/x/sound.wav") + 1:]  # the output's options (the opening has its own -t)

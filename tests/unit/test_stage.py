@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 import storyboard
-from storyboard.animatic import look, stage
+from storyboard.animatic import look
+from storyboard.animatic.compose import compose
+from storyboard.animatic.figures import GLOW, skin
+from storyboard.animatic.framing import DUTCH
 from storyboard.animatic.backend import panel_for
 from storyboard.animatic.camera import rig
 
@@ -21,6 +24,9 @@ characters:
   ana: {{description: a woman in her thirties, wardrobe: a yellow oilskin coat over a navy sweater,
          props: a brass storm lantern}}
   ben: {{description: a man in his forties, wardrobe: a red jacket}}
+  kid: {{description: a seven-year-old boy, wardrobe: a green hoodie}}
+  ivy: {{description: a woman in her thirties, voice: girl}}
+  pip: {{description: "", voice: girl}}
 locations:
   field: {{description: an open field, time: day}}
   street: {{description: a city street corner, time: night, weather: heavy rain}}
@@ -44,14 +50,13 @@ def shots(project, *specs: dict):
     out = []
     for shot, ctx in zip(prep.shots, prep.contexts):
         p = panel_for(shot, ctx)
-        cam = p["camera"]
-        out.append((p, rig(cam["move"], 48, W, H, 24, tilt=stage.DUTCH if cam["angle"] == "dutch" else 0.0)))
+        out.append((p, rig(p.camera.move, 48, W, H, 24, tilt=DUTCH if p.camera.angle == "dutch" else 0.0)))
     return out
 
 
 def draw(project, speaking=None, **spec):
     (p, r), = shots(project, spec)
-    return stage.compose(p, W, H, r, 2.0, speaking or {}), p, r
+    return compose(p, W, H, r, 2.0, speaking or {}), p, r
 
 
 def frame(comp, r) -> np.ndarray:
@@ -69,8 +74,8 @@ def bbox(m: np.ndarray):
 
 
 def colours(p, cid="ana"):
-    rgb = tuple(next(c["rgb"] for c in p["characters"] if c["id"] == cid))
-    return rgb, stage.skin(rgb)
+    rgb = p.character(cid).rgb
+    return rgb, skin(rgb)
 
 
 def head_height(img, p, cid="ana") -> int:
@@ -185,15 +190,15 @@ def test_the_speaker_lights_up(project):
                       dialogue=[{"ana": "Hello."}])
     lit = [s for s in comp.sprites if s.lit]
     assert [s.who for s in lit] == ["ana"]
-    assert mask(np.asarray(lit[0].image), stage.GLOW).sum() > 500  # a glow around her
+    assert mask(np.asarray(lit[0].image), GLOW).sum() > 500  # a glow around her
 
 
 def test_wardrobe_and_props_show_and_change(project):
     (p1, r1), (p2, r2) = shots(project, {"camera": {"framing": "wide"}},
                                {"camera": {"framing": "wide"}, "changes": {"ana": {"wardrobe": "a navy sweater, the oilskin on a hook",
                                                                                    "props": "a red book"}}})
-    first = frame(stage.compose(p1, W, H, r1, 2.0, {}), r1)
-    second = frame(stage.compose(p2, W, H, r2, 2.0, {}), r2)
+    first = frame(compose(p1, W, H, r1, 2.0, {}), r1)
+    second = frame(compose(p2, W, H, r2, 2.0, {}), r2)
     yellow, navy, brass = look.COLOURS["yellow"], look.COLOURS["navy"], look.COLOURS["brass"]
     assert mask(first, yellow).sum() > 200 and mask(first, brass).sum() > 10  # the oilskin, the lantern
     assert mask(second, yellow).sum() == 0 and mask(second, navy).sum() > 200  # hung on its hook
@@ -222,3 +227,49 @@ def test_tracking_world_repeats_and_the_figures_ride(project):
     world = np.asarray(comp.world)
     assert np.array_equal(world[:, :W], world[:, r.period:r.period + W])  # no seam where the window wraps
     assert comp.sprites and all(s.rides for s in comp.sprites)
+
+
+def eyes(img, p, cid) -> int:
+    """How many pixels of the character's face show (their skin)."""
+    return int(mask(img, colours(p, cid)[1]).sum())
+
+
+@pytest.mark.parametrize("framing", ["medium", "medium-close", "close-up", "extreme-close-up"])
+def test_a_child_in_a_close_shot_shows_head_and_face(project, framing):
+    """Issue 22 item 5: a child vanished at close-up (an empty room with a floating name) and showed only
+    the top of the head at medium: the camera frames a child's face as it frames an adult's."""
+    comp, p, r = draw(project, camera={"framing": framing}, characters=["kid"])
+    kid = frame(comp, r)
+    comp, p2, r = draw(project, camera={"framing": framing}, characters=["ana"])
+    ana = frame(comp, r)
+    face = bbox(mask(kid, colours(p, "kid")[1]))
+    assert face is not None, "no child's face in the frame"
+    assert head_height(kid, p, "kid") >= 0.6 * head_height(ana, p2, "ana")  # about as large as an adult's
+    assert face[1] < 0.55 * H  # the face high in the frame, as an adult's, not sunk under the subtitles
+
+
+def test_a_child_beside_an_adult_stays_in_frame(project):
+    for framing in ("medium", "medium-close", "close-up"):
+        comp, p, r = draw(project, camera={"framing": framing}, characters=["ana", "kid"])
+        img = frame(comp, r)
+        face = bbox(mask(img, colours(p, "kid")[1]))
+        assert face is not None and face[1] < 0.74 * H, framing  # above the subtitles
+        assert head_height(img, p, "kid") > 0.08 * H, framing
+
+
+def test_the_description_not_the_voice_gives_the_age():
+    woman = look.figure("ivy", "Ivy", (1, 2, 3), "a woman in her thirties", "", "", "girl")
+    assert woman.age == "adult"  # voice: girl on an adult: a high voice, not a child's body
+    assert look.figure("pip", "Pip", (1, 2, 3), "", "", "", "girl").age == "child"  # nothing else said: a child
+    assert look.figure("k", "K", (1, 2, 3), "a seven-year-old", "", "", "").age == "child"
+    assert look.figure("k", "K", (1, 2, 3), "a 16-year-old", "", "", "").age == "young"
+
+
+def test_word_matching_folds_accents_and_case():
+    """Issue 22 item 6: "a tiny corner café" was drawn as an exterior street, "a tiny corner cafe" as an interior."""
+    plain = look.set_look("a tiny corner cafe", "night", "", "")
+    for words in ("a tiny corner café", "A TINY CORNER CAFÉ", "a tiny corner cafe\u0301"):  # composed, capitals, combining
+        assert look.set_look(words, "night", "", "") == plain, words
+    assert plain.interior
+    assert look.garments("a Navy Sweater", (0, 0, 0)) == look.garments("a navy sweater", (0, 0, 0))
+    assert look.figure("z", "Zoë", (1, 2, 3), "a grey-haired WOMAN, élégante", "", "", "").female is True
