@@ -31,12 +31,13 @@ def test_a_scene_is_one_multi_prompt_request_cut_back_into_shots(fal, project): 
     assert main(["render", str(film), "--backend", "fal", "--yes"]) == 0
     subs = fal.ledger.submits
     assert len(subs) == 2  # the pier scene, then the hut
-    multi = subs[0]["input"]
+    (multi,) = [r["input"] for r in subs if "multi_prompt" in r["input"]]  # the two go in parallel
+    (single,) = [r["input"] for r in subs if "multi_prompt" not in r["input"]]
     assert "prompt" not in multi and multi["shot_type"] == "customize" and multi["duration"] == "12"
     assert [x["duration"] for x in multi["multi_prompt"]] == ["4", "3", "5"]
     assert "Ana walks along the pier" in multi["multi_prompt"][0]["prompt"]
     assert "storm gathers" in multi["multi_prompt"][2]["prompt"]
-    assert "multi_prompt" not in subs[1]["input"]
+    assert "Ana shuts the door" in single["prompt"]
     out = project / "film"
     man = read_manifest(out)
     rows = {s["id"]: s for s in man["shots"]}
