@@ -78,8 +78,11 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         if shot.id in multi:
             g = multi[shot.id]
             members = [by_id[s] for s in g.shots]
-            jobs += _group_jobs(g, members, [fields_of(m) for m in members], caps, cache, chosen, renew, pins, missing,
-                                keys, contexts)
+            wanted = set(range(1, takes + 1)) if takes > 1 and any(s in asked for s in g.shots) else set()
+            made, more = _group_jobs(g, members, [fields_of(m) for m in members], caps, cache, chosen, renew, pins,
+                                     missing, keys, contexts, wanted)
+            jobs += made
+            extra += more
             continue
         _, mcaps, _ = caps.model(shot.model)
         ctx = contexts[shot.index]
@@ -113,8 +116,9 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
     return Plan(backend=caps.name, jobs=_twins(jobs), extra=extra, missing_takes=missing)
 
 
-def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps, cache: Cache, chosen: set[str], renew: set[str], pins: dict[str, int], missing: list[MissingTake],
-                keys: dict[str, str], contexts: list[ShotContext]) -> list[RenderJob]:
+def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps, cache: Cache, chosen: set[str],
+                renew: set[str], pins: dict[str, int], missing: list[MissingTake], keys: dict[str, str],
+                contexts: list[ShotContext], wanted: set[int]) -> tuple[list[RenderJob], list[RenderJob]]:
     """The jobs of one multi-shot group: one per shot (the cut's), all of one request. Its key covers
     every shot's request in order with the length it is asked at; only the first shot's first frame
     (its predecessor's last, or a reference still) is sent, so only it counts."""
@@ -133,10 +137,10 @@ def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps,
         take = max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1
     pinned_by = next((s for s in g.shots if pins.get(s)), None)
     pinned = pins.get(pinned_by) if pinned_by else None
-    if pinned and pinned not in have and pinned != take:
+    if pinned and pinned not in have and pinned != take and pinned not in wanted:
         missing.append(MissingTake(pinned_by, pinned, have))
         pinned = None
-    take = pinned or take
+    take = pinned or max([take, *wanted])
     gkey = take_key(base_key, take)
     cached = take in have
     mcaps = caps.model(members[0].model)[1]
@@ -151,7 +155,15 @@ def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps,
         out.append(RenderJob(shot=m, key=key, base_key=base_key, take=take, price_per_second=price,
                              cost=0.0 if cached or k else round(g.seconds * price, 4), cached=cached,
                              context=contexts[m.index], selected=selected, pinned=take == pinned, group=req))
-    return out
+    more = []  # other takes (--takes N): the group's one job each, on its first shot, made and cut into parts
+    for n in sorted(set(wanted) - set(have) - {take}):
+        req = GroupRequest(take_key(base_key, n), base_key, n, tuple(members), g.asked, g.sent, 0,
+                           tuple(contexts[x.index] for x in members))
+        more.append(RenderJob(shot=members[0].model_copy(update={"id": f"{members[0].id} take {n}"}),
+                              key=part_key(req.key, 0), base_key=base_key, take=n, price_per_second=price,
+                              cost=round(g.seconds * price, 4), cached=False, context=contexts[members[0].index],
+                              selected=True, group=req))
+    return out, more
 
 
 def part_key(group_key: str, position: int) -> str:

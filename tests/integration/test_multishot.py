@@ -60,3 +60,18 @@ def test_a_group_renders_as_one_clip_and_is_cut_back_into_shots(project):
     again = make_plan(prepare(path, "animatic"), cache)
     assert [j.shot.id for j in again.to_render] == ["k1"] and again.job("h1").cached
     assert not again.job("k3").cached
+
+
+def test_a_second_take_of_a_group_is_one_more_request_cut_into_every_shot(project):
+    from storyboard.stages.planner import part_key, take_key
+    _small_kling()
+    path = project / "sb.yaml"
+    path.write_text(SB.format(a1="Mara fills the kettle."))
+    cache = Cache()
+    prep = prepare(path, "animatic")
+    rendered, _ = render(prep, project / "out", cache=cache, select=["k3"], takes=2)
+    assert list(rendered.extra) == ["k1 take 1"] and rendered.extra["k1 take 1"].status == "rendered"
+    g = rendered.outcomes["k3"].job.group
+    assert g.take == 2 and [rendered.outcomes[s].entry.meta["take"] for s in ("k1", "k2", "k3")] == [2, 2, 2]
+    first = [cache.get(part_key(take_key(g.base_key, 1), k)) for k in range(3)]
+    assert all(e is not None for e in first) and [e.meta["frames"] for e in first] == [72, 72, 72]

@@ -153,3 +153,12 @@ def test_boundaries_split_at_exact_frames_and_spread_a_difference():
         spans = grouping.boundaries(n, (3, 3.5, 5, 2))
         assert spans[0][0] == 0 and spans[-1][1] == n and all(a < b for a, b in spans)
         assert all(spans[k][1] == spans[k + 1][0] for k in range(3))
+
+
+def test_more_takes_of_a_group_are_more_requests_of_the_whole_group(tmp_path):
+    _, p = _plan(tmp_path, select=["k2"], takes=3)
+    assert [(j.shot.id, j.take, j.cost) for j in p.extra] == [("k1 take 1", 1, round(12 * 0.336, 4)),
+                                                              ("k1 take 2", 2, round(12 * 0.336, 4))]
+    assert [j.shot.id for j in p.to_render] == ["k1", "k1 take 1", "k1 take 2"]
+    assert {j.take for j in p.jobs if j.group} == {3}  # the cut uses the last, as for a single shot
+    assert p.total == round(3 * 12 * 0.336, 4)
