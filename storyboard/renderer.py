@@ -262,6 +262,8 @@ class Renderer:
         """A shot after the first of its group: its part of the clip the group's one job made, or that job's fate."""
         sid = job.shot.id
         entry = self.cache.get(job.key) if first.entry is not None else None
+        if entry is None and first.entry is not None:  # its part was damaged and moved aside: cut again, free
+            entry, _ = self._part_of_cached(job)
         if entry is not None:
             self.emit(sid, "cached" if first.status == "cached" else "done", 100)
             return Outcome(job, first.status, entry, warnings=list(first.warnings))

@@ -75,3 +75,18 @@ def test_a_second_take_of_a_group_is_one_more_request_cut_into_every_shot(projec
     assert g.take == 2 and [rendered.outcomes[s].entry.meta["take"] for s in ("k1", "k2", "k3")] == [2, 2, 2]
     first = [cache.get(part_key(take_key(g.base_key, 1), k)) for k in range(3)]
     assert all(e is not None for e in first) and [e.meta["frames"] for e in first] == [72, 72, 72]
+
+
+def test_a_damaged_part_is_cut_again_from_the_groups_clip(project):
+    _small_kling()
+    path = project / "sb.yaml"
+    path.write_text(SB.format(a1="Mara fills the kettle."))
+    cache = Cache()
+    rendered, _ = render(prepare(path, "animatic"), project / "out", cache=cache)
+    part = rendered.outcomes["k2"].entry
+    part.clip.write_bytes(b"not a clip")
+    events = []
+    again, _ = render(prepare(path, "animatic"), project / "out", cache=cache, on_event=events.append)
+    assert {o.status for o in again.outcomes.values()} == {"cached"}
+    assert decodes(again.outcomes["k2"].entry.clip) == 72
+    assert not [e for e in events if e.state in ("drawing", "encoding")]  # nothing drawn again
