@@ -116,6 +116,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
+    if args.approved and args.status not in (None, "approved"):
+        raise UsageError(f"--approved means --status approved; give one of them, not also --status {args.status}")
+    if args.approved or args.status:  # the review room's marks (NAME.review.yaml), with any --shot
+        from storyboard.pipeline import select_by_review
+        args.shot = list(dict.fromkeys([*args.shot, *select_by_review(preps, args.status or "approved")]))
     batch = plan_batch(preps, select=args.shot, new_take=args.new_take, takes=args.takes)  # a wrong --shot stops here
     check_identity_options(args.pick, args.retake_drift, batch.backend)
     reserve = retake_reserve(batch, args.retake_drift)
@@ -426,6 +431,9 @@ def _more_commands(sub) -> None:
     r.add_argument("--verbose", "-v", action="store_true", help="every shot and every warning, never summed up")
     r.add_argument("--media-root", metavar="DIR", help="exports name media as DIR/media/... (DIR: this out folder, as the editor sees it)")
     r.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
+    r.add_argument("--approved", action="store_true", help="render only the shots approved in the review room")
+    r.add_argument("--status", choices=["todo", "approved", "retake"],
+                   help="render only the shots with this review status (NAME.review.yaml, set in `storyboard serve`)")
     _look_commands(sub)
 
     im = _command(sub, "import", "Turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a storyboard "
@@ -709,6 +717,19 @@ def _look_commands(sub) -> None:
     tk.add_argument("shots", nargs="*", metavar="SHOT")
     tk.add_argument("--backend", "-b", metavar="B")
     tk.add_argument("--json", action="store_true")
+    tk.add_argument("--pin", type=int, metavar="N", help="pin take N of the one SHOT named: writes `take: N` into "
+                    "the file defining it, changing nothing else there")
+    tk.add_argument("--unpin", action="store_true", help="remove the `take:` line of the one SHOT named")
+
+    sv = _command(sub, "serve", "The review room: a local web page that plays the cut, pins takes with a click, "
+                  "keeps notes and approvals (NAME.review.yaml) and re-renders the animatic as the file changes.",
+                  cmd_serve)
+    sv.add_argument("file", metavar="FILE")
+    sv.add_argument("--port", type=int, default=8765, metavar="N", help="port (default 8765; 0: any free one)")
+    sv.add_argument("--host", metavar="H", help="listen on this address instead of 127.0.0.1 (writes then need "
+                    "the token printed at start)")
+    sv.add_argument("--backend", "-b", metavar="B", help="the backend of the cut (paid ones render only after the "
+                    "page's confirmation, capped at the price shown)")
 
     idn = _command(sub, "identity", "Check each rendered take's on-screen characters against their reference "
                    "faces: distance and verdict (on-model, uncertain, drift, missing) per shot, take and character. "
@@ -726,6 +747,14 @@ def _look_commands(sub) -> None:
     bd.add_argument("--grid", default="2x3", metavar="ROWSxCOLS", help="panels per page (default 2x3)")
     bd.add_argument("--paper", default="a4", choices=["a4", "letter", "a3", "legal"], help="paper size (landscape)")
     bd.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from storyboard.serve import serve
+    except ImportError as e:
+        raise UsageError(f"the review room needs its extra ({e.name} is missing): pip install 'storyboard[serve]'") from None
+    return serve(args.file, port=args.port, host=args.host, backend=args.backend, say=lambda m: out.print(m, markup=False))
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -791,6 +820,14 @@ def cmd_takes(args: argparse.Namespace) -> int:
     for sid in args.shots:
         if sid not in ids:
             raise UsageError(unknown("shot", sid, ids))
+    if args.pin is not None or args.unpin:
+        from storyboard.pipeline import pin_take
+        if len(args.shots) != 1 or (args.pin is not None and args.unpin):
+            raise UsageError("--pin N and --unpin take exactly one SHOT, and not both")
+        path = pin_take(prep, args.shots[0], None if args.unpin else args.pin)
+        out.print(f"{path}: shot {args.shots[0]} " + ("unpinned" if args.unpin else f"pinned to take {args.pin}")
+                  + "; `storyboard render` makes the cut with it (nothing is rendered)", markup=False)
+        return 0
     cache = Cache()
     p = make_plan(prep, cache)
     _print_warnings(pin_problems(prep, p))  # the list is how to fix a pin that points nowhere

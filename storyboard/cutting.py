@@ -12,6 +12,7 @@ from typing import Callable
 
 from PIL import Image
 
+from storyboard import notes
 from storyboard.draw.cards import draw_subtitle
 from storyboard.draw.colours import character_colour
 from storyboard.draw.slates import draw_slate
@@ -176,6 +177,7 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     files[handoff.MEDIA] = out_dir / handoff.MEDIA
     on_step("writing exports")
     reels = handoff.reel_names([s.id for s in sb.shots])
+    reviews = notes.load(loaded.path)  # the review room's notes and statuses: markers for the editor
     shots = []
     for shot, f, reel in zip(sb.shots, named, reels):
         o = outcomes[shot.id]
@@ -186,7 +188,8 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
                       "model": meta.get("model_reported", o.job.shot.model), "job_id": meta.get("job_id"),
                       "cost": meta.get("cost", 0.0), "status": o.status, "take": o.job.take},
             slate="" if o.entry else ": ".join(x for x in (o.status, o.reason) if x),
-            warnings=tuple(o.warnings or meta.get("warnings", []))))
+            warnings=tuple(o.warnings or meta.get("warnings", [])),
+            notes=tuple(notes.note_lines(reviews.of(shot.id)))))
     otl = editorial.build_otio(tl, sb.title, shots, bed)
     for name, text in editorial.exports(otl, tl.width, tl.height).items():
         atomic_write_text(out_dir / name, text)

@@ -293,6 +293,50 @@ def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
 
 
 
+def recut(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None,
+          on_step: Callable[[str], None] = lambda s: None) -> tuple[Rendered, "CutResult"]:
+    """The cut and every export made again from what the cache holds, rendering and spending nothing
+    (a take pinned, a note written): each shot keeps its pinned or latest take, else stands as a slate."""
+    from dataclasses import replace
+    cache = cache or Cache()
+    p = make_plan(prep, cache)
+    p = replace(p, jobs=[replace(j, selected=False) for j in p.jobs], extra=[])
+    (done,) = render_batch(Batch([(prep, p)]), [Path(out_dir) if out_dir else default_out(prep.loaded.path)],
+                           cache=cache, on_step=lambda i, s: on_step(s))
+    return done
+
+
+def pin_take(prep: Prepared, shot_id: str, take: int | None, cache: Cache | None = None,
+             expect: str | None = None) -> Path:
+    """Pin take `take` of a shot (None: unpin) in the file that defines it, only a take its current
+    request has; `expect`: the file's digest the caller saw (a file changed since is refused).
+    Renders nothing; the next cut (`recut`) uses the take."""
+    from storyboard import pinning
+    from storyboard import takes as takes_
+    cache = cache or Cache()
+    if take is not None and any(s.id == shot_id for s in prep.shots):
+        job = make_plan(prep, cache).job(shot_id)
+        made = [t.number for t in takes_.list_takes(cache, job.base_key) if t.status == "made"]
+        if take not in made:
+            has = f"it has take{'s' * (len(made) > 1)} {', '.join(map(str, made))}" if made else "it has no takes yet"
+            raise UsageError(f"shot '{shot_id}' has no take {take} of its current request ({has}); nothing was written")
+    return pinning.pin(prep.loaded, shot_id, take, expect)
+
+
+def select_by_review(preps: list[Prepared], status: str) -> list[str]:
+    """The shots of these storyboards whose review status (in each one's NAME.review.yaml, written by
+    `storyboard serve`) is `status`: what `render --approved` and `render --status retake` render."""
+    from storyboard import notes
+    chosen: list[str] = []
+    for prep in preps:
+        chosen += notes.load(prep.loaded.path).select([s.id for s in prep.shots], status)
+    if not chosen:
+        names = ", ".join(notes.sidecar(p.loaded.path).name for p in preps)
+        raise UsageError(f"no shot is marked {status} in {names}; mark shots in `storyboard serve` "
+                         f"(or write `status: {status}` under a shot there), or render without the filter")
+    return chosen
+
+
 # -- several storyboards in one run ----------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from storyboard.store.files import atomic_write_bytes, atomic_write_text
 
 PDF, CSV = "boards.pdf", "shotlist.csv"
 COLUMNS = ("scene", "shot number", "id", "location", "time", "framing", "angle", "move", "lens", "duration",
-           "characters", "action", "dialogue", "sound", "status", "take", "cost", "identity")
+           "characters", "action", "dialogue", "sound", "status", "take", "cost", "identity", "review")
 PAPERS = {"a4": "A4", "letter": "Letter", "a3": "A3", "legal": "Legal"}
 INK, DIM, ACCENT, RULE = (20, 20, 20), (105, 105, 105), (150, 95, 0), (170, 170, 170)
 
@@ -74,7 +74,7 @@ def shot_list(sheet: Sheet) -> str:
         w.writerow([cell(v) for v in (
             s.scene, s.number, s.id, s.location, s.time, s.framing, s.angle, s.move, s.lens, f"{s.duration:g}",
             people, s.action, s.dialogue_text, s.sound, s.status, s.take or "", f"{s.cost:.2f}" if s.clip else "",
-            identity_words(s))])
+            identity_words(s), s.review_text)])
     return buf.getvalue()
 
 
@@ -205,7 +205,7 @@ def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: Prepared, out_dir: Path, x: fl
              + (" (chosen by identity score)" if s.chosen_by == "identity" else ""),
              f"Identity: {identity_words(s)}" if s.identity and s.identity.characters else ""]
     blocks = [("Action", s.action, INK), ("Dialogue", s.dialogue_text, INK),
-              ("Notes", " · ".join(n for n in notes if n), DIM)]
+              ("Review", s.review_text, ACCENT), ("Notes", " · ".join(n for n in notes if n), DIM)]
     pdf.set_font("sans", size=7.5)
     wrapped = [(label, _wrap(pdf, f"{label}: {text}" if label != "Action" else text, w), colour)
                for label, text, colour in blocks if text]

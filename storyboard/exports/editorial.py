@@ -24,7 +24,7 @@ from storyboard.stages.timeline import Timeline
 
 MUSIC_REEL = "MUSIC"
 COLOURS = {"dialogue": otio.schema.MarkerColor.BLUE, "slate": otio.schema.MarkerColor.RED,
-           "warning": otio.schema.MarkerColor.YELLOW}
+           "warning": otio.schema.MarkerColor.YELLOW, "note": otio.schema.MarkerColor.PURPLE}
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class ShotClip:
     metadata: dict = field(default_factory=dict)  # prompt, backend, model, job_id, take, cost, status
     slate: str = ""  # why the shot stands as a slate; "" when it was rendered
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # the review room's status and notes ("review: retake", "Ana: too dark")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _marker(kind: str, name: str, start: int, length: int, fps: int, **meta) -> 
 
 def build_otio(tl: Timeline, title: str, shots: list[ShotClip], music: Bed | None = None) -> otio.schema.Timeline:
     """Picture, the shots' sound and the music on their own tracks; a marker for each line of
-    dialogue (speaker: text), each slate and each warning, in the cut's frames."""
+    dialogue (speaker: text), each slate, each warning and each review note, in the cut's frames."""
     fps = tl.fps
     timeline = otio.schema.Timeline(name=title or "storyboard", global_start_time=_rt(0, fps))
     timeline.metadata["storyboard"] = {"width": tl.width, "height": tl.height, "fps": fps,
@@ -134,6 +135,8 @@ def build_otio(tl: Timeline, title: str, shots: list[ShotClip], music: Bed | Non
                                    shot_id=sp.shot_id))
         for w in sc.warnings:
             markers.append(_marker("warning", f"WARNING {sp.shot_id}: {w}", sp.start, 0, fps, shot_id=sp.shot_id))
+        for n in sc.notes:
+            markers.append(_marker("note", f"NOTE {sp.shot_id}: {n}", sp.start, 0, fps, shot_id=sp.shot_id, text=n))
     return timeline
 
 

@@ -38,6 +38,21 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
           spent: float | None = None) -> dict[str, Path]:
     """Write review.html and review/ into `out_dir`; files review/ no longer needs (those an earlier
     run recorded writing there) are removed. The caller has checked `out_dir` is the tool's."""
+    page = out_dir / PAGE
+    atomic_write_text(page, render(PAGE + ".j2", gather(prep, plan, outcomes, out_dir, cache, spent)))
+    return {PAGE: page, FOLDER: out_dir / FOLDER}
+
+
+def render(template: str, context: dict) -> str:
+    """A page from the review templates (review.html.j2, or one extending it: the review room's)."""
+    return _env().get_template(template).render(**context)
+
+
+def gather(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
+           spent: float | None = None) -> dict:
+    """What the review page shows, with review/ filled (stills and clips linked from the cache, drawn
+    panels for shots without a clip) and swept of what earlier runs wrote there that it no longer
+    needs (nothing else): the template's context."""
     sheet = build_sheet(prep, plan, outcomes, cache, spent)
     folder = out_dir / FOLDER
     files = _Files(folder)
@@ -48,17 +63,15 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
         entries.update({t.key: t.entry for t in s.takes if t.entry is not None})
     stills = _stills(entries)
     shots = [_shot_view(s, prep, sheet, files, stills) for s in sheet.shots]
-    html = _env().get_template("review.html.j2").render(
+    files.write()
+    files.sweep()
+    return dict(
         title=sheet.title, backend=sheet.backend, shots=shots, count=len(shots), duration=clock(sheet.duration),
         spent=f"${sheet.spent:.2f}", spent_now=None if sheet.spent_now is None else f"${sheet.spent_now:.2f}",
         date=time.strftime("%Y-%m-%d %H:%M", time.localtime(sheet.made)), ratio=f"{sheet.width} / {sheet.height}",
         characters=sorted({(p.id, p.name) for s in sheet.shots for p in s.people}, key=lambda c: c[1].lower()),
-        locations=sorted({(s.location_id, s.location) for s in sheet.shots if s.location_id}, key=lambda c: c[1].lower()))
-    files.write()
-    page = out_dir / PAGE
-    atomic_write_text(page, html)
-    files.sweep()
-    return {PAGE: page, FOLDER: folder}
+        locations=sorted({(s.location_id, s.location) for s in sheet.shots if s.location_id}, key=lambda c: c[1].lower()),
+        sheet=sheet)
 
 
 def _stills(entries: dict[str, Entry]) -> dict[str, tuple[list[Path], float] | str]:

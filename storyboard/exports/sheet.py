@@ -83,6 +83,8 @@ class ShotSheet:
     identity: "ClipScore | None" = None  # the take in the cut, against the references (None: not scored)
     take_scores: dict = field(default_factory=dict)  # take number -> ClipScore | None
     chosen_by: str = ""  # "identity": --pick identity chose the take in the cut
+    review: str = "todo"  # the review room's status: todo | approved | retake
+    notes: tuple = ()  # the review room's notes (storyboard.notes.Note), oldest first
 
     @property
     def drift(self) -> list:
@@ -96,6 +98,12 @@ class ShotSheet:
     @property
     def clip_key(self) -> str:
         return self.entry.key if self.entry else ""
+
+    @property
+    def review_text(self) -> str:
+        """The review status and notes as one line of text (boards, shot list): "retake · Dana: too dark"."""
+        said = [self.review] if self.review != "todo" else []
+        return " · ".join(said + [f"{n.author}: {n.text}" if n.author else n.text for n in self.notes])
 
     @property
     def camera(self) -> str:
@@ -142,7 +150,9 @@ def clock(seconds: float) -> str:
 
 def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cache: Cache,
                 spent_now: float | None = None) -> Sheet:
+    from storyboard import notes
     sb = prep.loaded.storyboard
+    reviews = notes.load(prep.loaded.path)
     judge = Judge(prep.loaded.root, sb, cache)
     fps = sb.defaults.fps
     rows = rows_of(sb)
@@ -183,7 +193,8 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
             warnings=list(dict.fromkeys([*cshot.warnings, *(o.warnings or meta.get("warnings", []))])),
             entry=o.entry,
             take=o.job.take if o.entry else None, pinned=o.job.pinned, takes=takes,
-            prompt=cshot.prompt, compiled=cshot, identity=score, take_scores=take_scores, chosen_by=o.chosen_by))
+            prompt=cshot.prompt, compiled=cshot, identity=score, take_scores=take_scores, chosen_by=o.chosen_by,
+            review=reviews.of(shot.id).status, notes=reviews.of(shot.id).notes))
     spent = sum(t.cost for s in shots for t in s.takes)
     spent += sum(s.cost for s in shots if s.status == "kept" and s.clip_key not in {t.key for t in s.takes})
     return Sheet(title=sb.title or prep.loaded.path.stem, backend=plan.backend, fps=fps, width=sb.defaults.width,

@@ -180,10 +180,11 @@ def sha256_file(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """One writer per output folder: an OS lock that dies with the process."""
+def folder_lock(folder: Path, name: str = ".storyboard.lock", busy: str | None = None) -> Iterator[None]:
+    """One writer per output folder (or per `name` in it): an OS lock that dies with the process;
+    `busy` is the message when another process holds it."""
     folder.mkdir(parents=True, exist_ok=True)
-    lock_path = folder / ".storyboard.lock"
+    lock_path = folder / name
     f = open(lock_path, "a+")
     try:
         try:
@@ -194,7 +195,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
                 import fcntl
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise Locked(f"{folder} is being written by another storyboard process; wait for it or use --out") from None
+            raise Locked(busy or f"{folder} is being written by another storyboard process; wait for it or use --out") from None
         yield
     finally:
         f.close()
@@ -202,7 +203,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
 # -- the output folder: only what this tool wrote there ------------------------------------------
 MARKER = ".storyboard-out"  # written first into every output folder: which files are the tool's
-_OURS = re.compile(r"^(\.storyboard\.lock|\.storyboard-out|\..*\.part.*|\.work-.*)$")
+_OURS = re.compile(r"^(\.storyboard\.lock|\.storyboard-serve(\.lock|-cut)|\.storyboard-out|\..*\.part.*|\.work-.*)$")
 
 
 def written(folder: Path, legacy: re.Pattern | None = None) -> set[str]:
