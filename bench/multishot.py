@@ -41,7 +41,9 @@ def plan_figures(model: str) -> None:
     size = "1280x720" if "1280x720" in caps.sizes else caps.sizes[0]
     print(f"{model} on fal at {size}: multi_shot = {caps.multi_shot}")
     print(f"{'storyboard':<22}{'shots':>6}{'requests off':>14}{'price off':>11}{'requests scene':>16}{'price scene':>13}")
-    for name in ("series/ep01.yaml", "series/ep02.yaml", "keeper/keeper.yaml"):
+    scene = Path(tempfile.mkdtemp()) / "scene.yaml"
+    scene.write_text(SCENE.replace("MODEL", model).replace("SIZE", size))
+    for name in ("series/ep01.yaml", "series/ep02.yaml", "keeper/keeper.yaml", str(scene)):
         row = []
         for mode in ("off", "scene"):
             loaded = with_defaults(load(EXAMPLES / name), model=model, size=size, multi_shot=mode)
@@ -49,6 +51,7 @@ def plan_figures(model: str) -> None:
                 p = make_plan(prepare(loaded, "fal"), Cache(Path(tmp)))
             row.append((len(p.to_render), p.total, len(p.jobs)))
         (n_off, cost_off, shots), (n_scene, cost_scene, _) = row
+        name = "the split's scene" if name == str(scene) else name
         print(f"{name:<22}{shots:>6}{n_off:>14}{'$' + format(cost_off, '.2f'):>11}{n_scene:>16}"
               f"{'$' + format(cost_scene, '.2f'):>13}")
 
@@ -92,8 +95,27 @@ def split_figures(model: str) -> None:
         print(f"final.mp4: {total} frames; sum asked {sum(frames(s.duration, 24) for s in prep.loaded.storyboard.shots)}")
 
 
+# Kling 4 as the providers branch (issue 24) lists it, read 2026-12-06, with the multi-shot limits this
+# issue assumes (30 s as the issue says; 6 shots and 3 s a shot as Kling 3, not yet confirmed on a page):
+# used only when the shipped table has no kling-4 row yet. Planning needs no key and sends nothing.
+KLING4 = """[backends.fal.models."kling-4"]
+durations = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]
+sizes = ["1280x720", "720x1280", "1920x1080", "1080x1920"]
+image_reference = true
+makes_sound = true
+prompt_max_chars = 2500
+price = { "1280x720" = 0.157, "720x1280" = 0.157, "1920x1080" = 0.235, "1080x1920" = 0.235 }
+multi_shot = { max_shots = 6, max_seconds = 30, shot_durations = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27] }
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    if "kling-4" not in catalog.get("fal").models:
+        cfg = Path(tempfile.mkdtemp()) / "config.toml"
+        cfg.write_text(KLING4)
+        os.environ["STORYBOARD_CONFIG"] = str(cfg)
+        print("(kling-4 is not in the shipped table yet: its row from the providers branch is used)")
     models = catalog.get("fal").models
     ap.add_argument("--model", default="kling-4" if "kling-4" in models else "kling-3-pro")
     ap.add_argument("--no-render", action="store_true")
