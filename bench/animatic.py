@@ -36,7 +36,7 @@ def main() -> None:
         total_film = total_wall = total_cpu = 0.0
         for path in examples:
             prep = storyboard.compile(path, backend="animatic")
-            plan = storyboard.plan(prep, Cache())
+            plan = storyboard.plan(prep, cache=Cache())
             film = sum(j.shot.duration for j in plan.to_render)
             t, c = time.perf_counter(), cpu()
             storyboard.render_shots(prep, plan, cache=Cache())

@@ -50,10 +50,24 @@ def storyboard_yaml(shots: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def one(shots: int, folder: Path) -> dict:
-    """Render and cut in this process; the figures as a dict (the parent adds the memory)."""
+def top_python(limit: int = 8) -> list[str]:
+    """The lines holding the most Python memory now (tracemalloc), largest first."""
+    import tracemalloc
+    stats = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)]) \
+        .statistics("lineno")
+    return [f"{st.size / 2**20:7.1f} MB in {st.count:7d} blocks  {st.traceback[0].filename.split('site-packages/')[-1]}:"
+            f"{st.traceback[0].lineno}" for st in stats[:limit]]
+
+
+def one(shots: int, folder: Path, trace: bool = False) -> dict:
+    """Render and cut in this process; the figures as a dict (the parent adds the memory). With
+    `trace`, Python's own allocations are traced (tracemalloc: slower) and the largest reported."""
     os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
-    from storyboard import cut
+    if trace:
+        import tracemalloc
+        tracemalloc.start()
+    traced = {}
+    from storyboard import cutting
     from storyboard.backends.base import create
     from storyboard.store.cache import Cache
     from storyboard.pipeline import make_plan, prepare
@@ -62,29 +76,45 @@ def one(shots: int, folder: Path) -> dict:
     path.write_text(storyboard_yaml(shots))
     prep = prepare(path, "animatic")
     (folder / "phase").write_text("render")  # read by the parent's memory sampler
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_seconds()
     plan = make_plan(prep, Cache())
     backend = create(prep.caps, Cache())
     try:
         outcomes = Renderer(plan, backend, Cache(), prep.loaded.asset, prep.caps.concurrency).run()
     finally:
         backend.close()
-    render = time.perf_counter() - t
+    render, render_cpu = time.perf_counter() - t, cpu_seconds() - c
+    if trace:
+        import tracemalloc
+        traced["render_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        traced["after_render"] = top_python()
+        tracemalloc.reset_peak()
     failed = [sid for sid, o in outcomes.items() if o.entry is None]
     (folder / "phase").write_text("cut")
-    t = time.perf_counter()
-    result = cut.make(prep.loaded, outcomes, folder / "out")
-    cut_s = time.perf_counter() - t
+    t, c = time.perf_counter(), cpu_seconds()
+    result = cutting.make(prep.loaded, outcomes, folder / "out")
+    cut_s, cut_cpu = time.perf_counter() - t, cpu_seconds() - c
+    if trace:
+        traced["cut_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        traced["after_cut"] = top_python()
     import av
     with av.open(str(result.final)) as c:
         frames = sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
     import resource
-    return {"shots": shots, "render": render, "cut": cut_s, "failed": len(failed), "frames": frames,
+    return {"shots": shots, "render": render, "cut": cut_s, "render_cpu": render_cpu, "cut_cpu": cut_cpu,
+            "failed": len(failed), "frames": frames,
             "timeline": result.timeline.total_frames, "python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "loudness": result.loudness, "true_peak": result.true_peak}
+            "loudness": result.loudness, "true_peak": result.true_peak, **traced}
 
 
-def tree_memory_mb(root: int) -> float:
+def cpu_seconds() -> float:
+    """CPU-seconds of this process and every child it has waited for (every ffmpeg run to its end):
+    steadier than wall time on a shared machine."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def tree_memory_mb(root: int, kinds: bool = False):
     """Memory of `root` and all its descendants now (Linux /proc): the sum of their proportional set
     sizes (PSS), so pages shared between processes (the ffmpeg binary's code, run several times at
     once) count once."""
@@ -104,7 +134,7 @@ def tree_memory_mb(root: int) -> float:
         except OSError:
             return ""
     python = exe(root)
-    total, todo = 0, [root]
+    total, todo, by_kind = 0, [root], {}
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
@@ -112,15 +142,21 @@ def tree_memory_mb(root: int) -> float:
             continue  # vfork'd on its way to exec ffmpeg: it shares (and would count twice) python's memory
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+                kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+            total += kb
+            kind = "python" if pid == root else os.path.basename(exe(pid)).split("-")[0] or "other"
+            by_kind[kind] = by_kind.get(kind, 0) + kb / 1024  # all of a kind alive at once
         except (OSError, StopIteration, ValueError):
             pass
-    return total / 1024
+    return (total / 1024, by_kind) if kinds else total / 1024
 
 
-def measure(shots: int, keep: Path | None) -> None:
+def measure(shots: int, keep: Path | None, trace: bool = False) -> dict | None:
+    """One size in a fresh child process: its figures with the peak PSS of the tree per phase, and
+    the peak PSS of each kind of process in it (python, ffmpeg)."""
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
-        proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp],
+        proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp]
+                                + (["--trace"] if trace else []),
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
         peaks = {"render": 0.0, "cut": 0.0}
         done = threading.Event()
@@ -131,7 +167,11 @@ def measure(shots: int, keep: Path | None) -> None:
                     phase = (Path(tmp) / "phase").read_text()
                 except OSError:
                     phase = "render"
-                peaks[phase] = max(peaks.get(phase, 0.0), tree_memory_mb(proc.pid))
+                total, by_kind = tree_memory_mb(proc.pid, kinds=True)
+                peaks[phase] = max(peaks.get(phase, 0.0), total)
+                for kind, mb in by_kind.items():
+                    key = f"{phase}_{kind}"
+                    peaks[key] = max(peaks.get(key, 0.0), mb)
                 time.sleep(0.05)
         th = threading.Thread(target=sample, daemon=True)
         th.start()
@@ -140,28 +180,51 @@ def measure(shots: int, keep: Path | None) -> None:
         th.join()
         if proc.returncode:
             print(f"{shots:6d} shots: failed (exit {proc.returncode})", flush=True)
-            return
+            return None
         r = json.loads(out.strip().splitlines()[-1])
-        exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
-        print(f"{shots:6d} shots  render {r['render']:7.1f}s  cut {r['cut']:6.1f}s  ({1000 * r['cut'] / shots:5.1f} ms/shot)  "
-              f"peak memory of the tree: render {peaks['render']:4.0f} MB, cut {peaks['cut']:4.0f} MB "
-              f"(python alone {r['python_mb']:.0f} MB)  "
-              f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
+        r["pss_render"], r["pss_cut"] = peaks["render"], peaks["cut"]
+        r["pss_by_kind"] = {k: round(v) for k, v in peaks.items() if k not in ("render", "cut")}
+        return r
+
+
+def show(r: dict) -> None:
+    shots = r["shots"]
+    exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
+    print(f"{shots:6d} shots  render {r['render']:7.1f}s ({r['render_cpu']:7.1f} CPU-s)  cut {r['cut']:6.1f}s "
+          f"({r['cut_cpu']:6.1f} CPU-s, {1000 * r['cut_cpu'] / shots:5.1f} CPU-ms/shot)  "
+          f"peak PSS of the tree: render {r['pss_render']:4.0f} MB, cut {r['pss_cut']:4.0f} MB "
+          f"(python alone {r['python_mb']:.0f} MB)  "
+          f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
+    print(f"        peak PSS by kind of process (all alive at once): {r['pss_by_kind']}")
+    for phase in ("render", "cut"):
+        if f"after_{phase}" in r:
+            print(f"        python's own allocations: peak {r[f'{phase}_peak_mb']:.0f} MB during the {phase}; "
+                  f"held after it:")
+            for line in r[f"after_{phase}"]:
+                print(f"          {line}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shots", type=int, nargs="+", default=[150, 500, 1500])
     ap.add_argument("--keep", type=Path, help="folder for the temporary work (default: the system's)")
+    ap.add_argument("--json", action="store_true", help="one JSON object per size instead of a line")
+    ap.add_argument("--trace", action="store_true", help="trace Python's allocations too (tracemalloc; slower)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(one(args.one, args.dir)))
+        print(json.dumps(one(args.one, args.dir, args.trace)))
         return
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr, flush=True)
+    failed = False
     for n in args.shots:
-        measure(n, args.keep)
+        r = measure(n, args.keep, args.trace)
+        failed |= r is None
+        if r is not None:
+            print(json.dumps(r), flush=True) if args.json else show(r)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def main() -> None:
         for c in args.concurrency:
             cache = Cache(tmp / f"cache-{c}")
             prep = storyboard.compile(tmp / "bench.yaml", "openai")
-            plan = storyboard.plan(prep, cache)
+            plan = storyboard.plan(prep, cache=cache)
             t = time.perf_counter()
             out = storyboard.render_shots(prep, plan, cache=cache, concurrency=c, confirm=lambda p: True).outcomes
             wall = time.perf_counter() - t

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from storyboard import __version__
+from storyboard.progress import Progress
 from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, FormatError, Locked,
                                MediaError, QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed,
                                StoryboardError, UsageError)
@@ -21,16 +22,25 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (FormatError, 2), (UsageError, 2),  # SpendNotConfirmed is a UsageError: nothing was spent
     (BudgetExceeded, 4), (QuotaError, 5), (RetriesExhausted, 6), (AmbiguousSubmission, 7), (Locked, 8),
     (ShotBlocked, 1), (BackendUnusable, 3), (BackendError, 3), (MediaError, 3), (StoryboardError, 3),
-    (KeyboardInterrupt, 130), (OSError, 3),
+    (KeyboardInterrupt, 130), (BrokenPipeError, 141), (OSError, 3),
+    (Exception, 70),  # a bug of ours: one line, the traceback in a log file (sysexits' EX_SOFTWARE)
 ]
 DONE, INCOMPLETE = 0, 1
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a program that a closed pipe stopped (`| head`)
 
 
 def exit_code(e: BaseException) -> int:
     return next(code for cls, code in EXIT_CODES if isinstance(e, cls))
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich would exit 1 (our "done but incomplete"); main() says what a closed pipe means instead."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fmt_time(seconds: float) -> str:
@@ -108,11 +118,12 @@ def _clock(seconds: float) -> str:
 def cmd_render(args: argparse.Namespace) -> int:
     import time
 
+    from storyboard.model.options import RenderOptions
     from storyboard.pipeline import check_identity_options, default_out, plan_batch, render_batch, retake_reserve
-    if args.max_cost is not None and args.max_cost < 0:
-        raise UsageError("--max-cost must be zero or more dollars")
-    if args.concurrency is not None and args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
+    opts = RenderOptions(select=tuple(args.shot), new_take=args.new_take, takes=args.takes,
+                         concurrency=args.concurrency, max_cost=args.max_cost, pick=args.pick,
+                         retake_drift=args.retake_drift, loudness=args.loudness,
+                         burn_subtitles=args.burn_subtitles, media_root=args.media_root, force=args.force)
     t0 = time.monotonic()
     preps = _prepare_all(args.files, args.backend)
     outs = _out_folders(args, preps, default_out)
@@ -120,10 +131,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError(f"--approved means --status approved; give one of them, not also --status {args.status}")
     if args.approved or args.status:  # the review room's marks (NAME.review.yaml), with any --shot
         from storyboard.pipeline import select_by_review
-        args.shot = list(dict.fromkeys([*args.shot, *select_by_review(preps, args.status or "approved")]))
-    batch = plan_batch(preps, select=args.shot, new_take=args.new_take, takes=args.takes)  # a wrong --shot stops here
-    check_identity_options(args.pick, args.retake_drift, batch.backend)
-    reserve = retake_reserve(batch, args.retake_drift)
+        opts = RenderOptions.of(opts, select=tuple(dict.fromkeys(
+            [*opts.select, *select_by_review(preps, args.status or "approved")])))
+    batch = plan_batch(preps, opts)  # a wrong --shot stops here
+    check_identity_options(opts.pick, opts.retake_drift, batch.backend)
+    reserve = retake_reserve(batch, opts.retake_drift)
     names = _names(args.files)
     _print_plan_warnings(batch, names, args.verbose)
 
@@ -143,11 +155,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     display = _Progress(batch, names)
     try:
         with display:
-            results = render_batch(batch, outs, concurrency=args.concurrency, max_cost=args.max_cost,
-                                   loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
-                                   on_event=display.event, on_step=display.step, on_cut=display.cut_done,
-                                   media_root=args.media_root, force=args.force, pick=args.pick,
-                                   retake_drift=args.retake_drift)
+            results = render_batch(batch, outs, opts, confirm=confirm, progress=display)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
@@ -186,7 +194,7 @@ def _out_folders(args: argparse.Namespace, preps, default_out) -> list[Path]:
     return [Path(args.out) / stem for stem in stems]
 
 
-class _Progress:
+class _Progress(Progress):
     """A render's progress. On a terminal: a live table up to BAR_FROM shots, above that a bar with
     counts by state, elapsed time, ETA and money spent. Elsewhere (a log, a pipe): plain lines.
     An event costs O(1); the picture is drawn four times a second, never once per event."""
@@ -214,8 +222,7 @@ class _Progress:
         return self
 
     def __exit__(self, *exc):
-        if self.live is not None:
-            self.live.stop()
+        self.close()
         return False
 
     def _start(self) -> None:
@@ -245,8 +252,13 @@ class _Progress:
         if self.quiet:
             err.print(f"{self.names[i] + ': ' if self.several else ''}cut: {s}", markup=False)
 
-    def cut_done(self, i: int, rendered, result) -> None:
+    def cut(self, i: int, rendered, result) -> None:
         self.steps[i] = "done"
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
     def _line(self, label: str, e) -> None:
         from storyboard.progress import bucket
@@ -322,6 +334,9 @@ def _report(batch, names: list[str], results, display: _Progress, elapsed: float
                 err.print(f"{display.label(i, sid)}: {o.status}: {o.reason}", markup=False, style="red")
     if verbose and (display.bar or display.quiet):  # else the live table on the terminal showed every shot
         _final_table(results, display)
+    for i, (_, result) in enumerate(results):
+        for w in result.warnings:  # the cut's own (a loudness miss): one line each, never hidden
+            err.print(f"{names[i] + ': ' if several else ''}warning: {w}", markup=False, style="yellow")
     spent = 0.0
     for i, (rendered, result) in enumerate(results):
         n = {b: 0 for b in ("rendered", "cached", "failed", "blocked", "skipped")}
@@ -588,7 +603,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from storyboard.pipeline import plan_batch
-    batch = plan_batch(_prepare_all(args.files, args.backend), select=args.shot, new_take=args.new_take,
+    batch = plan_batch(_prepare_all(args.files, args.backend), select=tuple(args.shot), new_take=args.new_take,
                        takes=args.takes)
     names = _names(args.files)
     if args.json:
@@ -880,7 +895,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a reader that went away is seen here, not at exit after main has returned
+        return status
     except FormatError as e:
         for d in e.diagnostics:
             err.print(str(d), markup=False)
@@ -891,14 +908,55 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         err.print("storyboard: interrupted; run the same command again to resume", markup=False)
         return exit_code(e)
-    except BrokenPipeError:  # the reader of our output went away (`| head`): not an error of ours
-        return DONE
+    except BrokenPipeError as e:  # the reader of our output went away (`| head`): quiet, as a program SIGPIPE stops
+        _stdout_to_devnull()
+        return exit_code(e)
     except OSError as e:  # disk full, a file-size limit, permissions: the machine's, not the storyboard's
         where = f" {e.filename}" if getattr(e, "filename", None) else ""
         err.print(f"storyboard: cannot read or write{where}: {e.strerror or e}; nothing under a final name "
                   "was left half-written; free the space or fix the permissions and run again", markup=False)
         return exit_code(e)
+    except Exception as e:  # a bug of ours: one line here, the traceback in a file
+        log = _crash_log(e, argv if argv is not None else sys.argv[1:])
+        err.print(f"storyboard: unexpected error ({type(e).__name__}); details in {log}; please report it",
+                  markup=False)
+        return exit_code(e)
 
+
+def _stdout_to_devnull() -> None:
+    """What Python's documentation advises after a broken pipe: whatever is still buffered for stdout
+    goes nowhere, so the flush at exit raises nothing more."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (captured by a test): nothing to flush at exit
+        pass
+
+
+def _crash_log(e: BaseException, argv: list[str]) -> str:
+    """The traceback, the command and the versions, in a new file in the user's log folder (the
+    temporary folder when that cannot be written); the file's path."""
+    import os
+    import platform
+    import tempfile
+    import time
+    import traceback
+
+    from storyboard.redact import redact
+    text = (f"storyboard {__version__}, Python {platform.python_version()} on {platform.platform()}\n"
+            f"command: storyboard {' '.join(argv)}\n\n" + "".join(traceback.format_exception(e)))
+    prefix = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-"
+    try:
+        from platformdirs import user_log_dir
+        folder = Path(user_log_dir("storyboard"))
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=folder)  # a new file: one crash, one log
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(redact(text))
+    return path
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -19,23 +22,54 @@ from storyboard.draw.slates import draw_slate
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
 from storyboard.media import assemble, clips, stems
-from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, run
+from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, exe, run
 from storyboard.media.probe import index, probe
-from storyboard.model.jobs import Entry, Outcome
+from storyboard.model.jobs import Entry, Outcome, Rendered
 from storyboard.model.loaded import Loaded
 from storyboard.redact import redact
 from storyboard.stages.timeline import Timeline, build, rows_of, shot_lines, timecode, frames as to_frames
 from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
 
+STATE = ".storyboard-cut.json"  # in the output folder: the digest of what shaped each output, to skip an unchanged one
+CUT_FORMAT = 2  # bump to make every cut again (a change to the cut's code does so by itself: see _code)
+
 
 @dataclass(frozen=True)
 class CutResult:
+    """The cut in its output folder: the final video, its timeline, every file written (by name), the
+    loudness measured, and (from storyboard.render and cut) what became of each shot. A notebook shows
+    it as the video and the list of files."""
+
     final: Path
     timeline: Timeline
     files: dict[str, Path]
-    loudness: float = 0.0  # LUFS, measured on the final AAC
-    true_peak: float = 0.0  # dBTP
-    warnings: list[str] = field(default_factory=list)  # e.g. loudness still off after the corrective passes
+    loudness: float = 0.0  # LUFS, measured on the levelled sound the AAC was made from
+    true_peak: float = 0.0  # dBTP, likewise
+    warnings: list[str] = field(default_factory=list)  # e.g. a target the sound cannot reach under its ceiling
+    rendered: Rendered | None = None  # what became of each shot (storyboard.render and cut fill it in)
+
+    def __repr__(self) -> str:
+        shots = f", {self.rendered!r}" if self.rendered is not None else ""
+        return (f"<CutResult {self.final} ({float(self.timeline.duration):.1f}s, {len(self.files)} files, "
+                f"{self.loudness:.1f} LUFS){shots}>")
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the final video (a path relative to the working folder when it is under it,
+        which is how Jupyter serves files) and the files written."""
+        from html import escape
+
+        def src(p: Path) -> str:
+            try:
+                return Path(p).resolve().relative_to(Path.cwd().resolve()).as_posix()
+            except ValueError:
+                return Path(p).resolve().as_uri()
+        files = "".join(f"<li><a href='{escape(src(p))}'>{escape(name)}</a></li>" for name, p in self.files.items())
+        shots = f"<p>{escape(repr(self.rendered)[1:-1])}</p>" if self.rendered is not None else ""
+        warn = "".join(f"<p>warning: {escape(w)}</p>" for w in self.warnings)
+        return (f"<div><video src='{escape(src(self.final))}' controls style='max-width:100%'></video>"
+                f"<p><b>{escape(str(self.final))}</b>: {float(self.timeline.duration):.1f}s, "
+                f"{self.loudness:.1f} LUFS, true peak {self.true_peak:+.1f} dBTP</p>{shots}{warn}"
+                f"<ul>{files}</ul></div>")
 
 
 def house_source(entry: Entry, frames: int, width: int, height: int, fps: int) -> tuple[Path, list[int]]:
@@ -101,79 +135,180 @@ def _marked_lines(lines: list[dict], shot) -> list[dict]:
     return out
 
 
+def _digest(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    """A digest of the code that turns the same inputs into final.mp4 and media/ (these modules'
+    source, and the ffmpeg binary by name and size): a change to any of them makes them again,
+    with no version to remember to bump."""
+    h = hashlib.sha256(str(CUT_FORMAT).encode())
+    for name in ("storyboard.cutting", "storyboard.media.assemble", "storyboard.media.clips", "storyboard.media.ffmpeg",
+                 "storyboard.media.stems", "storyboard.draw.cards", "storyboard.draw.slates", "storyboard.draw.colours",
+                 "storyboard.draw.fonts", "storyboard.stages.timeline"):
+        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+    binary = Path(exe())
+    h.update(f"{binary}:{(_file_sign(binary) or [0])[0]}".encode())
+    return h.hexdigest()
+
+
+def _file_sign(path: Path) -> list | None:
+    """Size and modification time of a file we wrote: changed, it is not the one we recorded."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _read_state(out_dir: Path) -> dict:
+    try:
+        state = json.loads((out_dir / STATE).read_text())
+        return state if isinstance(state, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _unchanged(state: dict, name: str, digest: str, files: list[Path]) -> bool:
+    """Was `name` made from inputs with this digest, and is every file it wrote still as written?"""
+    rec = state.get(name)
+    return (isinstance(rec, dict) and rec.get("digest") == digest
+            and rec.get("files") == {str(f): _file_sign(f) for f in files} and None not in rec["files"].values())
+
+
+def _record(state: dict, name: str, digest: str, files: list[Path], **extra) -> None:
+    state[name] = {"digest": digest, "files": {str(f): _file_sign(f) for f in files}, **extra}
+
+
 def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: float = -14.0,
          burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None,
          media_root: str | None = None) -> CutResult:
+    """final.mp4 and every export in `out_dir`. Each output is skipped when a digest of everything
+    that shapes it (the clips' digests, the timeline, the music, the levels asked, the code that
+    makes it) is the one recorded when it was last written, and its files are still as written: a
+    re-run with nothing changed rewrites nothing."""
     sb = loaded.storyboard
     fps, width, height = sb.defaults.fps, sb.defaults.width, sb.defaults.height
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
     try:
-        sources: list[Path] = []
-        keyframes_of: dict[int, list[int]] = {}
         dialogue: dict[str, list[dict]] = {}
-        on_step("conforming clips")
+        shaped_by: list = []  # what each shot's picture and sound are made from
         for i, shot in enumerate(sb.shots):
             o = outcomes[shot.id]
             n = to_frames(shot.duration, fps)
             if o.entry is not None:
-                src, keyframes_of[i] = house_source(o.entry, n, width, height, fps)
                 lines = o.entry.meta.get("dialogue") or None
+                shaped_by.append(["clip", o.entry.key, o.entry.meta.get("clip_sha256") or _file_sign(o.entry.clip), n])
             else:
-                src = slate_source(work, i + 1, shot.id, o.reason or o.status, n, width, height, fps)
-                keyframes_of[i] = assemble.keyframes(src, fps)
                 lines = None
-            sources.append(src)
+                shaped_by.append(["slate", shot.id, o.reason or o.status, n])
             dialogue[shot.id] = _marked_lines(shot_lines(sb, i) if lines is None else lines, shot)
         tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
         colours = {name: character_colour(cid) for name, cid in cid_by_name.items()}
-        cards = subtitle_cards(tl, work, colours) if burn_subtitles and tl.cues else None
         music = loaded.asset(sb.music) if sb.music else None
+        cut_key = _digest({"code": _code(), "timeline": repr(tl), "shots": shaped_by,
+                           "music": [str(music), _file_sign(music)] if music else None, "music_volume": sb.music_volume,
+                           "loudness": loudness, "subtitles": burn_subtitles and colours})
+        # the hand-off's media: each shot's picture and sound at its length, and the bed (not the levels)
+        media_key = _digest({"code": _code(), "shots": shaped_by, "lengths": [sp.length for sp in tl.spans],
+                             "fps": fps, "music": [str(music), _file_sign(music)] if music else None,
+                             "music_volume": sb.music_volume, "total": tl.total_frames})
+        state = _read_state(out_dir)
         final = out_dir / "final.mp4"
-        tmp = temp_name(final)
-        try:
-            sound = assemble.make_cut(tl, sources, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
-                                      keyframes_of=keyframes_of, on_step=on_step, music_gain_db=sb.music_volume)
-            on_step("checking the cut")
-            info = probe(tmp)
-            if info.frames and info.frames != tl.total_frames:
-                raise MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
-            publish(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)  # gone already when published
+        got_sources: list[Path] = []
+        keyframes_of: dict[int, list[int]] = {}
+
+        def sources() -> list[Path]:
+            """Every shot's clip in the house format (conformed once, kept in the cache), or its slate."""
+            if not got_sources:
+                on_step("conforming clips")
+                for i, shot in enumerate(sb.shots):
+                    o = outcomes[shot.id]
+                    n = to_frames(shot.duration, fps)
+                    if o.entry is not None:
+                        src, keyframes_of[i] = house_source(o.entry, n, width, height, fps)
+                    else:
+                        src = slate_source(work, i + 1, shot.id, o.reason or o.status, n, width, height, fps)
+                        keyframes_of[i] = assemble.keyframes(src, fps)
+                    got_sources.append(src)
+            return got_sources
+        if _unchanged(state, "final.mp4", cut_key, [final]):
+            on_step("the cut is unchanged")
+            rec = state["final.mp4"]
+            sound_figures = (rec.get("loudness", 0.0), rec.get("true_peak", 0.0), list(rec.get("warnings", [])))
+        else:
+            srcs = sources()
+            cards = subtitle_cards(tl, work, colours) if burn_subtitles and tl.cues else None
+            tmp = temp_name(final)
+            try:
+                sound = assemble.make_cut(tl, srcs, work, tmp, music=music, loudness=loudness, subtitle_cards=cards,
+                                          keyframes_of=keyframes_of, on_step=on_step, music_gain_db=sb.music_volume)
+                on_step("checking the cut")
+                info = probe(tmp)
+                if info.frames and info.frames != tl.total_frames:
+                    raise MediaError(f"the cut has {info.frames} frames, the timeline {tl.total_frames}")
+                publish(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)  # gone already when published
+            sound_figures = (sound.loudness, sound.true_peak, sound.warnings)
+            _record(state, "final.mp4", cut_key, [final], loudness=sound.loudness, true_peak=sound.true_peak,
+                    warnings=sound.warnings)
+            atomic_write_json(out_dir / STATE, state)
         files = {"final.mp4": final}
-        files.update(handoff_exports(loaded, outcomes, tl, sources, music, out_dir, media_root, on_step))
-        return CutResult(final, tl, files, sound.loudness, sound.true_peak, sound.warnings)
+        files.update(handoff_exports(loaded, outcomes, tl, sources, music, out_dir, media_root, on_step,
+                                     state, media_key))
+        return CutResult(final, tl, files, *sound_figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, sources: list[Path],
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write a text export atomically, unless it already holds exactly this."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write_text(path, text)
+
+
+def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, sources: Callable[[], list[Path]],
                     music: Path | None, out_dir: Path, media_root: str | None,
-                    on_step: Callable[[str], None]) -> dict[str, Path]:
+                    on_step: Callable[[str], None], state: dict | None = None, shaped: str = "") -> dict[str, Path]:
     """Subtitles, and the editor's hand-off: media/ (each shot's picture linked from the cache or
-    copied, its sound and the music bed as WAV) and the timeline, EDL and FCP XML naming them."""
+    copied, its sound and the music bed as WAV) and the timeline, EDL and FCP XML naming them.
+    media/ is skipped when `shaped` (a digest of what shapes it) with the names is as recorded and
+    its files are as written; a text export is rewritten only when its text changed."""
     sb = loaded.storyboard
     fps = tl.fps
+    state = {} if state is None else state
     files: dict[str, Path] = {}
     for name, text in (("final.srt", subtitles.srt(tl.cues)), ("final.vtt", subtitles.vtt(tl.cues))):
-        atomic_write_text(out_dir / name, text)
+        _write_if_changed(out_dir / name, text)
         files[name] = out_dir / name
-    on_step("gathering media")
     named = [handoff.shot_files(i + 1, shot.id, outcomes[shot.id].job.take if outcomes[shot.id].entry else None)
              for i, shot in enumerate(sb.shots)]
-    for src, f in zip(sources, named):
-        handoff.place(src, out_dir / f.video)
-    stems.write_shot_sounds([(src, sp.length, out_dir / f.sound) for src, sp, f in zip(sources, tl.spans, named)], fps)
     keep = {n.rsplit("/", 1)[-1] for f in named for n in (f.video, f.sound)}
-    bed = None
-    if music is not None:
-        rel = handoff.music_file(sb.music)
-        stems.write_music(music, out_dir / rel, tl.total_frames, fps, sb.music_volume)
-        keep.add(rel.rsplit("/", 1)[-1])
-        bed = editorial.Bed(handoff.url(rel, media_root))
-    handoff.prune(out_dir / handoff.MEDIA, keep)
+    rel = handoff.music_file(sb.music) if music is not None else None
+    media = [out_dir / n for f in named for n in (f.video, f.sound)] + ([out_dir / rel] if rel else [])
+    media_key = _digest({"shaped": shaped, "named": [[f.video, f.sound] for f in named], "bed": rel})
+    if not (shaped and _unchanged(state, handoff.MEDIA, media_key, media)):
+        on_step("gathering media")
+        srcs = sources()
+        for src, f in zip(srcs, named):
+            handoff.place(src, out_dir / f.video)
+        stems.write_shot_sounds([(src, sp.length, out_dir / f.sound) for src, sp, f in zip(srcs, tl.spans, named)], fps)
+        if music is not None:
+            stems.write_music(music, out_dir / rel, tl.total_frames, fps, sb.music_volume)
+        handoff.prune(out_dir / handoff.MEDIA, keep | ({rel.rsplit("/", 1)[-1]} if rel else set()))
+        if shaped:
+            _record(state, handoff.MEDIA, media_key, media)
+            atomic_write_json(out_dir / STATE, state)
+    bed = editorial.Bed(handoff.url(rel, media_root)) if rel else None
     files[handoff.MEDIA] = out_dir / handoff.MEDIA
     on_step("writing exports")
     reels = handoff.reel_names([s.id for s in sb.shots])
@@ -186,13 +321,15 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
             video=handoff.url(f.video, media_root), sound=handoff.url(f.sound, media_root), reel=reel,
             metadata={"prompt": o.job.shot.prompt, "backend": meta.get("backend", o.job.shot.backend),
                       "model": meta.get("model_reported", o.job.shot.model), "job_id": meta.get("job_id"),
-                      "cost": meta.get("cost", 0.0), "status": o.status, "take": o.job.take},
+                      "cost": meta.get("cost", 0.0), "take": o.job.take,
+                      # the clip's state, not this run's: "cached" on a re-run would rewrite every export
+                      "status": "rendered" if o.entry is not None else o.status},
             slate="" if o.entry else ": ".join(x for x in (o.status, o.reason) if x),
             warnings=tuple(o.warnings or meta.get("warnings", [])),
             notes=tuple(notes.note_lines(reviews.of(shot.id)))))
     otl = editorial.build_otio(tl, sb.title, shots, bed)
     for name, text in editorial.exports(otl, tl.width, tl.height).items():
-        atomic_write_text(out_dir / name, text)
+        _write_if_changed(out_dir / name, text)
         files[name] = out_dir / name
     return files
 
@@ -233,6 +370,17 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
             "spent": round(spent, 4),
             "spent_earlier": round(sum(o.spent_earlier for o in outcomes.values() if o.same_as is None), 4),
             "unconfirmed": round(sum(o.unconfirmed for o in outcomes.values()), 4), "fps": fps, "shots": shots}
+
+
+def sound_record(result: CutResult, target: float, ceiling: float = -1.0) -> dict:
+    """The manifest's record of the cut's sound: loudness and true peak as measured on the levelled
+    sound final.mp4's AAC was made from, the targets, and whether it met them (else `warnings` says
+    by how much)."""
+    def figure(x: float) -> float | None:
+        return None if x in (float("-inf"), float("inf")) else round(x, 2)  # JSON holds no infinity
+    return {"loudness_lufs": figure(result.loudness), "true_peak_dbtp": figure(result.true_peak), "target_lufs": target,
+            "true_peak_ceiling_dbtp": ceiling, "tolerance_lu": assemble.LOUDNESS_TOLERANCE,
+            "on_target": not result.warnings, "warnings": list(result.warnings)}
 
 
 def write_manifest(out_dir: Path, data: dict) -> Path:

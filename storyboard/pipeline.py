@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -12,11 +12,13 @@ from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, 
 from storyboard.media.probe import decodes
 from storyboard.model.jobs import Plan, RenderJob, Event, Outcome, Prepared, Rendered
 from storyboard.model.loaded import Loaded
+from storyboard.model.options import CUT, PICK, PLAN, RENDER, RenderOptions
+from storyboard.progress import Callbacks, Progress
 from storyboard.stages import checks
 from storyboard.stages.compiler import compile_storyboard
 from storyboard.stages.continuity import fold
 from storyboard.stages.loader import load
-from storyboard.stages.planner import file_digester, plan
+from storyboard.stages.planner import file_digester, plan as plan_jobs
 from storyboard.store.cache import Cache
 
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
@@ -28,7 +30,7 @@ if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported 
 
 # what a render writes into its output folder (a folder holding anything else is refused without --force)
 OUTPUTS = ["final.mp4", "final.srt", "final.vtt", "final.edl", "final.xml", "timeline.otio", "manifest.json",
-           "media", "review.html", "review", "boards.pdf", "shotlist.csv"]
+           "media", "review.html", "review", "boards.pdf", "shotlist.csv", ".storyboard-cut.json"]
 
 
 def default_backend() -> str:
@@ -71,9 +73,9 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
             raise UsageError("--shot: " + unknown("shot", sid, [s.id for s in prep.shots]))
     if takes < 1:
         raise UsageError("--takes must be at least 1")
-    p = plan(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
-             select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep), takes=takes,
-             groups=groups_of(prep))
+    p = plan_jobs(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
+                  select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep),
+                  takes=takes, groups=groups_of(prep))
     return p
 
 
@@ -89,36 +91,84 @@ def groups_of(prep: Prepared) -> list | None:
     return grouping.form(sb, mcaps, model)[0]
 
 
-def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | None = None,
-                 concurrency: int | None = None, max_cost: float | None = None,
-                 confirm: Callable[[Plan], bool] | None = None,
-                 on_event: Callable[["Event"], None] = lambda e: None,
+def plan(prep: Prepared, options: RenderOptions | None = None, *, cache: Cache | None = None,
+         **changes) -> Plan:
+    """storyboard.plan: keys, cache hits and prices of every shot; spends nothing, touches no network.
+    Takes the plan's options (select, new_take, takes), as `options` or by name."""
+    opts = RenderOptions.of(options, **changes)
+    opts.refuse("plan", (RENDER, PICK, CUT), "pass it to render_shots, cut or render")
+    return make_plan(prep, cache, opts.select, opts.new_take, opts.takes)
+
+
+class _Calls(Progress):
+    """A plain function as a progress callback: called with each shot's Event."""
+
+    def __init__(self, fn: Callable[["Event"], None]):
+        self.fn = fn
+
+    def event(self, index: int, event) -> None:
+        self.fn(event)
+
+
+def as_progress(progress: "Progress | Callable[[Event], None] | None") -> Progress:
+    """A Progress from what a caller gave: a Progress, a function of an Event, or nothing."""
+    if progress is None:
+        return Progress()
+    if isinstance(progress, Progress):
+        return progress
+    if callable(progress):
+        return _Calls(progress)
+    raise UsageError(f"progress must be a storyboard.Progress or a function of an Event, not {type(progress).__name__}")
+
+
+def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOptions | None = None, *,
+                 cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
+                 progress: "Progress | Callable[[Event], None] | None" = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 select: list[str] | tuple = (), new_take: bool = False, takes: int = 1,
-                 budget: "Budget | None" = None, scorer: "Scorer | None" = None) -> Rendered:
+                 budget: "Budget | None" = None, scorer: "Scorer | None" = None, **changes) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
-    `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
-    SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
-    (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
-    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused. A `scorer`
-    (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside."""
+    Options (a RenderOptions, or by name): concurrency and max_cost; select, new_take and takes only
+    when no plan is given (a given plan was made with its own). An option this step would ignore is
+    a UsageError. `confirm(plan) -> bool` is asked before a paid backend spends anything; without a
+    yes, SpendNotConfirmed is raised and nothing is spent. `progress` is told of every shot.
+    `clock` and `sleep` reach the backend (tests pass fakes, so no real back-off is waited out).
+    A `budget` shared by several calls (the storyboards of one run) holds their max_cost together. A
+    `scorer` (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside."""
+    opts = RenderOptions.of(options, **changes)
+    opts.refuse("render_shots", (PICK, CUT), "it never cuts nor picks takes; pass it to cut or render")
+    if plan is not None:
+        opts.refuse("render_shots with a plan", (PLAN,), "the plan was made without it; pass it to plan")
+    if budget is not None and opts.max_cost is not None:
+        raise UsageError("render_shots takes max_cost or a budget, not both (the budget holds its own cap)")
+    cache = cache or Cache()
+    p = plan or make_plan(prep, cache, opts.select, opts.new_take, opts.takes)
+    shown = as_progress(progress)
+    shown.start(len(p.jobs) + len(p.extra), [prep.loaded.path.stem])
+    try:
+        return _render(prep, p, opts, cache, confirm, lambda e: shown.event(0, e), clock, sleep, budget, scorer)
+    finally:
+        shown.close()
+
+
+def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm: Callable[[Plan], bool] | None,
+            on_event: Callable[["Event"], None], clock: Callable[[], float] = time.time,
+            sleep: Callable[[float], None] = time.sleep, budget: "Budget | None" = None,
+            scorer: "Scorer | None" = None) -> Rendered:
     from storyboard import identity
     from storyboard.backends.base import create
     from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
 
-    budget = budget or Budget(max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
+    budget = budget or Budget(opts.max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
     before = budget.spent
-    cache = cache or Cache()
-    p = plan or make_plan(prep, cache, select, new_take, takes)
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
     cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
     try:
         made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
-                        concurrency or prep.caps.concurrency, budget, on_event,
+                        opts.concurrency or prep.caps.concurrency, budget, on_event,
                         on_clip=(lambda o: scorer.submit(o.entry) if identity.worth_scoring(
                             prep.loaded.storyboard, o.job.context) else None) if scorer else (lambda o: None)).run()
     finally:
@@ -137,21 +187,38 @@ def shot_warnings(prep: Prepared) -> dict[str, list[str]]:
     return out
 
 
-def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = -14.0,
-        burn_subtitles: bool = False, on_step: Callable[[str], None] = lambda s: None,
-        media_root: str | None = None, cache: Cache | None = None) -> "CutResult":
-    """The final cut and every export in `out_dir` from rendered shots; the manifest is written first,
-    so what was spent is never lost. A shot this run left without a clip keeps the latest take of its
-    request, else the clip the last cut in `out_dir` used (rendered.outcomes is updated to say so),
-    and only then stands as a slate. Then the review page, the boards and the shot list.
-    `media_root`: the exports name media as absolute paths under this folder (exports.handoff.url)."""
+def cut(prep: Prepared, rendered: Rendered, out_dir: str | Path, options: RenderOptions | None = None, *,
+        cache: Cache | None = None, progress: "Progress | Callable[[Event], None] | None" = None,
+        **changes) -> "CutResult":
+    """The final cut and every export in `out_dir` from rendered shots, holding the folder's one-writer
+    lock; a folder holding files storyboard did not write is refused unless `force` (as the command
+    line does). Options (a RenderOptions, or by name): loudness, burn_subtitles, media_root, force;
+    one this step would ignore is a UsageError. `progress` is told each step of the cut."""
+    opts = RenderOptions.of(options, **changes)
+    opts.refuse("cut", (PLAN, RENDER, PICK), "the shots are rendered already; pass it to plan, render_shots or render")
+    shown = as_progress(progress)
+    try:
+        with _output_folders([Path(out_dir)], opts):
+            return _cut(prep, rendered, Path(out_dir), opts, cache, lambda s: shown.step(0, s))
+    finally:
+        shown.close()
+
+
+def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions, cache: Cache | None = None,
+         on_step: Callable[[str], None] = lambda s: None) -> "CutResult":
+    """The cut into a folder the caller holds (locked, checked and marked by _output_folders).
+    The manifest is written first, so what was spent is never lost. A shot this run left without a
+    clip keeps the latest take of its request, else the clip the last cut in `out_dir` used
+    (rendered.outcomes is updated to say so), and only then stands as a slate. Then the review page,
+    the boards and the shot list. `media_root`: the exports name media as absolute paths under this
+    folder (exports.handoff.url)."""
     from storyboard import cutting
     from storyboard import takes as takes_
     from storyboard.exports import boards, review
     from storyboard.exports.handoff import check_media_root
-    check_media_root(media_root)
+    from storyboard.store.files import mark_output_folder
+    check_media_root(opts.media_root)
     cache = cache or Cache()
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     last = takes_.last_cut(out_dir)
     rendered.outcomes = _checked_for_the_cut(takes_.keep_clips(takes_.keep_picks(rendered.outcomes, cache, last),
@@ -164,8 +231,10 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
                           for name, o in rendered.extra.items()]
     _identity_in_manifest(prep, rendered.outcomes, man, cache)
     cutting.write_manifest(out_dir, man)
-    result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=loudness,
-                          burn_subtitles=burn_subtitles, on_step=on_step, media_root=media_root)
+    result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=opts.loudness,
+                          burn_subtitles=opts.burn_subtitles, on_step=on_step, media_root=opts.media_root)
+    man["sound"] = cutting.sound_record(result, opts.loudness)
+    cutting.write_manifest(out_dir, man)  # again, with the cut's measured loudness
     result.files["manifest.json"] = out_dir / "manifest.json"
     for o in rendered.outcomes.values():
         if o.entry is not None and o.same_as is None:
@@ -173,7 +242,34 @@ def cut(prep: Prepared, rendered: Rendered, out_dir: Path, *, loudness: float = 
     on_step("writing the review page and boards")
     result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, spent=rendered.spent))
     result.files.update(boards.write(prep, rendered.plan, rendered.outcomes, out_dir, cache))
-    return result
+    mark_output_folder(out_dir, [f.name for f in result.files.values()])
+    return replace(result, rendered=rendered)
+
+
+def _output_folders(outs: list[Path], opts: RenderOptions):
+    """Every output folder checked (one holding files storyboard did not write is refused unless
+    `force`), then locked, marked as ours and swept of what earlier runs left half-written, before
+    anything is spent or written: a context manager holding the locks."""
+    import contextlib
+
+    from storyboard.exports import review as page
+    from storyboard.exports.handoff import check_media_root
+    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
+    check_media_root(opts.media_root)  # before anything is spent
+    if len({Path(o).resolve() for o in outs}) != len(outs):
+        raise UsageError("two storyboards would write into the same output folder; give them different names")
+    held = contextlib.ExitStack()
+    with contextlib.ExitStack() as undo:
+        undo.enter_context(held)  # released if anything below fails; kept (popped) when all is held
+        for out in outs:
+            # before anything (even the lock file) is written there; review/ and media/ never link elsewhere
+            check_output_folder(Path(out), opts.force, {page.FOLDER: page.NAMES, "media": None})
+        for out in outs:
+            held.enter_context(folder_lock(Path(out)))
+            mark_output_folder(Path(out), OUTPUTS)
+            sweep(Path(out), (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
+        undo.pop_all()
+    return held
 
 
 def _identity_in_manifest(prep: Prepared, outcomes: dict[str, "Outcome"], man: dict, cache: Cache) -> None:
@@ -223,23 +319,29 @@ def default_out(path: Path) -> Path:
 
 
 
-def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | tuple = (), new_take: bool = False,
-           takes: int = 1, concurrency: int | None = None, max_cost: float | None = None, loudness: float = -14.0,
-           burn_subtitles: bool = False, cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
-           on_event=lambda e: None, on_step=lambda s: None,
-           media_root: str | None = None, force: bool = False, pick: str | None = None,
-           retake_drift: int = 0) -> tuple[Rendered, "CutResult"]:
-    """render_shots, then cut, holding the output folder's one-writer lock throughout. An output
-    folder holding files storyboard did not write is refused unless `force`. `pick`, `retake_drift`:
-    as render_batch."""
+def render(storyboard: "str | Path | Loaded | Prepared", out: str | Path | None = None,
+           options: RenderOptions | None = None, *, backend: str | None = None, cache: Cache | None = None,
+           confirm: Callable[[Plan], bool] | None = None,
+           progress: "Progress | Callable[[Event], None] | None" = None, **changes) -> "CutResult":
+    """storyboard.render: the one safe call, as `storyboard render` does it. Load and compile (unless
+    given prepared), plan, render and cut into `out` (default: a folder next to the storyboard named
+    after it), holding that folder's one-writer lock throughout; a folder holding files storyboard did
+    not write is refused unless `force`. Every option (a RenderOptions, or by name) applies.
+    `confirm(plan) -> bool` is asked before money is spent. Returns the CutResult; its `rendered`
+    says what became of each shot."""
+    if isinstance(storyboard, Prepared):
+        if backend is not None and backend != storyboard.caps.name:
+            raise UsageError(f"the storyboard was compiled for {storyboard.caps.name}, not {backend}; compile it "
+                             "again for that backend, or pass the file")
+        prep = storyboard
+    else:
+        prep = prepare(storyboard, backend)
+    opts = RenderOptions.of(options, **changes)
     cache = cache or Cache()
-    batch = plan_batch([prep], cache, select, new_take, takes)
-    (done,) = render_batch(batch, [Path(out_dir) if out_dir else default_out(prep.loaded.path)], cache=cache,
-                           concurrency=concurrency, max_cost=max_cost, loudness=loudness,
-                           burn_subtitles=burn_subtitles, confirm=(lambda b: confirm(b.items[0][1])) if confirm else None,
-                           on_event=lambda i, e: on_event(e), on_step=lambda i, s: on_step(s), media_root=media_root,
-                           force=force, pick=pick, retake_drift=retake_drift)
-    return done
+    batch = plan_batch([prep], opts, cache=cache)
+    (done,) = render_batch(batch, [Path(out) if out else default_out(prep.loaded.path)], opts, cache=cache,
+                           confirm=(lambda b: confirm(b.items[0][1])) if confirm else None, progress=progress)
+    return done[1]
 
 
 # -- review page, boards and takes, from the cache: nothing is rendered or spent -------------------
@@ -302,7 +404,7 @@ def recut(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = Non
     p = make_plan(prep, cache)
     p = replace(p, jobs=[replace(j, selected=False) for j in p.jobs], extra=[])
     (done,) = render_batch(Batch([(prep, p)]), [Path(out_dir) if out_dir else default_out(prep.loaded.path)],
-                           cache=cache, on_step=lambda i, s: on_step(s))
+                           cache=cache, progress=Callbacks(step=lambda i, s: on_step(s)))
     return done
 
 
@@ -371,10 +473,13 @@ class Batch:
         return round(sum(j.cost for _, j in self.to_render), 4)
 
 
-def plan_batch(preps: list[Prepared], cache: Cache | None = None, select: list[str] | tuple = (),
-               new_take: bool = False, takes: int = 1) -> Batch:
-    """Plan every storyboard against one cache. `select` (--shot) names shots of any of them: an id
-    none of them has is an error; a storyboard that has none of the ids renders nothing new."""
+def plan_batch(preps: list[Prepared], options: RenderOptions | None = None, *, cache: Cache | None = None,
+               **changes) -> Batch:
+    """Plan every storyboard against one cache with the plan's options (select, new_take, takes; the
+    others are render_batch's). `select` (--shot) names shots of any of them: an id none of them has
+    is an error; a storyboard that has none of the ids renders nothing new."""
+    opts = RenderOptions.of(options, **changes)
+    select, new_take, takes = opts.select, opts.new_take, opts.takes
     from dataclasses import replace
     cache = cache or Cache()
     known = {s.id for prep in preps for s in prep.shots}
@@ -394,93 +499,83 @@ def plan_batch(preps: list[Prepared], cache: Cache | None = None, select: list[s
     return Batch(items)
 
 
-def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, concurrency: int | None = None,
-                 max_cost: float | None = None, loudness: float = -14.0, burn_subtitles: bool = False,
-                 confirm: Callable[[Batch], bool] | None = None,
-                 on_event: Callable[[int, "Event"], None] = lambda i, e: None,
-                 on_step: Callable[[int, str], None] = lambda i, s: None,
-                 on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
-                 media_root: str | None = None, force: bool = False, pick: str | None = None,
-                 retake_drift: int = 0) -> list[tuple[Rendered, "CutResult"]]:
-    """Render and cut every storyboard of a batch, one after another, into its own folder.
+def render_batch(batch: Batch, outs: list[Path], options: RenderOptions | None = None, *,
+                 cache: Cache | None = None, confirm: Callable[[Batch], bool] | None = None,
+                 progress: "Progress | Callable[[Event], None] | None" = None,
+                 **changes) -> list[tuple[Rendered, "CutResult"]]:
+    """Render and cut every storyboard of a batch, one after another, into its own folder, with the
+    render's and the cut's options (the plan's were the batch's: plan_batch took them).
 
-    One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
+    One confirmation for the batch's total; max_cost and concurrency hold for the whole run
     (never more than `concurrency` jobs at once, never more than `max_cost` spent in all). Every
     output folder is locked before anything is spent. A request an earlier storyboard rendered is
     a cache hit by the time a later one reaches it; one that failed there is not tried again.
     A stop (budget, quota...) ends the run: later storyboards are neither rendered nor cut. An
     output folder holding files storyboard did not write is refused unless `force`; what earlier
-    runs left half-written in one is swept.
+    runs left half-written in one is swept. `progress` hears of every shot and every cut.
 
     Every clip a paid backend makes is scored for identity alongside (with the extra installed).
     `pick="identity"` puts each shot's best-scoring take in the cut; `retake_drift` makes up to that
-    many more takes of each shot whose takes all drift or miss a character (within --max-cost), then
+    many more takes of each shot whose takes all drift or miss a character (within max_cost), then
     picks by identity too."""
-    import contextlib
     from dataclasses import replace
 
     from storyboard.exports import review as page
     from storyboard.store.budget import Budget
-    from storyboard.exports.handoff import check_media_root
-    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
     from storyboard.model.jobs import Outcome
     from storyboard import identity
-    check_media_root(media_root)  # before anything is spent
-    check_identity_options(pick, retake_drift, batch.backend)
-    budget = Budget(max_cost)  # one --max-cost for the run; nan and inf are refused here
+    opts = RenderOptions.of(options, **changes)
+    check_identity_options(opts.pick, opts.retake_drift, batch.backend)
+    budget = Budget(opts.max_cost)  # one --max-cost for the run; nan and inf are refused here
     cache = cache or Cache()
+    shown = as_progress(progress)
     if len(outs) != len(batch.items):
         raise UsageError("one output folder per storyboard")
-    if len({Path(o).resolve() for o in outs}) != len(outs):
-        raise UsageError("two storyboards would write into the same output folder; give them different names")
     results: list[tuple[Rendered, "CutResult"]] = []
-    with contextlib.ExitStack() as held:
-        for out in outs:
-            # before anything (even the lock file) is written there; review/ and media/ never links elsewhere
-            check_output_folder(Path(out), force, {page.FOLDER: page.NAMES, "media": None})
-        for out in outs:
-            held.enter_context(folder_lock(Path(out)))
-            mark_output_folder(Path(out), OUTPUTS)
-            sweep(Path(out), (".*.part*", ".work-*"), everything=True)  # ours; no one else writes here now
-        if batch.total > 0 and (confirm is None or not confirm(batch)):
-            raise SpendNotConfirmed(batch.backend, batch.total)
-        scorer = held.enter_context(identity.Scorer(cache)) if batch.backend not in identity.NOT_SCORED_BACKENDS \
-            else None
-        failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
-        for i, (prep, p) in enumerate(batch.items):
-            jobs = []
-            for j in p.jobs:
-                if j.selected and not j.cached and cache.get(j.key) is not None:
-                    j = replace(j, cached=True, cost=0.0)  # rendered by an earlier storyboard of the batch
-                elif j.selected and not j.cached and j.key in failed:
-                    j = replace(j, selected=False)
-                jobs.append(j)
-            rendered = render_shots(prep, replace(p, jobs=jobs), cache=cache, concurrency=concurrency, budget=budget,
-                                    confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
-                                    on_event=lambda e, i=i: on_event(i, e), scorer=scorer)
-            for j in p.jobs:
-                o = rendered.outcomes[j.shot.id]
-                if j.key in failed and o.entry is None:
-                    rendered.outcomes[j.shot.id] = Outcome(o.job, "failed", reason=f"the same request failed in "
-                                                           f"an earlier storyboard of this run: {failed[j.key]}")
-                elif o.entry is None and o.status in ("failed", "blocked"):
-                    failed.setdefault(j.key, o.reason)
-            if scorer is not None and scorer.enabled:
-                on_step(i, "checking faces against the references")
-                scorer.wait(on_error=lambda msg, i=i: on_step(i, msg))
-                if retake_drift and rendered.stop is None:
-                    _retake_drift(prep, rendered, cache, budget, scorer, retake_drift, concurrency,
-                                  lambda e, i=i: on_event(i, e))
-                if pick == "identity" or retake_drift:
-                    from storyboard import takes as takes_
-                    takes_.pick_by_identity(prep, rendered, cache)
-            result = cut(prep, rendered, Path(outs[i]), loudness=loudness, burn_subtitles=burn_subtitles,
-                         on_step=lambda s, i=i: on_step(i, s), media_root=media_root, cache=cache)
-            mark_output_folder(Path(outs[i]), [f.name for f in result.files.values()])
-            results.append((rendered, result))
-            on_cut(i, rendered, result)
-            if rendered.stop is not None:
-                break
+    try:
+        with _output_folders([Path(o) for o in outs], opts) as held:
+            if batch.total > 0 and (confirm is None or not confirm(batch)):
+                raise SpendNotConfirmed(batch.backend, batch.total)
+            scorer = held.enter_context(identity.Scorer(cache)) if batch.backend not in identity.NOT_SCORED_BACKENDS \
+                else None
+            failed: dict[str, str] = {}  # key -> why, for requests that failed in an earlier storyboard
+            for i, (prep, p) in enumerate(batch.items):
+                jobs = []
+                for j in p.jobs:
+                    if j.selected and not j.cached and cache.get(j.key) is not None:
+                        j = replace(j, cached=True, cost=0.0)  # rendered by an earlier storyboard of the batch
+                    elif j.selected and not j.cached and j.key in failed:
+                        j = replace(j, selected=False)
+                    jobs.append(j)
+                if i == 0:
+                    shown.start(sum(len(q.jobs) + len(q.extra) for _, q in batch.items),
+                                [pp.loaded.path.stem for pp, _ in batch.items])
+                rendered = _render(prep, replace(p, jobs=jobs), opts, cache,
+                                   confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
+                                   on_event=lambda e, i=i: shown.event(i, e), budget=budget, scorer=scorer)
+                for j in p.jobs:
+                    o = rendered.outcomes[j.shot.id]
+                    if j.key in failed and o.entry is None:
+                        rendered.outcomes[j.shot.id] = Outcome(o.job, "failed", reason=f"the same request failed in "
+                                                               f"an earlier storyboard of this run: {failed[j.key]}")
+                    elif o.entry is None and o.status in ("failed", "blocked"):
+                        failed.setdefault(j.key, o.reason)
+                if scorer is not None and scorer.enabled:
+                    shown.step(i, "checking faces against the references")
+                    scorer.wait(on_error=lambda msg, i=i: shown.step(i, msg))
+                    if opts.retake_drift and rendered.stop is None:
+                        _retake_drift(prep, rendered, cache, budget, scorer, opts,
+                                      lambda e, i=i: shown.event(i, e))
+                    if opts.pick == "identity" or opts.retake_drift:
+                        from storyboard import takes as takes_
+                        takes_.pick_by_identity(prep, rendered, cache)
+                result = _cut(prep, rendered, Path(outs[i]), opts, cache, on_step=lambda s, i=i: shown.step(i, s))
+                results.append((rendered, result))
+                shown.cut(i, rendered, result)
+                if rendered.stop is not None:
+                    break
+    finally:
+        shown.close()
     return results
 
 
@@ -528,21 +623,20 @@ def drifting(prep: Prepared, rendered: Rendered, cache: Cache, judge=None) -> li
     return out
 
 
-def _retake_drift(prep: Prepared, rendered: Rendered, cache: Cache, budget, scorer, k: int,
-                  concurrency: int | None, on_event) -> None:
+def _retake_drift(prep: Prepared, rendered: Rendered, cache: Cache, budget, scorer, opts: RenderOptions,
+                  on_event) -> None:
     """Up to `k` more takes of each drifting shot, one round at a time (a shot stops once a take is good),
     under the run's budget. New takes land in `rendered.extra` (and their cost in `rendered.spent`);
     pick_by_identity then chooses. A take --max-cost cannot pay for is not made, and is not a stop."""
     from dataclasses import replace
 
     from storyboard.errors import BudgetExceeded
-    for _ in range(k):
+    for _ in range(opts.retake_drift):
         shots = drifting(prep, rendered, cache)
         if not shots:
             return
         p2 = make_plan(prep, cache, shots, new_take=True)
-        r2 = render_shots(prep, p2, cache=cache, concurrency=concurrency, budget=budget, confirm=lambda _: True,
-                          on_event=on_event, scorer=scorer)
+        r2 = _render(prep, p2, opts, cache, confirm=lambda _: True, on_event=on_event, budget=budget, scorer=scorer)
         scorer.wait()
         rendered.spent = round(rendered.spent + r2.spent, 4)
         for sid in shots:

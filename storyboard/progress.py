@@ -113,3 +113,46 @@ def some(ids: list[str], shown: int = 5) -> str:
     """The first few ids, and how many more."""
     head = ", ".join(ids[:shown])
     return head + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
+# -- what a run reports as it goes ---------------------------------------------------------------
+
+class Progress:
+    """What a render tells as it goes, to whoever shows it (the command line's live table, a bar in a
+    notebook). Subclass it and override what you show; each method does nothing here. `event` is
+    called from the render's threads. `index` is the storyboard's place in a run of several (0 for one)."""
+
+    def start(self, total: int, names: list[str]) -> None:
+        """Before the first event: how many shots the run has in all, and the storyboards' names."""
+
+    def event(self, index: int, event) -> None:
+        """A shot changed state (a storyboard.model.jobs.Event: shot, state, percent, spent...)."""
+
+    def step(self, index: int, text: str) -> None:
+        """A step of the cut began ("mixing the sound", ...)."""
+
+    def cut(self, index: int, rendered, result) -> None:
+        """A storyboard's cut is written (its Rendered and CutResult)."""
+
+    def close(self) -> None:
+        """The run ended, done or not."""
+
+
+class Callbacks(Progress):
+    """A Progress made of plain functions of (index, event), (index, text) and (index, rendered, result);
+    the ones not given do nothing."""
+
+    def __init__(self, event=None, step=None, cut=None):
+        self._event, self._step, self._cut = event, step, cut
+
+    def event(self, index: int, event) -> None:
+        if self._event:
+            self._event(index, event)
+
+    def step(self, index: int, text: str) -> None:
+        if self._step:
+            self._step(index, text)
+
+    def cut(self, index: int, rendered, result) -> None:
+        if self._cut:
+            self._cut(index, rendered, result)

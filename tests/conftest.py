@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -30,6 +33,7 @@ def _isolated(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
     monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # crash logs (platformdirs' user_log_dir)
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
                 "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL"):
         monkeypatch.delenv(var, raising=False)
@@ -44,12 +48,70 @@ def project(tmp_path):
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current output")
+    parser.addoption("--slow", action="store_true",
+                     help="also run the slow end-to-end tests (@pytest.mark.slow); CI (CI=true) always runs them")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The tier is the folder: tests/unit, tests/backends, tests/integration (select with -m)."""
+    """The tier is the folder: tests/unit, tests/backends, tests/integration (select with -m). A test
+    marked slow (a few end-to-end runs of whole processes, browsers and kills) runs in CI, or with
+    --slow; a developer's run skips it and says so."""
+    run_slow = config.getoption("--slow") or os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    later = pytest.mark.skip(reason="slow end-to-end test: CI runs it (CI=true), or pass --slow")
     for item in items:
         parts = item.path.parts
         for tier in ("unit", "backends", "integration"):
             if tier in parts:
                 item.add_marker(getattr(pytest.mark, tier))
+        if not run_slow and item.get_closest_marker("slow"):
+            item.add_marker(later)
+
+
+# -- expensive results made once per test run and shared, read-only, by every xdist worker ----------
+
+@contextlib.contextmanager
+def _held(lock: Path):
+    import fcntl
+    with open(lock, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # blocks: the other workers wait for the one making it
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def made_once(tmp_path_factory):
+    """made_once(name, make) -> the folder `make(folder)` filled, made by the first worker that asks and
+    shared by the rest of this run (the folder all xdist workers' temporary folders sit in). Its files
+    are read-only: a test copies what it changes (see copy_of)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+    def get(name: str, make: Callable[[Path], None]) -> Path:
+        folder = root / f"shared-{name}"
+        with _held(root / f"shared-{name}.lock"):
+            if not (folder / ".made").exists():
+                if folder.exists():
+                    shutil.rmtree(folder)  # a worker that died while making it
+                folder.mkdir()
+                make(folder)
+                for p in folder.rglob("*"):
+                    if p.is_file() and not p.is_symlink():
+                        p.chmod(p.stat().st_mode & ~0o222)
+                (folder / ".made").write_text("")
+        return folder
+    return get
+
+
+def copy_of(shared: Path, into: Path) -> Path:
+    """A writable copy of a shared folder (made_once) in a test's own folder: the write bits the
+    user's umask gives back, as if the files had been written here."""
+    shutil.copytree(shared, into, dirs_exist_ok=True, symlinks=True,
+                    ignore=shutil.ignore_patterns(".made"))
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in into.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            p.chmod(p.stat().st_mode | (0o222 & ~umask))
+    return into

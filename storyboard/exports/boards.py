@@ -102,6 +102,26 @@ def fonts() -> tuple[Path, Path]:
     return house.latin_path(), house.cjk_path()
 
 
+def needs_cjk(sheet: Sheet) -> bool:
+    """Does any text on the boards have a letter the Latin face lacks (so the CJK face must be embedded)?"""
+    import dataclasses
+
+    from storyboard.draw.fonts import charmap
+    latin = charmap(str(fonts()[0]))
+
+    def texts(v):
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                yield from texts(x)
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            for f in dataclasses.fields(v):
+                if f.name not in ("entry", "compiled"):  # the cache record and the compiled shot: not printed
+                    yield from texts(getattr(v, f.name))
+    return any(not ch.isspace() and ord(ch) not in latin for text in texts(sheet) for ch in text)
+
+
 def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) -> bytes:
     from fpdf import FPDF
     if paper.lower() not in PAPERS:
@@ -114,8 +134,9 @@ def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) ->
     pdf.set_creation_date(_utc(sheet.made))
     latin, cjk = fonts()
     pdf.add_font("sans", "", str(latin))  # the variable font's default instance: Regular
-    pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
-    pdf.set_fallback_fonts(["cjk"], exact_match=False)
+    if needs_cjk(sheet):  # reading the CJK collection (20 MB) and subsetting it was most of the PDF's time
+        pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
+        pdf.set_fallback_fonts(["cjk"], exact_match=False)
     per_page = grid.rows * grid.columns
     pages = max(1, -(-len(sheet.shots) // per_page))
     gap, head = 5.0, 9.0

@@ -2,8 +2,9 @@
 
 Every step is bounded whatever the film's length: the picture is one concat list (copied runs read
 straight from their sources, only transitions, fades and frames off key frames encoded), the sound
-is mixed in chunks of at most MAX_INPUTS sources written back to back as raw samples, and the
-loudness is measured on the final AAC and corrected there when it is off."""
+is mixed in chunks of at most MAX_INPUTS sources written back to back as raw samples and measured
+as it is written (its one true-peak measurement), and the levels are found on those samples before
+the one AAC encode."""
 
 from __future__ import annotations
 
@@ -19,21 +20,20 @@ import ffmpeg as ff  # ffmpeg-python
 from storyboard.errors import MediaError
 from storyboard.media.clips import AUDIO, BITEXACT, RATE, fit_filter, source, video_codec
 from storyboard.media.ffmpeg import (Command, ConcatEntry, FfmpegFailed, Script, compile, concat_input, concat_script,
-                                     run, safe_path, start, timeout_for, with_loopback)
+                                     run, safe_path, start, timeout_for)
 from storyboard.media.probe import index
 from storyboard.stages.timeline import Timeline
 
 DECLICK = 0.01  # seconds of fade at hard cuts: no clicks at joins
 MUSIC_GAIN_DB = -16.0  # the bed's level when the storyboard sets no music_volume
 MAX_INPUTS = 32  # sources per sound-mix step: ffmpeg's memory, threads and open files stay bounded
-LOUDNESS_TOLERANCE = 0.5  # LU either side of the target, measured on the final AAC
-MAX_PASSES = 3  # AAC encodes of the sound at most: the first, and corrections when it is off
-PRE_TOLERANCE = 0.2  # LU: how close the limited samples must come before the encode (AAC moves it ~0.1)
-MAX_TRIES = 5  # measurements of the limited samples at most
+LOUDNESS_TOLERANCE = 0.5  # LU either side of the target: the promise
+PRE_TOLERANCE = 0.2  # LU: how close the levelled samples must come before the encode (AAC moves it ~0.1)
+MAX_TRIES = 8  # measurements of the limited samples at most
 MAX_GAIN = 40.0  # dB: a film of near silence is not raised further
-MAX_STEP = 6.0  # dB: the most one correction moves the gain
+MAX_STEP = 6.0  # dB: the most one try moves the gain
 LIMIT_HEADROOM = 1.2  # dB the limiter (which sees samples) leaves under the true-peak ceiling
-GAIN_HEADROOM = 0.5  # dB a plain gain leaves under the ceiling for what the AAC encoder adds
+GAIN_HEADROOM = 0.5  # dB the levelled samples' true peak leaves under the ceiling for what the AAC encoder adds
 RAW = {"f": "f32le", "ar": RATE, "ac": 2}  # the mix between steps: raw float samples, joined by appending
 STEREO = {"sample_fmts": "fltp", "channel_layouts": "stereo"}
 
@@ -130,39 +130,101 @@ def _from_frame(src: Path, frame: int, keys: list[int], fps: int):
     return (source(src, ss=_seconds(_us(k, fps))) if k else source(src)), frame - k
 
 
+MAX_RUN = 8  # pieces encoded by one ffmpeg at most (each shot it reads is one decoder)
+
+
+def plan_runs(pieces: list[Piece], max_run: int | None = None) -> list[list[int]]:
+    """The pieces that cannot be copied, as runs of neighbours encoded by one ffmpeg each: a
+    dissolve with the frames off key frames on either side of it is one piece of picture, one x264
+    start-up and one decode of each side, not three."""
+    runs: list[list[int]] = []
+    for k, p in enumerate(pieces):
+        if p.kind == "copy":
+            continue
+        if runs and runs[-1][-1] == k - 1 and len(runs[-1]) < (max_run or MAX_RUN):
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
+
+
+def run_cmd(run_pieces: list[Piece], sources: list[Path], out: Path, fps: int,
+            keyframes_of: dict[int, list[int]] | None = None) -> Command:
+    """Encode neighbouring pieces that cannot be copied (runs off key frames with their fades, and
+    transitions) as one file. Each shot is decoded once, from the key frame before the first frame
+    any piece needs of it."""
+    reads: dict[int, list[tuple[int, int]]] = {}  # shot -> the frame ranges read from it, in order
+    for p in run_pieces:
+        reads.setdefault(p.shot, []).append((p.start, p.end))
+        if p.kind == "xfade":
+            reads.setdefault(p.shot + 1, []).append((0, p.frames))
+    feeds, skipped = {}, 0
+    for shot, ranges in reads.items():
+        lo = min(a for a, _ in ranges)
+        inp, skip = _from_frame(sources[shot], lo, (keyframes_of or {}).get(shot, []), fps)
+        skipped = max(skipped, skip)
+        v = inp["v:0"]
+        split = v.filter_multi_output("split", len(ranges)) if len(ranges) > 1 else None
+        first = lo - skip  # the frame decoding starts at
+        feeds[shot] = iter([(split[k] if split is not None else v, first) for k in range(len(ranges))])
+
+    def frames(shot: int, start: int, end: int):
+        v, first = next(feeds[shot])
+        return v.trim(start_frame=start - first, end_frame=end - first).setpts("PTS-STARTPTS")
+    parts = []
+    for p in run_pieces:
+        a = frames(p.shot, p.start, p.end)
+        if p.kind == "encode":
+            n = p.end - p.start
+            if p.fade_in:
+                a = a.filter("fade", t="in", start_frame=0, nb_frames=p.fade_in)
+            if p.fade_out:
+                a = a.filter("fade", t="out", start_frame=n - p.fade_out, nb_frames=p.fade_out)
+        else:
+            b = frames(p.shot + 1, 0, p.frames)
+            a = ff.filter([a, b], "xfade", transition=p.transition, duration=f"{p.frames / fps:.6f}", offset=0)
+        parts.append(a)
+    v = ff.concat(*parts, v=1, a=0) if len(parts) > 1 else parts[0]
+    length = sum(p.length for p in run_pieces)
+    first, last = run_pieces[0], run_pieces[-1]
+    what = (f"transition after shot {first.shot + 1}" if len(run_pieces) == 1 and first.kind == "xfade" else
+            f"encoding frames {first.start}-{first.end} of shot {first.shot + 1}" if len(run_pieces) == 1 else
+            f"encoding the picture around shots {first.shot + 1}-{last.shot + 1 + (last.kind == 'xfade')}")
+    out_spec = ff.output(v.filter("format", pix_fmts="yuv420p"), safe_path(out), an=None, **video_codec(fps),
+                         **{"frames:v": length}, **BITEXACT)
+    return compile(out_spec, what, timeout_for(length / fps + skipped / fps, "encode"))
+
+
 def piece_cmd(p: Piece, sources: list[Path], out: Path, fps: int, keyframes_of: dict[int, list[int]] | None = None) -> Command:
     """Encode one piece that cannot be copied: a run off key frames (with its fades), or a transition.
     Decoding starts at the key frame before the piece, not at the source's start."""
-    keys = (keyframes_of or {}).get(p.shot, [])
-    inp, skip = _from_frame(sources[p.shot], p.start, keys, fps)
-    a = inp["v:0"].trim(start_frame=skip, end_frame=skip + (p.end - p.start)).setpts("PTS-STARTPTS")
-    if p.kind == "encode":
-        n = p.end - p.start
-        if p.fade_in:
-            a = a.filter("fade", t="in", start_frame=0, nb_frames=p.fade_in)
-        if p.fade_out:
-            a = a.filter("fade", t="out", start_frame=n - p.fade_out, nb_frames=p.fade_out)
-        what = f"encoding frames {p.start}-{p.end} of shot {p.shot + 1}"
-    else:
-        b = source(sources[p.shot + 1])["v:0"].trim(end_frame=p.frames).setpts("PTS-STARTPTS")
-        a = ff.filter([a, b], "xfade", transition=p.transition, duration=f"{p.frames / fps:.6f}", offset=0)
-        what = f"transition after shot {p.shot + 1}"
-    out_spec = ff.output(a.filter("format", pix_fmts="yuv420p"), safe_path(out), an=None, **video_codec(fps),
-                         **{"frames:v": p.length}, **BITEXACT)
-    return compile(out_spec, what, timeout_for(p.length / fps + skip / fps, "encode"))
+    return run_cmd([p], sources, out, fps, keyframes_of)
 
 
 def picture_list(pieces: list[Piece], sources: list[Path], encoded: dict[int, Path], fps: int) -> Script:
     """The concat list of the whole picture: copied runs cut from their sources at key frames
     (inpoint rounded up, outpoint down: the key frame is in, the next run's first frame out),
-    encoded pieces whole; every duration from the cut's frame grid, so no rounding adds up."""
+    encoded files whole (`encoded` names each by its first piece; the pieces after it that are
+    neither copied nor named are in it too); every duration from the cut's frame grid, so no
+    rounding adds up."""
     entries = []
     pos = 0
-    for k, p in enumerate(pieces):
-        path, start, end = (sources[p.shot], p.start, p.end) if p.kind == "copy" else (encoded[k], 0, p.length)
+    k = 0
+    while k < len(pieces):
+        p = pieces[k]
+        if p.kind == "copy":
+            path, start, end, length = sources[p.shot], p.start, p.end, p.length
+            k += 1
+        else:
+            path, length = encoded[k], p.length
+            k += 1
+            while k < len(pieces) and pieces[k].kind != "copy" and k not in encoded:
+                length += pieces[k].length
+                k += 1
+            start, end = 0, length
         entries.append(ConcatEntry(path, inpoint=-(-start * 1_000_000 // fps), outpoint=_us(end, fps),
-                                   duration=_us(pos + p.length, fps) - _us(pos, fps)))
-        pos += p.length
+                                   duration=_us(pos + length, fps) - _us(pos, fps)))
+        pos += length
     return concat_script(entries, "picture.txt")
 
 
@@ -211,9 +273,9 @@ def plan_chunks(tl: Timeline, max_inputs: int | None = None) -> list[Chunk]:
     return chunks
 
 
-def _shot_sound(stream, tl: Timeline, i: int, window_start: int):
+def _shot_sound(stream, tl: Timeline, i: int):
     """Shot i's sound, exactly its picture's length, faded at its edges (crossfades under dissolves
-    and wipes, fades under fades, a declick at cuts), placed in a window starting at `window_start`."""
+    and wipes, fades under fades, a declick at cuts)."""
     sp, fps = tl.spans[i], tl.fps
     e = sp
     n = samples(sp.start + sp.length, fps) - samples(sp.start, fps)
@@ -221,16 +283,48 @@ def _shot_sound(stream, tl: Timeline, i: int, window_start: int):
     fin = samples(e.head, fps) if e.head else samples(e.fade_in, fps) if e.fade_in else declick
     fout = samples(e.tail, fps) if e.tail else samples(e.fade_out, fps) if e.fade_out else declick
     fin, fout = max(1, min(fin, n)), max(1, min(fout, n))
-    s = (stream.filter("aresample", RATE).filter("aformat", **STEREO).filter("apad")
-         .filter("atrim", end_sample=n).filter("asetpts", "PTS-STARTPTS")
-         .filter("afade", t="in", ss=0, ns=fin, curve="qsin")
-         .filter("afade", t="out", ss=n - fout, ns=fout, curve="qsin"))
-    offset = samples(sp.start, fps) - window_start
-    if offset > 0:
-        s = s.filter("adelay", delays=f"{offset}S", all=1)
-    elif offset < 0:  # began in an earlier window: only its end is heard here
-        s = s.filter("atrim", start_sample=-offset).filter("asetpts", "PTS-STARTPTS")
-    return s
+    return (stream.filter("aresample", RATE).filter("aformat", **STEREO).filter("apad")
+            .filter("atrim", end_sample=n).filter("asetpts", "PTS-STARTPTS")
+            .filter("afade", t="in", ss=0, ns=fin, curve="qsin")
+            .filter("afade", t="out", ss=n - fout, ns=fout, curve="qsin"))
+
+
+def plan_layers(tl: Timeline, chunk: Chunk) -> list[list[int]]:
+    """The chunk's shots as layers in which none overlaps another: each layer is one sequence of
+    shots and silences joined end to end (concat), and only the layers are mixed. Mixing every shot
+    at its offset instead made each window cost its number of shots times its length (a 30-shot
+    window of hard cuts mixed 15 films' worth of silence). Hard cuts are one layer; dissolves two."""
+    fps = tl.fps
+    layers: list[list[int]] = []
+    ends: list[int] = []
+    for i in chunk.shots:
+        start = samples(tl.spans[i].start, fps)
+        k = next((k for k, end in enumerate(ends) if end <= start), None)
+        if k is None:
+            layers.append([])
+            ends.append(0)
+            k = len(layers) - 1
+        layers[k].append(i)
+        ends[k] = samples(tl.spans[i].start + tl.spans[i].length, fps)
+    return layers
+
+
+def _layer(parts: dict, tl: Timeline, shots: list[int], chunk: Chunk):
+    """One layer of a window: its shots back to back, each padded with silence up to the next one's
+    start (the first delayed to its own, or trimmed when it began in an earlier window), the last
+    to the window's end."""
+    fps, segments = tl.fps, []
+    for k, i in enumerate(shots):
+        s = parts[i]
+        offset = samples(tl.spans[i].start, fps) - chunk.start
+        if k == 0 and offset > 0:
+            s = s.filter("adelay", delays=f"{offset}S", all=1)
+        elif offset < 0:  # began in an earlier window: only its end is heard here
+            s = s.filter("atrim", start_sample=-offset).filter("asetpts", "PTS-STARTPTS")
+        nxt = samples(tl.spans[shots[k + 1]].start, fps) if k + 1 < len(shots) else chunk.end
+        length = nxt - max(chunk.start, samples(tl.spans[i].start, fps)) + (max(offset, 0) if k == 0 else 0)
+        segments.append(s.filter("apad", whole_len=length).filter("atrim", end_sample=length))
+    return ff.concat(*segments, v=0, a=1) if len(segments) > 1 else segments[0]
 
 
 def chunk_cmd(tl: Timeline, chunk: Chunk, sources: list[Path]) -> Command:
@@ -241,8 +335,9 @@ def chunk_cmd(tl: Timeline, chunk: Chunk, sources: list[Path]) -> Command:
         a = source(path)["a:0"]
         split = a.filter_multi_output("asplit") if n > 1 else None
         feeds[path] = iter([split[k] for k in range(n)] if split is not None else [a])
-    parts = [_shot_sound(next(feeds[sources[i]]), tl, i, chunk.start) for i in chunk.shots]
-    mixed = ff.filter(parts, "amix", inputs=len(parts), normalize=0, duration="longest") if len(parts) > 1 else parts[0]
+    parts = {i: _shot_sound(next(feeds[sources[i]]), tl, i) for i in chunk.shots}
+    layers = [_layer(parts, tl, shots, chunk) for shots in plan_layers(tl, chunk)]
+    mixed = ff.filter(layers, "amix", inputs=len(layers), normalize=0, duration="longest") if len(layers) > 1 else layers[0]
     mixed = mixed.filter("apad").filter("atrim", end_sample=chunk.end - chunk.start)
     seconds = (chunk.end - chunk.start) / RATE
     out_spec = ff.output(mixed, "pipe:1", **RAW, **{"c:a": "pcm_f32le"})
@@ -285,9 +380,6 @@ class Levels:
             s = s.filter("alimiter", limit=f"{max(10 ** (self.limit / 20), 0.0625):.5f}", attack=5, release=50,
                          level=0, latency=1)
         return s
-
-
-EBUR128 = "ebur128=framelog=verbose:peak=true"  # 4x true peak; at info level, the summary only
 
 
 def _ebur128(stream, peak: bool = True):
@@ -334,12 +426,20 @@ def ebur128(path: Path) -> tuple[float, float]:
     return m["I"], m["TP"]
 
 
+SILENCE = -70.0  # LUFS: EBU R128's absolute gate; ebur128 reports silence here
+
+
+def silent(measured: dict[str, float]) -> bool:
+    return measured["I"] <= SILENCE
+
+
 def plan_levels(measured: dict[str, float], target: float, ceiling: float) -> Levels:
     """A plain gain to the target when the peaks stay under the ceiling (exact and transparent);
-    else the same gain into a limiter a little under the ceiling."""
-    if measured["I"] == float("-inf"):
-        return Levels()  # silence stays silence
-    gain = target - measured["I"]
+    else the same gain into a limiter a little under the ceiling. Silence stays silence (it was
+    raised 56 dB), and nothing is raised more than MAX_GAIN."""
+    if silent(measured):
+        return Levels()
+    gain = min(target - measured["I"], MAX_GAIN)
     if measured["TP"] + gain <= ceiling - GAIN_HEADROOM:
         return Levels(gain)
     return Levels(gain, ceiling - LIMIT_HEADROOM)
@@ -362,27 +462,10 @@ def next_gain(tries: list[tuple[float, float]], target: float) -> float:
     return min(gain + max(-MAX_STEP, min(MAX_STEP, step)), MAX_GAIN)
 
 
-def correct(levels: Levels, measured: dict[str, float], target: float, ceiling: float,
-            rise: float = 1.0) -> Levels | None:
-    """The levels for another pass when the measured result is off (None: it is on target); `rise`
-    is the loudness gained per dB of gain (see `slope`)."""
-    if measured["I"] == float("-inf"):
-        return None
-    off = target - measured["I"]
-    over = measured["TP"] - ceiling
-    if abs(off) <= LOUDNESS_TOLERANCE and over <= 0:
-        return None
-    limit = levels.limit
-    if over > 0:  # bring in the limiter, or lower its ceiling by what got through
-        limit = ceiling - LIMIT_HEADROOM if limit is None else limit - over - 0.2
-    return Levels(levels.gain + max(-MAX_STEP, min(MAX_STEP, off / rise)), limit)
-
-
 def mux_cmd(video: Path, mix_raw: Path, out: Path, levels: Levels, subtitles: Script | None, fps: int,
             seconds: float) -> Command:
-    """Picture (copied, or re-encoded only to burn subtitles) with the levelled sound, AAC; the AAC
-    is decoded again in the same run (a loopback decoder) and measured, so the figures are those
-    of the sound as it will be heard, without reading the file back."""
+    """Picture (copied, or re-encoded only to burn subtitles) with the levelled sound, AAC. Nothing is
+    measured here: the levels were found on the samples, where a gain is exact."""
     v = source(video)["v:0"]
     if subtitles is None:
         vcodec = {"c:v": "copy"}
@@ -392,8 +475,7 @@ def mux_cmd(video: Path, mix_raw: Path, out: Path, levels: Levels, subtitles: Sc
         vcodec = video_codec(fps)
     a = levels.apply(source(mix_raw, **RAW).audio)
     out_spec = ff.output(v, a, safe_path(out), **vcodec, **AUDIO, shortest=None, **BITEXACT, movflags="+faststart")
-    cmd = compile(out_spec, "writing the cut", timeout_for(seconds, "encode" if subtitles else "audio"), loglevel="info")
-    return with_loopback(cmd, "0:1", EBUR128)  # output 0's stream 1: the AAC (the picture is mapped first)
+    return compile(out_spec, "writing the cut", timeout_for(seconds, "encode" if subtitles else "audio"))
 
 
 # -- the whole cut ------------------------------------------------------------------------------
@@ -419,44 +501,71 @@ def mix_sound(tl: Timeline, sources: list[Path], out_raw: Path, music: Path | No
 
 def encode_pieces(pieces: list[Piece], sources: list[Path], work: Path, fps: int,
                   keyframes_of: dict[int, list[int]]) -> dict[int, Path]:
-    """Encode the pieces that cannot be copied (one small ffmpeg each, one at a time: an x264 at
-    720p holds ~80 MB); their files by piece number."""
+    """Encode the pieces that cannot be copied, neighbours together (plan_runs), one small ffmpeg at
+    a time (an x264 at 720p holds ~80 MB); their files by the number of each run's first piece."""
     encoded: dict[int, Path] = {}
-    for k, p in enumerate(pieces):
-        if p.kind != "copy":
-            encoded[k] = work / f"piece{k:05d}.mp4"
-            run(piece_cmd(p, sources, encoded[k], fps, keyframes_of))
+    for run_ in plan_runs(pieces):
+        out = work / f"piece{run_[0]:05d}.mp4"
+        run(run_cmd([pieces[k] for k in run_], sources, out, fps, keyframes_of))
+        encoded[run_[0]] = out
     return encoded
 
 
+def join_picture(pieces: list[Piece], sources: list[Path], work: Path, fps: int, keyframes_of: dict[int, list[int]],
+                 seconds: float) -> Path:
+    """The whole picture: what cannot be copied encoded, then everything joined by copying packets.
+    Runs beside the sound mix (one more process at a time, bounded)."""
+    encoded = encode_pieces(pieces, sources, work, fps, keyframes_of)
+    out = work / "picture.mp4"
+    run(concat_cmd(picture_list(pieces, sources, encoded, fps), out, seconds))
+    for path in encoded.values():
+        path.unlink()
+    return out
+
+
 def find_levels(mix: Path, measured: dict[str, float], target: float, ceiling: float, seconds: float,
-                on_step: Callable[[str], None]) -> tuple[Levels, float]:
-    """The levels for the mix, and how much loudness a dB of gain adds under them. A plain gain is
-    exact; under a limiter (which takes loudness with the peaks) the gain that gives it back is
-    found on the samples, with no encode, a few measurements at most."""
+                on_step: Callable[[str], None]) -> tuple[Levels, dict[str, float]]:
+    """The levels for the mix, and the figures (I, TP) of the sound they make, before the encode.
+
+    Two passes, like loudnorm's linear mode with measured values: the mix was measured as it was
+    made; where its peaks allow, the gain to the target is exact and so are the figures (a gain
+    moves loudness and true peak by itself). Where the true-peak ceiling forbids that gain, a limiter
+    goes before it and the gain that reaches the target through it is searched on the samples (a
+    limiter takes loudness with the peaks), each try measured with its true peak, a few at most.
+    (loudnorm itself resamples to 192 kHz and, when its linear conditions fail, silently falls back
+    to its dynamic mode: the misses this replaces.)"""
     levels = plan_levels(measured, target, ceiling)
-    tries: list[tuple[float, float]] = []
-    while levels.limit is not None and len(tries) < MAX_TRIES:
+    if levels.limit is None:
+        return levels, {"I": measured["I"] + levels.gain, "TP": measured["TP"] + levels.gain}
+    tries: list[tuple[Levels, dict[str, float]]] = []
+    while len(tries) < MAX_TRIES:
         on_step("levelling the sound")
-        got = measure(mix, raw=True, levels=levels, seconds=seconds, peak=False)["I"]  # the AAC's peak is checked later
-        tries.append((levels.gain, got))
-        if got == float("-inf") or abs(got - target) <= PRE_TOLERANCE:
+        got = measure(mix, raw=True, levels=levels, seconds=seconds)
+        tries.append((levels, got))
+        over = got["TP"] - (ceiling - GAIN_HEADROOM)
+        if over > 0:  # inter-sample peaks got through: the limiter goes lower, the gain stays
+            levels = replace(levels, limit=levels.limit - over - 0.1)
+            continue
+        if silent(got) or abs(got["I"] - target) <= PRE_TOLERANCE:
             break
-        levels = replace(levels, gain=next_gain(tries, target))
-    if tries and abs(tries[-1][1] - target) > PRE_TOLERANCE:  # none close enough: the closest
-        levels = replace(levels, gain=min(tries, key=lambda t: abs(t[1] - target))[0])
-    return levels, slope(tries)
+        gain = next_gain([(lv.gain, f["I"]) for lv, f in tries if lv.limit == levels.limit], target)
+        if gain == levels.gain:  # no further to go (MAX_GAIN)
+            break
+        levels = replace(levels, gain=gain)
+    fit = [(lv, f) for lv, f in tries if f["TP"] <= ceiling - GAIN_HEADROOM] or tries
+    return min(fit, key=lambda t: abs(t[1]["I"] - target))
 
 
 @dataclass(frozen=True)
 class CutSound:
-    """The cut as written, with its sound's figures measured on the final AAC."""
+    """The cut as written, with its sound's figures: measured on the levelled samples that were
+    encoded (AAC moves the loudness by about 0.1 LU and the peak by less than GAIN_HEADROOM)."""
 
     path: Path
     loudness: float  # LUFS, integrated
     true_peak: float  # dBTP
-    passes: int  # AAC encodes it took (1: on target the first time)
     warnings: list[str]
+    levels: Levels = Levels()
 
 
 def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Path | None = None,
@@ -470,26 +579,21 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
     pieces = plan_pieces(tl, keyframes_of)
     on_step(f"joining picture ({sum(1 for p in pieces if p.kind != 'copy')} encoded pieces, "
             f"{sum(1 for p in pieces if p.kind == 'copy')} copied)")
-    encoded = encode_pieces(pieces, sources, work, fps, keyframes_of)
     mix = work / "mix.f32"
-    on_step("mixing sound")
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the join copies packets while the sound is mixed
-        picture = pool.submit(run, concat_cmd(picture_list(pieces, sources, encoded, fps), work / "picture.mp4", seconds))
-        measured = mix_sound(tl, sources, mix, music, music_gain_db)
-        picture.result()
-    for path in encoded.values():
-        path.unlink()
-    levels, rise = find_levels(mix, measured, loudness, true_peak, seconds, on_step)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the picture is encoded and joined while the sound is mixed
+        picture = pool.submit(join_picture, pieces, sources, work, fps, keyframes_of, seconds)
+        on_step("mixing sound")
+        try:
+            measured = mix_sound(tl, sources, mix, music, music_gain_db)
+        finally:
+            video = picture.result()  # its error, if both failed, is the one to tell
+    levels, got = find_levels(mix, measured, loudness, true_peak, seconds, on_step)
     on_step("writing the cut")
-    for passes in range(1, MAX_PASSES + 1):
-        measured = parse_measure(run(mux_cmd(work / "picture.mp4", mix, out, levels, subtitle_cards, fps, seconds)).log)
-        again = correct(levels, measured, loudness, true_peak, rise)
-        if again is None or passes == MAX_PASSES:
-            break
-        on_step(f"loudness {measured['I']:.1f} LUFS, true peak {measured['TP']:+.1f} dBTP: encoding the sound again")
-        levels = again
+    run(mux_cmd(video, mix, out, levels, subtitle_cards, fps, seconds))
     warnings = []
-    if again is not None:
-        warnings.append(f"the sound lands at {measured['I']:.1f} LUFS, true peak {measured['TP']:+.1f} dBTP after "
-                        f"{passes} passes, not {loudness:.1f} LUFS under {true_peak:+.1f} dBTP")
-    return CutSound(out, measured["I"], measured["TP"], passes, warnings)
+    if not silent(got) and (abs(got["I"] - loudness) > LOUDNESS_TOLERANCE or got["TP"] > true_peak):
+        why = (f"it is too quiet to raise by more than {MAX_GAIN:.0f} dB" if levels.gain >= MAX_GAIN else
+               "its peaks would break the ceiling" if got["I"] < loudness else "it is louder than the target")
+        warnings.append(f"the sound lands at {got['I']:.1f} LUFS, true peak {got['TP']:+.1f} dBTP, not "
+                        f"{loudness:.1f} LUFS under {true_peak:+.1f} dBTP: {why}")
+    return CutSound(out, got["I"], got["TP"], warnings, levels)

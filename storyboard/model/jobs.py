@@ -17,6 +17,16 @@ from storyboard.model.loaded import Loaded
 KeyExtra = Callable[[CompiledShot, ShotContext], dict]  # a backend's own cache-key fields
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
+def _counts(statuses: list[str]) -> str:
+    order = ["rendered", "cached", "failed", "blocked", "skipped"]
+    seen = {s: statuses.count(s) for s in order + sorted(set(statuses) - set(order))}
+    return ", ".join(f"{n} {s}" for s, n in seen.items() if n) or "no shots"
+
+
 @dataclass(frozen=True)
 class GroupRequest:
     """Shots made by one multi-shot request (issue 25): one key, one take count, one job and one price.
@@ -51,6 +61,8 @@ class GroupRequest:
 
 @dataclass(frozen=True)
 class RenderJob:
+    """One clip to make (or find in the cache): a shot's request, its cache key, take and price."""
+
     shot: CompiledShot
     key: str  # everything that shapes the clip, the take included
     base_key: str  # the same without the take: what takes are counted under
@@ -69,6 +81,11 @@ class RenderJob:
         """A shot of a group that is not its first: its group's one job (the first shot's) makes it."""
         return self.group is not None and not self.group.leader
 
+    def __repr__(self) -> str:
+        state = "cached" if self.cached else (f"${self.cost:.2f}" if self.selected else "not selected")
+        twin = f", as {self.twin_of!r}" if self.twin_of else ""
+        return f"<RenderJob {self.shot.id!r} take {self.take} {self.key[:12]}: {state}{twin}>"
+
 
 @dataclass(frozen=True)
 class MissingTake:
@@ -81,6 +98,9 @@ class MissingTake:
 
 @dataclass(frozen=True)
 class Plan:
+    """What a render would do, spending nothing: a job per shot (its key, cache hit and price), the
+    other takes asked for, and the pinned takes that do not exist. A notebook shows it as a table."""
+
     backend: str
     jobs: list[RenderJob] = field(default_factory=list)  # one per shot: the take the cut uses
     extra: list[RenderJob] = field(default_factory=list)  # other takes this run makes (--takes N, pinned --new-take)
@@ -103,6 +123,30 @@ class Plan:
     def job(self, shot_id: str) -> RenderJob:
         """The job of a shot: the take the cut uses."""
         return next(j for j in self.jobs if j.shot.id == shot_id)
+
+    def __repr__(self) -> str:
+        cached = sum(1 for j in self.jobs if j.cached)
+        extra = f" (+{_n(len(self.extra), 'other take')})" if self.extra else ""
+        return (f"<Plan on {self.backend}: {_n(len(self.jobs), 'shot')}{extra}, {cached} cached, "
+                f"{len(self.to_render)} to render, ${self.total:.2f}>")
+
+    def _repr_html_(self) -> str:
+        """A table for notebooks: each shot, its take, key, cache hit and price."""
+        from html import escape
+        rows = []
+        for j in self.jobs + self.extra:
+            cache = "hit" if j.cached else ("same as " + j.twin_of if j.twin_of else "miss")
+            cost = "" if not j.selected else f"${j.cost:.2f}"
+            rows.append(f"<tr><td>{escape(j.shot.id)}</td><td>{j.shot.duration:g}s</td><td>{escape(j.shot.model)}</td>"
+                        f"<td>{j.take}</td><td><code>{j.key[:12]}</code></td><td>{escape(cache)}</td>"
+                        f"<td>{j.price_per_second:.2f}</td><td style='text-align:right'>{cost}</td></tr>")
+        missing = "".join(f"<p>shot {escape(m.shot)} pins take {m.take}, which does not exist "
+                          f"(there are {', '.join(map(str, m.existing)) or 'none'})</p>" for m in self.missing_takes)
+        return (f"<div><b>plan on {escape(self.backend)}</b>: {_n(len(self.jobs), 'shot')}, "
+                f"{len(self.to_render)} to render, total <b>${self.total:.2f}</b>"
+                "<table><thead><tr><th>shot</th><th>length</th><th>model</th><th>take</th><th>key</th><th>cache</th>"
+                "<th>$/s</th><th>cost</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+                + missing + "</div>")
 
 
 @dataclass(frozen=True)
@@ -141,6 +185,9 @@ class Event:
 
 @dataclass
 class Outcome:
+    """What became of one job: rendered, cached, failed, blocked or skipped, with its cache entry
+    (the clip), why not, and the money it took."""
+
     job: RenderJob
     status: str  # cached | rendered | failed | blocked | skipped
     entry: Entry | None = None
@@ -157,6 +204,11 @@ class Outcome:
     def meta(self) -> dict:
         return self.entry.meta if self.entry else {}
 
+    def __repr__(self) -> str:
+        why = f": {self.reason[:80]}" if self.reason else ""
+        spent = f", ${self.spent:.2f} spent" if self.spent else ""
+        return f"<Outcome {self.job.shot.id!r} {self.status}{spent}{why}>"
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -167,6 +219,10 @@ class Prepared:
     contexts: list[ShotContext]
     shots: list[CompiledShot]
     warnings: list[Diagnostic]
+
+    def __repr__(self) -> str:
+        return (f"<Prepared {self.loaded.path.name} for {self.caps.name}: {_n(len(self.shots), 'shot')}, "
+                f"{_n(len(self.warnings), 'warning')}>")
 
 
 @dataclass
@@ -179,6 +235,12 @@ class Rendered:
     spent: float
     stop: Stop | None = None  # budget, quota, retries or an ambiguous submission ended the run early
     extra: dict[str, Outcome] = field(default_factory=dict)  # other takes made (--takes N), by job name
+
+    def __repr__(self) -> str:
+        stop = f"; stopped: {str(self.stop)[:80]}" if self.stop is not None else ""
+        extra = f" (+{_n(len(self.extra), 'other take')})" if self.extra else ""
+        return (f"<Rendered {_n(len(self.outcomes), 'shot')}{extra}: {_counts([o.status for o in self.outcomes.values()])}; "
+                f"${self.spent:.2f} spent{stop}>")
 
     @property
     def complete(self) -> bool:

@@ -55,6 +55,16 @@ class Loaded:
     root: Path
     positions: Positions
 
+    def __repr__(self) -> str:  # short: the full tree is `.storyboard`
+        sb = self.storyboard
+        title = f" {sb.title!r}" if sb.title else ""
+        return (f"<Loaded {self.path.name}{title}: {_n(len(sb.shots), 'shot')}, {sb.running_time:g}s, "
+                f"{_n(len(sb.characters), 'character')}, {_n(len(sb.locations), 'location')}>")
+
     def asset(self, rel: str) -> Path:
         """A path from the storyboard (made root-relative by the loader) as a real file path."""
         return self.root / rel
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"

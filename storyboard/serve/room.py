@@ -15,6 +15,7 @@ from pathlib import Path
 
 from storyboard import notes, pipeline
 from storyboard.errors import FormatError, Locked, StoryboardError, UsageError
+from storyboard.progress import Callbacks
 from storyboard.store.cache import Cache
 
 TEMPLATE = "serve.html.j2"
@@ -195,7 +196,7 @@ class Room:
                 self.status.to_render = []
                 self._page(prep, version, busy="cutting", lock=False)
             self._say(busy=f"cutting: {s}")
-        batch = pipeline.plan_batch([prep], self.cache)
+        batch = pipeline.plan_batch([prep], cache=self.cache)
         if batch.total > 0 and (cap is None or batch.total > cap + 1e-9):
             self._say(busy="", error=f"the price changed to ${batch.total:.2f} since it was confirmed; "
                                      "nothing was spent: look again, then confirm")
@@ -204,7 +205,7 @@ class Room:
             (rendered, _), = pipeline.render_batch(
                 batch, [self.out], cache=self.cache, max_cost=cap,
                 confirm=(lambda b: cap is not None and b.total <= cap + 1e-9),
-                on_event=lambda i, e: self._event(e), on_step=step)
+                progress=Callbacks(event=lambda i, e: self._event(e), step=step))
         except (Locked, StoryboardError) as e:
             self._say(busy="", error=str(e))
             return

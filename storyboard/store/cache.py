@@ -70,8 +70,14 @@ def seal_file(path: Path) -> dict:
 
 
 class Cache:
+    """The clip store at `root` (default: $STORYBOARD_CACHE, else the user's cache folder), shared by
+    every storyboard and run: a clip is made once per request and served from here after."""
+
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_root()
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.root)!r})"
 
     @classmethod
     def of(cls, entry: Entry) -> "Cache":

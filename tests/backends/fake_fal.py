@@ -27,6 +27,10 @@ SIZES = {("720p", "16:9"): "1280x720", ("720p", "9:16"): "720x1280", ("1080p", "
          ("1080p", "9:16"): "1080x1920"}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # a loaded machine's bursts of connections wait here instead of being reset
+
+
 @dataclass
 class Behaviour:
     polls_to_finish: int = 2  # status polls before a request completes
@@ -82,7 +86,7 @@ class FakeFal:
         self.lock = threading.Lock()
         self.requests: dict[str, dict] = {}
         self.files: dict[str, tuple[float, str]] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -14,6 +14,10 @@ from pathlib import Path
 from tests.media import ClipStore
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # a loaded machine's bursts of connections wait here instead of being reset
+
+
 @dataclass
 class Behaviour:
     polls_to_finish: int = 2
@@ -43,7 +47,7 @@ class FakeGemini:
         self.ids = itertools.count(1)
         self.ops: dict[str, dict] = {}
         self.files: dict[str, Path] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

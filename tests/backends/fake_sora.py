@@ -21,6 +21,10 @@ from pathlib import Path
 from tests.media import ClipStore
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # a loaded machine's bursts of connections wait here instead of being reset
+
+
 @dataclass
 class Behaviour:
     rate_limit_creates: int = 0  # the next N creates get 429 with Retry-After
@@ -70,7 +74,7 @@ class FakeSora:
         self.served: dict[str, str] = {}  # sha256 of content served -> the job it belongs to
         self.polls: dict[str, int] = {}
         self.requests_seen = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

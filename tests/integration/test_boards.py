@@ -47,6 +47,12 @@ def read_pdf(path):
     return len(reader.pages), "\n".join(p.extract_text() for p in reader.pages)
 
 
+def embedded_fonts(path) -> set[str]:
+    from pypdf import PdfReader
+    return {str(f.get_object()["/BaseFont"]) for page in PdfReader(str(path)).pages
+            for f in page["/Resources"].get("/Font", {}).values()}
+
+
 def test_boards_of_a_storyboard_never_rendered(project, monkeypatch):
     from storyboard.animatic.backend import AnimaticBackend
     monkeypatch.setattr(AnimaticBackend, "render", lambda self, req: pytest.fail("boards rendered a shot"))
@@ -66,6 +72,7 @@ def test_boards_of_a_storyboard_never_rendered(project, monkeypatch):
     assert first["characters"] == "健二" and first["dialogue"] == "健二 (politely): お気をつけて。"
     assert first["status"] == "not rendered" and first["take"] == "" and first["cost"] == ""
     assert [r[0] for r in rows[1:]] == ["1", "2", "3", "3", "4", "5", "6"]  # a new scene at each change of place
+    assert any("CJK" in f for f in embedded_fonts(out / "boards.pdf"))
     assert main(["boards", str(path), "--grid", "1x2", "--paper", "letter"]) == 0
     assert read_pdf(out / "boards.pdf")[0] == 4
 
@@ -95,6 +102,8 @@ def test_boards_after_a_render_show_the_clips(project):
     assert main(["render", str(project / "film.yaml")]) == 0
     pages, text = read_pdf(project / "film" / "boards.pdf")
     assert pages == 1 and "alpha" in text and "beta" in text and "not rendered" not in text
+    fonts_in = embedded_fonts(project / "film" / "boards.pdf")  # Latin only: the CJK face is not embedded
+    assert fonts_in and not any("CJK" in f for f in fonts_in), fonts_in
     rows = list(csv.reader(io.StringIO((project / "film" / "shotlist.csv").read_text("utf-8"))))
     assert [(r[2], r[14], r[15]) for r in rows[1:]] == [("alpha", "done", "1"), ("beta", "done", "1")]
     assert read_manifest(project / "film")["spent"] == 0

@@ -71,6 +71,7 @@ def test_the_warning_and_the_render_agree_on_the_time_a_line_needs(film, capsys)
     assert (one["in"], one["out"], man["shots"][1]["in"], man["shots"][1]["out"]) == (0.0, 2.0, 1.5, 3.0)
 
 
+@pytest.mark.slow  # the batch itself is covered by tests/backends/test_several_storyboards.py and test_batch
 def test_a_series_in_one_run(tmp_path, capsys):
     files = [str(EXAMPLES / "series" / f"ep0{n}.yaml") for n in (1, 2)]
     out = tmp_path / "series"
@@ -100,3 +101,18 @@ def test_an_interrupt_is_said_on_a_line_of_its_own(film, monkeypatch):
     text = ANSI.sub("", screen.getvalue())
     assert "\nstoryboard: interrupted; run the same command again to resume" in text
     assert "shot" in text  # the table was on screen when it happened
+
+
+def test_a_loudness_miss_is_said_in_one_line_and_recorded(film, capsys):
+    """-2 LUFS under a -1 dBTP ceiling cannot be reached (that is 1 dB from peak to loudness): the
+    cut says so in one line and the manifest records what final.mp4 measures (issue 22 item 9)."""
+    assert main(["render", str(film), "--loudness", "-2"]) == 0
+    said = [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning: ") and "LUFS" in x]
+    assert len(said) == 1 and said[0].startswith("warning: the sound lands at"), said
+    sound = read_manifest(film.parent / "film")["sound"]
+    assert sound["on_target"] is False and sound["target_lufs"] == -2.0
+    assert sound["loudness_lufs"] < -2.5 and sound["true_peak_dbtp"] <= -1.0
+    assert main(["render", str(film)]) == 0  # the default target is met, and said to be
+    sound = read_manifest(film.parent / "film")["sound"]
+    assert sound["on_target"] is True and abs(sound["loudness_lufs"] - -14) <= 0.5 and sound["true_peak_dbtp"] <= -1
+    assert not [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning: ") and "LUFS" in x]

@@ -171,3 +171,20 @@ def test_burnt_subtitles(tmp_path, clips):
     assert len(p) == len(b) == 144
     assert abs(p[24].astype(int) - b[24].astype(int))[-60:].mean() > 5  # 1.0 s: the card is on screen
     assert abs(p[60].astype(int) - b[60].astype(int)).mean() < 3  # 2.5 s: it is gone
+
+
+def test_each_dissolve_is_one_encode_with_its_edges(tmp_path, clips, monkeypatch):
+    """Dissolves of 0.5 s (off the key frames): each join's frames off key frames and its dissolve are
+    one ffmpeg, not three, and the cut stays exact to the frame."""
+    calls = []
+    real_run = assemble.run
+
+    def spy(cmd, **kw):
+        calls.append(cmd.what)
+        return real_run(cmd, **kw)
+    monkeypatch.setattr(assemble, "run", spy)
+    tl, out = cut(tmp_path, [(f"s{i}", 3.0, "dissolve" if i < 2 else "cut", 0.5) for i in range(3)], clips)
+    encodes = [w for w in calls if w.startswith(("encoding", "transition"))]
+    assert len(encodes) == 2, calls
+    assert decodes(out) == tl.total_frames == 216 - 24
+    assert frame_times(out) == [Fraction(k, FPS) for k in range(tl.total_frames)]

@@ -170,3 +170,17 @@ def test_place_links_else_copies_and_prune_keeps_only_what_exports_name(tmp_path
     (media / ".001_a_t1.4242.part.wav").write_bytes(b"")  # left by a killed run
     assert handoff.prune(media, {"001_a_t2.mp4"}) == [".001_a_t1.4242.part.wav", "001_a_t1.mp4"]
     assert sorted(os.listdir(media)) == ["001_a_t2.mp4", "notes.txt"]
+
+
+def test_stems_of_one_clip_serving_several_shots_in_chunks(tmp_path, monkeypatch):
+    """Shots sharing a clip and a length (which raised 'a split filter is probably required'), over
+    more shots than one ffmpeg takes: each WAV is written, exactly its frames long."""
+    from storyboard.media import stems
+    from tests.media import make_clip
+    monkeypatch.setattr(stems, "MAX_INPUTS", 2)
+    clip = make_clip(tmp_path / "c.mp4", 1)
+    items = [(clip, 24, tmp_path / f"s{i}.wav") for i in range(3)] + [(clip, 12, tmp_path / "s3.wav")]
+    stems.write_shot_sounds(items, 24)
+    for _, frames, out in items:
+        assert round(probe(out).audio_duration * 48000) == frames * 2000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4", "s0.wav", "s1.wav", "s2.wav", "s3.wav"]

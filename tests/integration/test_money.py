@@ -97,6 +97,7 @@ def test_veo_cut(veo, project):
     assert read_manifest(project / "film")["spent"] == pytest.approx(10 * 0.15)
 
 
+@pytest.mark.slow  # a kill mid-render: the animatic's (test_render) and fal's (tests/backends) run every time
 def test_killed_render_resumes_without_paying_twice(sora, film):
     sora.behaviour.latency = 1.5  # jobs take a while: the kill lands while they run
     cmd = command(film, "--backend", "openai", "--yes")
@@ -132,6 +133,7 @@ def test_ctrl_c_stops_at_once_and_resumes(sora, film):
     assert len(sora.ledger.jobs) == 3 and made >= 2  # re-attached, none paid twice
 
 
+@pytest.mark.slow
 def test_veo_resume_after_kill_makes_no_duplicate_operation(veo, project):
     (project / "film.yaml").write_text(
         "version: 1\ndefaults: {model: veo-3.1-fast-generate-preview}\nshots:\n"
@@ -156,6 +158,7 @@ def test_veo_resume_after_kill_makes_no_duplicate_operation(veo, project):
 
 # -- one request, one job, across processes -------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_processes_on_one_request_pay_once(sora, film):
     """One storyboard rendered into two output folders at the same moment: both plan every shot as
     a miss; the lock per request makes the second wait for the first's clips and reuse them. (Slow

@@ -14,7 +14,7 @@ import pytest
 from storyboard.cli import main
 from storyboard.errors import ShotBlocked
 from storyboard.media.probe import decodes, probe
-from tests.conftest import read_manifest
+from tests.conftest import copy_of, read_manifest
 
 FILM = """
 version: 1
@@ -53,8 +53,29 @@ def film(project):
     return project / "film.yaml"
 
 
-def test_render_makes_the_cut_and_every_export(film, capsys):
-    assert main(["render", str(film)]) == 0
+@pytest.fixture(scope="session")
+def first_render(made_once):
+    """FILM rendered once for the whole run (the project, its output folder and its cache)."""
+    def make(folder):
+        (folder / ".storyboard").write_text("")
+        (folder / "film.yaml").write_text(FILM)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("STORYBOARD_CACHE", str(folder / "cache"))
+            mp.setenv("STORYBOARD_CONFIG", str(folder / "config.toml"))
+            assert main(["render", str(folder / "film.yaml")]) == 0
+    return made_once("test_render-film", make)
+
+
+@pytest.fixture
+def rendered(first_render, project, monkeypatch):
+    """A test's own copy of the first render of FILM: as if it had just run `storyboard render`."""
+    copy_of(first_render, project)
+    monkeypatch.setenv("STORYBOARD_CACHE", str(project / "cache"))
+    return project / "film.yaml"
+
+
+def test_render_makes_the_cut_and_every_export(rendered, capsys):
+    film = rendered  # `storyboard render` has made it
     out = film.parent / "film"
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == ["boards.pdf", "final.edl", "final.mp4", "final.srt", "final.vtt", "final.xml", "manifest.json",
@@ -83,9 +104,8 @@ def _umask() -> int:
     return m
 
 
-def test_new_take_and_shot_selection(film, capsys):
-    assert main(["render", str(film)]) == 0
-    capsys.readouterr()
+def test_new_take_and_shot_selection(rendered, capsys):
+    film = rendered  # `storyboard render` has made it
     assert main(["render", str(film), "--shot", "one", "--new-take"]) == 0
     man = read_manifest(film.parent / "film")
     status = {s["id"]: (s["status"], s["take"]) for s in man["shots"]}
@@ -126,7 +146,8 @@ def test_one_writer_per_output_folder(film):
                 pass
 
 
-@pytest.mark.parametrize("delay", [1.0, 2.5, 4.0])
+@pytest.mark.parametrize("delay", [pytest.param(1.0, marks=pytest.mark.slow), 2.5,
+                                   pytest.param(4.0, marks=pytest.mark.slow)])
 def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "storyboard", "render", str(film)]

@@ -119,6 +119,7 @@ class Visit:
         self.page.close()
 
 
+@pytest.mark.slow
 def test_review_page_in_chromium_with_takes_and_a_pinned_take(project, browser, monkeypatch, capsys):
     film = write(project)
     assert main(["render", str(film)]) == 0

@@ -36,7 +36,7 @@ def keys(tmp) -> dict[str, dict[str, str]]:
     out = {}
     for film in (*FILMS, "nowhere.yaml"):
         prep = storyboard.compile(EXAMPLES / film if film in FILMS else tmp / film, backend="animatic")
-        plan = storyboard.plan(prep, Cache())
+        plan = storyboard.plan(prep, cache=Cache())
         out[film] = {j.shot.id: j.key for j in plan.jobs}
     return out
 

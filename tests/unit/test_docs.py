@@ -1,11 +1,12 @@
 """Every YAML snippet of the README and of the format document is a storyboard that validates,
-and that the JSON Schema accepts. The format document lives in the design notes beside the
-clone (../shared/design/, or where STORYBOARD_DESIGN points); without them it is skipped."""
+and that the JSON Schema accepts. The format document's snippets are copied into the repository
+(tests/docs/format-snippets.md): nothing outside it is read. Copy them again after the format
+document changes: `python -m tests.unit.test_docs PATH/TO/storyboard-format.md`."""
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +17,7 @@ from storyboard.model.schema import json_schema
 from storyboard.stages.yamlsrc import read_yaml
 from tests.conftest import EXAMPLES, ROOT
 
-DESIGN = Path(os.environ.get("STORYBOARD_DESIGN") or ROOT.parent / "shared" / "design")
+FORMAT_SNIPPETS = ROOT / "tests" / "docs" / "format-snippets.md"
 STUBS = {  # the smallest file of each kind that the loader's checks of bytes accept
     ".png": (EXAMPLES / "keeper" / "refs" / "mara.png").read_bytes(),
     ".mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
@@ -36,11 +37,16 @@ def snippets(doc: Path) -> list[tuple[str, str]]:
 
 
 def documents() -> list:
-    docs = [pytest.param(ROOT / "README.md", id="README")]
-    fmt = DESIGN / "storyboard-format.md"
-    docs.append(pytest.param(fmt, id="storyboard-format", marks=pytest.mark.skipif(
-        not fmt.is_file(), reason=f"the design notes are not beside the clone ({DESIGN})")))
-    return docs
+    return [pytest.param(ROOT / "README.md", id="README"), pytest.param(FORMAT_SNIPPETS, id="storyboard-format")]
+
+
+def vendor(format_doc: Path, into: Path = FORMAT_SNIPPETS) -> int:
+    """Copy the YAML snippets of the format document into the repository; how many there were."""
+    found = snippets(format_doc)
+    head = into.read_text().split("\nFrom ")[0].rstrip("\n") + "\n\n"
+    into.write_text(head + "\n".join(f"From {where.replace(':', ', line ')}:\n\n```yaml\n{text}```\n"
+                                      for where, text in found))
+    return len(found)
 
 
 def files_named(data: dict) -> list[str]:
@@ -74,3 +80,6 @@ def test_every_yaml_snippet_validates(doc, tmp_path, capsys):
         assert status == 0, f"the snippet at {where} does not validate:\n{err}"
         assert not list(schema.iter_errors(data)), f"the schema refuses the snippet at {where}"
 
+
+if __name__ == "__main__":  # python -m tests.unit.test_docs PATH/TO/storyboard-format.md
+    print(f"{vendor(Path(sys.argv[1]))} snippets copied into {FORMAT_SNIPPETS.relative_to(ROOT)}")

@@ -308,3 +308,24 @@ def test_stem_commands_are_exact_to_the_sample():
     assert margs[margs.index("-stream_loop") + 1] == "-1"
     graph = music.script()
     assert "atrim=end_sample=192000" in graph and "volume=-16.0dB" in graph and "afade=d=2.000000:st=2.000000:t=out" in graph
+
+
+def test_stem_command_serves_one_source_to_several_shots_through_a_split():
+    """Two shots of the same clip and length (a twin, or a slate reused) made ffmpeg-python raise
+    'a split filter is probably required': one input now feeds both outputs through asplit."""
+    same = Path("/c/a.mp4")
+    cmd = stems.shot_sound_cmd([(same, 48, Path("/o/a.wav")), (same, 48, Path("/o/b.wav")),
+                                (Path("/c/c.mp4"), 48, Path("/o/c.wav"))], 24)
+    args = [a for a in cmd.args if isinstance(a, str)]
+    assert args.count("-i") == 2 and args.count("pcm_s24le") == 3
+    assert "asplit=2" in cmd.script()
+
+
+def test_stems_are_written_in_bounded_chunks():
+    """The hand-off WAVs of a long film: one ffmpeg per MAX_INPUTS sources, never one for the whole film
+    (its memory grew 1.6 MB a shot: 1 GB at 600)."""
+    items = [(Path(f"/c/{i % 40}.mp4"), 48, Path(f"/o/{i}.wav")) for i in range(100)]
+    chunks = stems.plan_stem_chunks(items)
+    assert [it for c in chunks for it in c] == items  # every shot once, in order
+    assert all(len({src for src, _, _ in c}) <= stems.MAX_INPUTS for c in chunks)
+    assert len(chunks) == 4

@@ -27,7 +27,7 @@ def test_every_backend_credential_is_kept_from_ffmpeg(monkeypatch, tmp_path):
 def test_ffmpeg_really_runs_without_them(monkeypatch, tmp_path):
     """The environment a running ffmpeg was given (read back from /proc on Linux)."""
     monkeypatch.setenv("FAL_KEY", "sekrit")
-    cmd = ffmpeg.Command(("-f", "lavfi", "-i", "anullsrc", "-t", "30", "-f", "null", "-"), "waiting", 60)
+    cmd = ffmpeg.Command(("-re", "-f", "lavfi", "-i", "anullsrc", "-t", "30", "-f", "null", "-"), "waiting", 60)  # -re: runs 30 s
     with ffmpeg.Running(cmd) as running:
         environ = Path(f"/proc/{running.proc.pid}/environ")
         if not environ.exists():

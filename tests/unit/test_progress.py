@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from storyboard.progress import NAMED, Tally, bucket, group, kind_of, some
 
 
@@ -65,3 +67,54 @@ def test_unknown_kinds_group_by_their_words():
     groups, singles = group([(f"s{i}", f"the prompt is {1000 + i} characters; sora-2 reads at most 1000")
                              for i in range(5)])
     assert len(groups[0].shots) == 5 and groups[0].gist not in NAMED and not singles
+
+
+# -- the ready displays for library users -----------------------------------------------------------
+
+def _run_through(display) -> None:
+    """What a run of three shots tells a display: two rendered (one fails), one cached, then the cut."""
+    from storyboard.model.jobs import Event
+    display.start(3, ["film"])
+    for e in [Event("a", "queued"), Event("b", "queued"), Event("c", "cached"), Event("a", "in_progress", 50.0),
+              Event("a", "done", spent=0.4), Event("b", "failed", spent=0.4)]:
+        display.event(0, e)
+    display.step(0, "mixing sound")
+    display.cut(0, None, None)
+    display.close()
+
+
+def test_the_rich_bar_counts_finished_shots_and_money():
+    import io
+
+    from rich.console import Console
+
+    from storyboard.displays import RichProgress
+    buf = io.StringIO()
+    bar = RichProgress(console=Console(file=buf, width=120, force_terminal=False))
+    _run_through(bar)
+    text = buf.getvalue()
+    assert "3/3" in text and "$0.40" in text and "cut: mixing sound" in text
+    _run_through(bar)  # one display serves a second run
+    assert buf.getvalue().count("3/3") >= 2
+
+
+def test_the_tqdm_bar_counts_finished_shots_and_money():
+    import io
+
+    from storyboard.displays import TqdmProgress
+    buf = io.StringIO()
+    _run_through(TqdmProgress(file=buf, mininterval=0))
+    text = buf.getvalue()
+    assert "3/3" in text and "$0.40 spent" in text and "cut: mixing sound" in text
+
+
+def test_tqdm_is_needed_only_when_its_bar_is_made(monkeypatch):
+    import sys
+
+    import storyboard
+    from storyboard.errors import UsageError
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    storyboard.RichProgress()  # the rich bar, and importing storyboard, need no tqdm
+    with pytest.raises(UsageError, match="pip install tqdm"):
+        storyboard.TqdmProgress()
