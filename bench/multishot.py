@@ -80,7 +80,7 @@ def split_figures(model: str) -> None:
         path.write_text(SCENE.replace("MODEL", model).replace("SIZE", size))
         os.environ["STORYBOARD_CACHE"] = str(root / "cache")
         prep = prepare(path, "animatic")
-        render(prep, root / "out", cache=Cache(root / "cache"))
+        render(prep, root / "out", cache=Cache(root / "cache"))  # figures are read from out/
         man = json.loads((root / "out" / "manifest.json").read_text())
         print(f"\nsplit of an animatic group standing in for {model} (24 fps):")
         print(f"{'shot':<6}{'asked s':>8}{'asked frames':>14}{'media/ frames':>15}{'exact':>7}  group frames")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 
 from storyboard.media.probe import decodes
-from storyboard.pipeline import make_plan, prepare, render
+from storyboard.pipeline import make_plan, prepare
+from storyboard.pipeline import render as render_and_cut
 from storyboard.stages.timeline import frames
 from storyboard.store.cache import Cache
 from tests.conftest import read_manifest
@@ -23,6 +24,11 @@ shots:
 """
 
 
+def render(prep, out, on_event=None, **options):
+    """Render and cut; what render_shots did (the outcomes, by shot)."""
+    return render_and_cut(prep, out, progress=on_event, **options).rendered
+
+
 def _small_kling():
     """The animatic checks sizes against the named model; a small size keeps the test quick."""
     with open(os.environ["STORYBOARD_CONFIG"], "w") as f:
@@ -36,7 +42,7 @@ def test_a_group_renders_as_one_clip_and_is_cut_back_into_shots(project):
     cache = Cache()
     prep = prepare(path, "animatic")
     events = []
-    rendered, _ = render(prep, project / "out", cache=cache, on_event=events.append)
+    rendered = render(prep, project / "out", cache=cache, on_event=events.append)
     assert {o.status for o in rendered.outcomes.values()} == {"rendered"}
     # one clip for the scene: its entry holds the three shots at the lengths asked of kling-3-pro (3 s at least)
     whole = cache.get(rendered.outcomes["k1"].job.group.key)
@@ -69,7 +75,7 @@ def test_a_second_take_of_a_group_is_one_more_request_cut_into_every_shot(projec
     path.write_text(SB.format(a1="Mara fills the kettle."))
     cache = Cache()
     prep = prepare(path, "animatic")
-    rendered, _ = render(prep, project / "out", cache=cache, select=["k3"], takes=2)
+    rendered = render(prep, project / "out", cache=cache, select=["k3"], takes=2)
     assert list(rendered.extra) == ["k1 take 1"] and rendered.extra["k1 take 1"].status == "rendered"
     g = rendered.outcomes["k3"].job.group
     assert g.take == 2 and [rendered.outcomes[s].entry.meta["take"] for s in ("k1", "k2", "k3")] == [2, 2, 2]
@@ -82,11 +88,11 @@ def test_a_damaged_part_is_cut_again_from_the_groups_clip(project):
     path = project / "sb.yaml"
     path.write_text(SB.format(a1="Mara fills the kettle."))
     cache = Cache()
-    rendered, _ = render(prepare(path, "animatic"), project / "out", cache=cache)
+    rendered = render(prepare(path, "animatic"), project / "out", cache=cache)
     part = rendered.outcomes["k2"].entry
     part.clip.write_bytes(b"not a clip")
     events = []
-    again, _ = render(prepare(path, "animatic"), project / "out", cache=cache, on_event=events.append)
+    again = render(prepare(path, "animatic"), project / "out", cache=cache, on_event=events.append)
     assert {o.status for o in again.outcomes.values()} == {"cached"}
     assert decodes(again.outcomes["k2"].entry.clip) == 72
     assert not [e for e in events if e.state in ("drawing", "encoding")]  # nothing drawn again
