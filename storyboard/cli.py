@@ -654,7 +654,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                      "price_per_second": j.price_per_second,
                      "cost": j.cost if j.selected and not _shared(batch, i, j) else 0.0,
                      "cache": "hit" if j.cached else "miss", "take": j.take, "selected": j.selected, "key": j.key,
-                     "pinned": j.pinned, "shared_with": names[batch.first_with(j.key)] if _shared(batch, i, j) else None}
+                     "pinned": j.pinned, "shared_with": names[batch.first_with(j.key)] if _shared(batch, i, j) else None,
+                     "group": list(j.group.shots) if j.group else None}
                     for j in p.jobs]
 
         def other_takes(p):
@@ -681,7 +682,7 @@ def _asked_delivered(shot) -> str:
 
 def _shared(batch, i: int, job) -> bool:
     """The job is rendered by an earlier storyboard of the batch (so it costs nothing here)."""
-    return job.selected and not job.cached and batch.first_with(job.key) < i
+    return job.selected and not job.cached and not job.follower and batch.first_with(job.key) < i
 
 
 def _backend_of(name: str | None):
@@ -719,7 +720,8 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
         for i, j in jobs:
             shared = _shared(batch, i, j)
             cache = f"in {names[batch.first_with(j.key)]}" if shared else ("hit" if j.cached else "miss")
-            t.add_row(*((names[i],) if several else ()), j.shot.id, f"{j.shot.duration:g}s", f"{j.shot.seconds:g}s",
+            asked = j.group.sent[j.group.position] if j.group else j.shot.seconds
+            t.add_row(*((names[i],) if several else ()), j.shot.id, f"{j.shot.duration:g}s", f"{asked:g}s",
                       *(() if model else (j.shot.model, _asked_delivered(j.shot))), f"{j.price_per_second:.2f}",
                       f"${0 if shared else j.cost:.2f}", cache, str(j.take))
     else:
@@ -731,7 +733,7 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
         mine = {}
         for i, j in batch.to_render:
             n, secs, cost = mine.get(i, (0, 0.0, 0.0))
-            mine[i] = (n + 1, secs + j.shot.seconds, cost + j.cost)
+            mine[i] = (n + 1, secs + _request_seconds(j), cost + j.cost)
         for i, (_, p) in enumerate(batch.items):
             sel = [j for j in p.jobs if j.selected]
             shared = sum(1 for j in sel if _shared(batch, i, j))
@@ -739,10 +741,27 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
             t.add_row(names[i], str(len(sel)), str(sum(1 for j in sel if j.cached)),
                       *((str(shared),) if several else ()), str(n), f"{secs:g}s", f"${cost:.2f}")
     out.print(t)
+    _show_groups(batch, names)
     todo = batch.to_render
-    secs = sum(j.shot.seconds for _, j in todo)
-    out.print(f"to render: {len(todo)} shot{'s' * (len(todo) != 1)}, {secs:g}s of video; "
-              f"total [bold]${batch.total:.2f}[/]")
+    secs = sum(_request_seconds(j) for _, j in todo)
+    out.print(f"to render: {len(todo)} {'request' if any(j.group for _, j in todo) else 'shot'}"
+              f"{'s' * (len(todo) != 1)}, {secs:g}s of video; total [bold]${batch.total:.2f}[/]")
+
+
+def _request_seconds(job) -> float:
+    """Seconds a job asks of the backend: a multi-shot group's whole length on its first shot's job."""
+    return job.group.seconds if job.group else job.shot.seconds
+
+
+def _show_groups(batch, names: list[str]) -> None:
+    """Multi-shot groups (issue 25): which shots one request makes, its one price, and that a change
+    to any of them makes the whole request again."""
+    for i, (_, p) in enumerate(batch.items):
+        for g in p.groups:
+            lead = p.job(g.name)
+            state = "cached" if lead.cached else f"${lead.cost:.2f}"
+            out.print(f"{names[i] + ': ' if len(batch.items) > 1 else ''}one request for {' + '.join(g.shots)} "
+                      f"({g.seconds:g}s, {state}); changing any of them makes all {len(g.shots)} again")
 
 
 # -- looking and choosing: the review page, takes, boards (from the cache; nothing rendered) ----------

@@ -340,7 +340,8 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
     """Per shot: status, clip, job id, model as reported, prompt hash, seconds billed, where it sits in
     the cut (in and out, out exclusive), every warning (the plan's, by shot in `warnings`, and the
     render's), and money: what the provider took for it in this run (`cost`), what earlier runs paid
-    for its clip or jobs (`cost_earlier`), and the twin it shares a job with (`same_as`). On top:
+    for its clip or jobs (`cost_earlier`), the twin it shares a job with (`same_as`), and the multi-shot
+    group whose clip it was cut from (`group`: the group's shots, its frames there). On top:
     `spent` (the money the provider took in this run), `spent_earlier` (what earlier runs paid for the
     clips used here, each request once) and `unconfirmed` (held for submissions whose outcome is
     unknown). No secrets."""
@@ -362,6 +363,9 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
             "cost_when_made": m.get("cost", 0.0), "same_as": o.same_as, "warnings": said,
             "in": round(sp.start / fps, 4), "out": round((sp.start + sp.length) / fps, 4),
             "in_timecode": timecode(sp.start, fps), "out_timecode": timecode(sp.start + sp.length, fps),
+            # made with others by one multi-shot request: its frames in that clip, and how many more (or
+            # fewer) it got than asked when the clip's length differed from the sum (spread in proportion)
+            "group": {k: v for k, v in m["group"].items() if k != "key"} if m.get("group") else None,
         })
     return {"storyboard": str(loaded.path), "title": loaded.storyboard.title, "backend": backend,
             "spent": round(spent, 4),

@@ -87,8 +87,21 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
     if takes < 1:
         raise UsageError("--takes must be at least 1")
     p = plan_jobs(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
-             select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep), takes=takes)
+                  select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep),
+                  takes=takes, groups=groups_of(prep))
     return p
+
+
+def groups_of(prep: Prepared) -> list | None:
+    """The multi-shot groups the storyboard asks for on its backend's model (None: every shot alone)."""
+    from storyboard.stages import grouping
+    sb = prep.loaded.storyboard
+    if not grouping.wanted(sb):
+        return None
+    model, mcaps, _ = prep.caps.model(sb.defaults.model)
+    if prep.caps.any_model:  # the animatic stands in for the named model: it groups as that model would
+        mcaps = capabilities.known_models().get(sb.defaults.model, mcaps)
+    return grouping.form(sb, mcaps, model)[0]
 
 
 def plan(prep: Prepared, options: RenderOptions | None = None, *, cache: Cache | None = None,

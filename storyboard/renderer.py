@@ -9,6 +9,7 @@ shot's unexpected error is that shot's failure, never the run's."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import threading
 import time
@@ -21,8 +22,11 @@ from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.errors import (AmbiguousSubmission, BackendUnusable, BudgetExceeded, MediaError, QuotaError,
                                ShotBlocked, StoryboardError)
 from storyboard.media import clips
+from storyboard.media.ffmpeg import run as run_ffmpeg
 from storyboard.media.probe import audio_samples, decodes, probe
-from storyboard.model.jobs import Entry, Plan, RenderJob, Event, Outcome
+from storyboard.model.jobs import Entry, GroupRequest, Plan, RenderJob, Event, Outcome
+from storyboard.stages.grouping import boundaries
+from storyboard.stages.planner import part_key
 from storyboard.redact import redact, scrub
 from storyboard.stages.timeline import frames as to_frames
 from storyboard.store.budget import Budget, Purse
@@ -57,6 +61,13 @@ def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path | None
     return warnings, {"frames": n, "samples": audio_samples(path)}
 
 
+def _lines_within(lines: list[dict], start: float, end: float) -> list[dict]:
+    """The lines of a group's clip (as the backend placed them) that start in [start, end), timed from
+    `start`: a shot's own lines once the clip is cut into shots."""
+    return [{**line, "start": round(line["start"] - start, 4), "end": round(min(line["end"], end) - start, 4)}
+            for line in lines if start <= float(line.get("start", -1)) < end]
+
+
 class Renderer:
     def __init__(self, plan: Plan, backend: Backend, cache: Cache, asset: Callable[[str], Path],
                  concurrency: int = 2, budget: Budget | None = None,
@@ -85,6 +96,10 @@ class Renderer:
         for job in pending:
             sid = job.shot.id
             entry = self.cache.get(job.key) if job.cached else None
+            if job.cached and entry is None and job.group is not None:
+                entry, problem = self._part_of_cached(job)
+                if problem is not None:
+                    damaged[sid] = problem
             if entry is not None:
                 problem = self._problem(job, entry)
                 if problem is None:
@@ -111,11 +126,17 @@ class Renderer:
                     if self._slots >= self.concurrency or len(running) >= self.concurrency + 2:
                         break
                     sid, deps = job.shot.id, job.shot.depends_on
-                    if any(d not in outcomes for d in [*deps, *([job.twin_of] if job.twin_of else [])]):
+                    if job.group is not None:  # the group's first frame is its first shot's
+                        deps = [d for d in job.group.members[0].depends_on if d not in job.group.shots]
+                    leader = [job.group.name] if job.follower else []
+                    if any(d not in outcomes for d in [*deps, *([job.twin_of] if job.twin_of else []), *leader]):
                         continue
                     todo.remove(job)
                     if job.twin_of:
                         outcomes[sid] = self._share(job, outcomes[job.twin_of])
+                        continue
+                    if job.follower:
+                        outcomes[sid] = self._part(job, outcomes[job.group.name])
                         continue
                     bad = [d for d in deps if outcomes[d].entry is None]
                     if bad:
@@ -135,7 +156,8 @@ class Renderer:
                     prev = outcomes[deps[0]].entry if deps else None
                     with self._lock:
                         self._slots += 1
-                    running[pool.submit(self._render_one, job, prev, purse, damaged.get(sid))] = job
+                    one = self._render_group if job.group is not None else self._render_one
+                    running[pool.submit(one, job, prev, purse, damaged.get(sid))] = job
                 if not running:
                     if todo:  # dependencies that can never be met (should not happen: order is topological)
                         for job in todo:
@@ -199,6 +221,95 @@ class Renderer:
         reason = f"the same request as shot '{other}', which {twin.status}: {twin.reason}"
         self.emit(sid, twin.status, message=reason)
         return Outcome(job, twin.status, reason=reason, error=twin.error, same_as=other)
+
+    # -- multi-shot groups: one job makes several shots, cut back into shots -----------------------
+    @staticmethod
+    def _group_job(job: RenderJob) -> RenderJob:
+        """The one job of a group, as its first shot's job: the group's key and its whole length."""
+        g = job.group
+        shot = job.shot.model_copy(update={"duration": g.seconds, "seconds": g.seconds, "segments": [g.seconds]})
+        return dataclasses.replace(job, key=g.key, base_key=g.base_key, shot=shot)
+
+    def _render_group(self, job: RenderJob, prev: Entry | None, purse: Purse, damage: str | None) -> Outcome:
+        """The group's request, exactly as one shot's (its lock, journal, claim and price), then its clip
+        cut into its shots' parts."""
+        made = self._render_one(self._group_job(job), prev, purse, damage)
+        if made.entry is None:
+            return dataclasses.replace(made, job=job)
+        try:
+            part = self._split(made.entry, job.group)[0]
+        except (StoryboardError, OSError) as e:
+            reason = f"its group's clip was made and kept, but could not be cut into shots: {e}; run again to retry"
+            self.emit(job.shot.id, "failed", message=reason)
+            return dataclasses.replace(made, job=job, status="failed", entry=None, reason=reason)
+        return dataclasses.replace(made, job=job, entry=part)
+
+    def _part_of_cached(self, job: RenderJob) -> tuple[Entry | None, str | None]:
+        """A shot's part of its group's cached clip, cut now (free) if it was not yet."""
+        whole = self.cache.get(job.group.key)
+        if whole is None:
+            return None, None
+        problem = self._problem(self._group_job(job), whole)
+        if problem is not None:
+            self.cache.quarantine(job.group.key)
+            return None, problem
+        try:
+            return self._split(whole, job.group)[job.group.position], None
+        except (StoryboardError, OSError) as e:
+            return None, f"it could not be cut from its group's clip ({e})"
+
+    def _part(self, job: RenderJob, first: Outcome) -> Outcome:
+        """A shot after the first of its group: its part of the clip the group's one job made, or that job's fate."""
+        sid = job.shot.id
+        entry = self.cache.get(job.key) if first.entry is not None else None
+        if entry is None and first.entry is not None:  # its part was damaged and moved aside: cut again, free
+            entry, _ = self._part_of_cached(job)
+        if entry is not None:
+            self.emit(sid, "cached" if first.status == "cached" else "done", 100)
+            return Outcome(job, first.status, entry, warnings=list(first.warnings))
+        reason = f"made in one request with shot '{first.job.shot.id}', which {first.status}: {first.reason}"
+        self.emit(sid, first.status if first.status != "cached" else "failed", message=reason)
+        return Outcome(job, first.status if first.status != "cached" else "failed", reason=reason, error=first.error)
+
+    def _split(self, whole: Entry, g: GroupRequest) -> list[Entry]:
+        """Cut a group's clip into its shots at exact frames (grouping.boundaries: the lengths asked,
+        a difference spread in proportion), each published as the shot's own entry, recording where it
+        came from. Parts already cut are kept. Nothing is paid: the group's entry holds the cost."""
+        n = int(whole.meta.get("frames") or 0) or decodes(whole.clip)
+        info = probe(whole.clip)
+        fps = info.fps or g.members[0].fps
+        spans = boundaries(n, g.sent)
+        asked_frames = [round(s * fps) for s in g.sent]
+        out: list[Entry] = []
+        for k, (m, (a, b)) in enumerate(zip(g.members, spans)):
+            key = part_key(g.key, k)
+            have = self.cache.get(key)
+            if have is not None and self.cache.check(have) is None:
+                out.append(have)
+                continue
+            staging = self.cache.staging()
+            try:
+                run_ffmpeg(clips.part_cmd(whole.clip, staging / "clip.mp4", a, b, fps, info.audio_streams > 0,
+                                          k > 0, k < len(spans) - 1))
+                got = decodes(staging / "clip.mp4", staging / "last.png", m.dimensions)
+                if got != b - a:
+                    raise MediaError(f"shot '{m.id}': its part of the group's clip has {got} frames, not {b - a}")
+                meta = {"key": key, "shot": m.id, "backend": whole.meta.get("backend"), "model": m.model,
+                        "model_reported": whole.meta.get("model_reported"), "job_id": whole.meta.get("job_id"),
+                        "seconds_billed": whole.meta.get("seconds_billed", 0.0) if k == 0 else 0.0,
+                        "cost": whole.meta.get("cost", 0.0) if k == 0 else 0.0, "take": g.take,
+                        "prompt": m.prompt, "duration": m.duration, "seconds": float((b - a) / fps),
+                        "size": m.size, "fps": m.fps, "dialogue": _lines_within(whole.meta.get("dialogue") or [],
+                                                                             float(a / fps), float(b / fps)),
+                        "warnings": list(whole.meta.get("warnings", [])),
+                        "created": time.time(), "frames": got, "samples": audio_samples(staging / "clip.mp4"),
+                        "group": {"key": g.key, "shots": list(g.shots), "position": k, "from_frame": a, "to_frame": b,
+                                  "clip_frames": n, "asked_frames": asked_frames[k],
+                                  "spread_frames": (b - a) - asked_frames[k]}}
+                out.append(self.cache.publish(key, staging, meta))
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return out
 
     # -- rendering one shot ------------------------------------------------------------------------
     def _input_image(self, job: RenderJob, prev: Entry | None, staging: Path) -> tuple[Path | None, list[str]]:
@@ -319,6 +430,8 @@ class Renderer:
                     "prompt": job.shot.prompt, "duration": job.shot.duration, "seconds": job.shot.seconds,
                     "size": job.shot.size, "fps": job.shot.fps, "dialogue": result.dialogue,
                     "warnings": warnings, "created": time.time(), **counts, **result.extra}
+            if job.group is not None:
+                meta["group"] = {"shots": list(job.group.shots), "sent": list(job.group.sent)}
             entry = self.cache.publish(job.key, staging, meta)
             self.cache.raise_take(job.base_key, job.take)
             self.cache.drop_record("failures", job.key)

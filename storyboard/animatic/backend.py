@@ -93,6 +93,8 @@ class AnimaticBackend(Backend):
         return {"panel": panel.key(), "assets": panel.assets}
 
     def render(self, req: RenderRequest) -> RenderResult:
+        if req.job.group is not None:
+            return self._group(req)
         shot = req.shot
         w, h = shot.dimensions
         fps = shot.fps
@@ -125,6 +127,38 @@ class AnimaticBackend(Backend):
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
                             extra={"house": clips.house_signature(w, h, fps)},  # joins by stream copy
                             last_frame=last)
+
+    def _group(self, req: RenderRequest) -> RenderResult:
+        """A multi-shot group (issue 25) as one clip, as a model would make it: each shot's panel at the
+        length the request asks of it, joined by hard cuts (stream copy: the parts share the house format)."""
+        import dataclasses
+
+        from storyboard.media.ffmpeg import ConcatEntry, compile as compile_cmd, concat_input, concat_script, safe_path
+        g = req.job.group
+        parts, said, warnings = [], [], []
+        start = 0.0
+        for k, (m, sent) in enumerate(zip(g.members, g.sent)):
+            work = req.workdir / f"part{k}"
+            work.mkdir()
+            shot = m.model_copy(update={"duration": sent, "seconds": sent, "segments": [sent]})
+            job = dataclasses.replace(req.job, shot=shot, group=None, context=g.contexts[k] if g.contexts else req.job.context)
+            sub = dataclasses.replace(req, job=job, workdir=work, input_image=req.input_image if k == 0 else None,
+                                      report=lambda state, pct=None, k=k: req.report(
+                                          state, None if pct is None else (100 * k + pct) / len(g.members)))
+            made = self.render(sub)
+            parts.append(made.clip)
+            said += [{**line, "start": line["start"] + start, "end": line["end"] + start} for line in made.dialogue]
+            warnings += [f"{m.id}: {w}" for w in made.warnings]
+            start += to_frames(sent, m.fps) / m.fps
+        out = req.workdir / "clip.mp4"
+        listing = concat_script([ConcatEntry(p) for p in parts])
+        import ffmpeg as ff
+        run(compile_cmd(ff.output(concat_input(listing), safe_path(out), c="copy"),
+                        f"joining the animatic of group '{g.name}'", 60 + 10 * len(parts)),
+            what=f"animatic of group '{g.name}'")
+        w, h = req.shot.dimensions
+        return RenderResult(clip=out, model_reported=f"animatic ({req.shot.model}, {len(parts)} shots)", dialogue=said,
+                            warnings=warnings, extra={"house": clips.house_signature(w, h, req.shot.fps)})
 
     @classmethod
     def _picture(cls, panel: Panel, w: int, h: int, fps: int, n: int, asset, work: Path, take: int | None = None):

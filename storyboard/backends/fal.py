@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -45,13 +45,15 @@ class Shape:
     image_omits: tuple[str, ...] = ()
     negative_prompt: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
+    multi_prompt: str = ""  # the field of a multi-shot request's list of {prompt, duration} shots
+    multi_fixed: dict[str, Any] = field(default_factory=dict)  # sent with it (Kling: shot_type = "customize")
 
     @classmethod
     def of(cls, name: str, m: ModelCaps) -> "Shape":
         where = f"[backends.fal.models.\"{name}\".params]"
         p = dict(m.params)
         known = {"endpoints", "first_frame", "last_frame", "keyframes", "references", "reference_token", "duration",
-                 "sizes", "image_omits", "negative_prompt", "fixed"}
+                 "sizes", "image_omits", "negative_prompt", "fixed", "multi_prompt"}
         unknown = sorted(set(p) - known)
         if unknown:
             raise UsageError(f"{where}: unknown key {unknown[0]!r}; keys: {', '.join(sorted(known))}")
@@ -69,7 +71,13 @@ class Shape:
                     duration_format=str(duration.get("format", "text")), sizes=dict(p.get("sizes") or {}),
                     image_omits=tuple(p.get("image_omits") or ()), negative_prompt=str(p.get("negative_prompt", "")),
                     fixed=dict(p.get("fixed") or {}))
+        multi = p.get("multi_prompt") or {}
+        if not isinstance(multi, dict):
+            raise UsageError(f"{where}: `multi_prompt` is a table: {{ field = \"multi_prompt\", fixed = {{...}} }}")
+        shape = replace(shape, multi_prompt=str(multi.get("field", "")), multi_fixed=dict(multi.get("fixed") or {}))
         problems = []
+        if bool(m.multi_shot) != bool(shape.multi_prompt):
+            problems.append("multi_shot needs `multi_prompt = { field = ... }` in params, and only then")
         if shape.duration_format not in DURATION_FORMATS:
             problems.append(f"duration format must be one of {', '.join(DURATION_FORMATS)}")
         if m.image_reference != ("image" in endpoints) or ("image" in endpoints and not shape.first_frame):
@@ -201,6 +209,14 @@ class Fal(RemoteBackend):
         else:
             endpoint, images = shape.endpoints["text"], {}
         args: dict[str, Any] = {"prompt": prompt, shape.duration_field: shape.duration(shot.segments[0])}
+        g = req.job.group
+        if g is not None:  # a multi-shot group: each shot's prompt and length, in order, instead of one prompt
+            if not shape.multi_prompt:
+                raise BackendError(f"shot '{shot.id}': {name} on fal makes one shot per request")
+            del args["prompt"]
+            args[shape.multi_prompt] = [{"prompt": m.prompt.rstrip(), shape.duration_field: shape.duration(sent)}
+                                        for m, sent in zip(g.members, g.sent)]
+            args.update(shape.multi_fixed)
         args.update(shape.sizes.get(shot.size, {}))
         if mcaps.negative_prompt and shape.negative_prompt:
             args[shape.negative_prompt] = NEGATIVE_PROMPT

@@ -12,6 +12,25 @@ from storyboard.model.storyboard import dimensions
 ASPECT_TOLERANCE = 0.04  # a size whose aspect differs by up to 4% is the same shape: conformed by a small crop
 
 
+class MultiShot(BaseModel):
+    """How many storyboard shots one request of the model can hold (Kling's `multi_prompt`): at most
+    `max_shots` shots and `max_seconds` in all, each shot asked at one of `shot_durations` (the next
+    at or above its length; [] for any length)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_shots: int = Field(ge=2)
+    max_seconds: float = Field(gt=0)
+    shot_durations: list[float] = []
+
+    def shot_seconds(self, duration: float) -> float | None:
+        """What one shot of `duration` is asked as inside a group, or None when no allowed length holds it."""
+        if not self.shot_durations:
+            return duration
+        fitting = [d for d in sorted(self.shot_durations) if d >= duration - 1e-9]
+        return fitting[0] if fitting else None
+
+
 class ModelCaps(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -30,6 +49,7 @@ class ModelCaps(BaseModel):
     voice_scripts_with: dict[str, list[str]] = {}
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
+    multi_shot: MultiShot | None = None  # several storyboard shots in one request (issue 25's groups)
     params: dict[str, Any] = {}  # backend-specific request settings (endpoint ids, field names), read only by that backend
     # what the pre-spend check refuses before any money moves (table data; see checks.pre_spend)
     needs_first_frame: bool = False  # image to video only: a shot without a first frame cannot be made

@@ -28,6 +28,38 @@ def _counts(statuses: list[str]) -> str:
 
 
 @dataclass(frozen=True)
+class GroupRequest:
+    """Shots made by one multi-shot request (issue 25): one key, one take count, one job and one price.
+    Each shot's own job names the group; the first shot's renders it, the others are served their part."""
+
+    key: str  # the group's take key: what is locked, journaled, paid for and cached (the whole clip)
+    base_key: str  # the same without the take: what the group's takes are counted under
+    take: int
+    members: tuple[CompiledShot, ...]
+    asked: tuple[float, ...]  # each shot's written length
+    sent: tuple[float, ...]  # each shot's length in the request (rounded to what the model allows)
+    position: int  # this shot's place in the group
+    contexts: tuple[ShotContext, ...] = ()  # each shot's continuity, for backends that draw it (the animatic)
+
+    @property
+    def name(self) -> str:
+        return self.members[0].id
+
+    @property
+    def shots(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.members)
+
+    @property
+    def leader(self) -> bool:
+        """The first shot's job renders the group's request."""
+        return self.position == 0
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.sent)
+
+
+@dataclass(frozen=True)
 class RenderJob:
     """One clip to make (or find in the cache): a shot's request, its cache key, take and price."""
 
@@ -42,6 +74,12 @@ class RenderJob:
     selected: bool = True  # false: not asked for by --shot (still planned, for its key)
     pinned: bool = False  # the storyboard's `take:` chose this take
     twin_of: str | None = None  # an earlier shot with the identical request: its one job serves both
+    group: GroupRequest | None = None  # made with the shots around it by one multi-shot request
+
+    @property
+    def follower(self) -> bool:
+        """A shot of a group that is not its first: its group's one job (the first shot's) makes it."""
+        return self.group is not None and not self.group.leader
 
     def __repr__(self) -> str:
         state = "cached" if self.cached else (f"${self.cost:.2f}" if self.selected else "not selected")
@@ -70,11 +108,17 @@ class Plan:
 
     @property
     def to_render(self) -> list[RenderJob]:
-        return [j for j in self.jobs + self.extra if j.selected and not j.cached and j.twin_of is None]
+        return [j for j in self.jobs + self.extra
+                if j.selected and not j.cached and j.twin_of is None and not j.follower]
 
     @property
     def total(self) -> float:
         return round(sum(j.cost for j in self.to_render), 4)
+
+    @property
+    def groups(self) -> list[GroupRequest]:
+        """The multi-shot requests of the cut's takes, in film order (as their first shot's job has them)."""
+        return [j.group for j in self.jobs if j.group is not None and j.group.leader]
 
     def job(self, shot_id: str) -> RenderJob:
         """The job of a shot: the take the cut uses."""

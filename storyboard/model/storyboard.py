@@ -114,6 +114,10 @@ class Defaults(Frozen):
     transition: TransitionField = Field(Transition(), description="the transition into the next shot "
                                                                   "where a shot names none")
     fps: int = Field(24, strict=True, ge=12, le=60, description="frames per second of the cut")
+    multi_shot: Literal["off", "scene"] = Field("off", description="scene: consecutive shots of one location, "
+                                                                  "joined by cuts, go to a model that makes several "
+                                                                  "shots in one request as one request, and are "
+                                                                  "cut back into shots")
 
     @property
     def width(self) -> int:
@@ -257,6 +261,8 @@ class Shot(Frozen):
                                                        "keyframes, such as kling-4; others describe the shot in words)")
     take: int | None = Field(None, ge=1, description="use this take of the shot's request (1, 2, ...); "
                                                      "default: the latest")
+    group: Id | None = Field(None, description="consecutive shots with the same group name are made in one "
+                                               "request where the model can (multi-shot), and cut back into shots")
 
     @field_validator("duration", mode="before")
     @classmethod

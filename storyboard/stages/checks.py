@@ -13,6 +13,7 @@ from storyboard.model.caps import BackendCaps, ModelCaps, fit_size, segments_for
 from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
+from storyboard.stages import grouping
 from storyboard.stages.timeline import beat, dialogue_fit, overlap_after, size_words
 
 if TYPE_CHECKING:
@@ -134,6 +135,36 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
     if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
     out.extend(_unvoiced(sb, pos, caps.name, mcaps))
+    out.extend(_groups(sb, pos, caps, mcaps, model_name, known))
+    return out
+
+
+def _groups(sb: Storyboard, pos: "Positions", caps: BackendCaps, mcaps: ModelCaps, model: str,
+            known: dict[str, ModelCaps]) -> list[Diagnostic]:
+    """Where the storyboard asks for multi-shot groups: why a shot could not join the shot before it."""
+    if not grouping.wanted(sb):
+        return []
+    if caps.any_model:  # the animatic stands in for the named model: it groups as that model would
+        mcaps = known.get(sb.defaults.model, mcaps)
+    if mcaps.multi_shot is None:
+        where = (("defaults", "multi_shot") if sb.defaults.multi_shot != "off"
+                 else ("shots", next(i for i, s in enumerate(sb.shots) if s.group is not None), "group"))
+        able = [n for n, m in caps.models.items() if m.multi_shot is not None]
+        return [pos.diag(where, f"{model} on {caps.name} makes one shot per request, so every shot is its own "
+                                "request" + (f"; models that make several: {', '.join(able)}" if able else ""),
+                         severity="warning")]
+    groups, apart = grouping.form(sb, mcaps, model)
+    out = [pos.diag(("shots", a.index), str(a), severity=a.severity, shot=a.shot) for a in apart]
+    for g in groups:  # one request, one take count: the first pin holds for the whole group
+        pinned = [(i, sb.shots[i]) for i in g.indices if sb.shots[i].take is not None]
+        for i, s in pinned[1:]:
+            first = pinned[0][1]
+            if s.take != first.take:
+                out.append(pos.diag(("shots", i, "take"), f"shot '{s.id}' pins take {s.take} but '{first.id}' pins "
+                                                          f"take {first.take}, and one request makes "
+                                                          f"{' + '.join(g.shots)}: they share their takes, so the cut "
+                                                          f"uses take {first.take} of all of them; pin one take",
+                                    severity="warning", shot=s.id))
     return out
 
 

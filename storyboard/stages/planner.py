@@ -10,7 +10,8 @@ from storyboard import catalog as capabilities
 from storyboard.common import digest
 from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
-from storyboard.model.jobs import KeyExtra, MissingTake, Plan, RenderJob
+from storyboard.model.jobs import GroupRequest, KeyExtra, MissingTake, Plan, RenderJob
+from storyboard.stages.grouping import Group
 from storyboard.store.cache import Cache
 from storyboard.store.files import sha256_file
 
@@ -31,7 +32,7 @@ def key_fields(shot: CompiledShot, ctx: ShotContext, exact_duration: bool, key_e
 
 def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, asset_digest: Callable[[str], str],
          cache: Cache, select: Iterable[str] = (), new_take: bool = False, key_extra: KeyExtra | None = None,
-         pins: dict[str, int] | None = None, takes: int = 1) -> Plan:
+         pins: dict[str, int] | None = None, takes: int = 1, groups: list[Group] | None = None) -> Plan:
     """Keys, takes, hits and prices for every shot. `asset_digest` turns a project path into its sha256;
     `key_extra` is the backend's own key fields (project files it reads are listed under "assets").
 
@@ -40,7 +41,11 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
 
     The cut uses a shot's pinned take (`pins`, from `take:`) when its request has it, else its latest
     take with a clip, else the take to make (a pin the request lacks is in `Plan.missing_takes`). `new_take` makes one more take of the selected shots; `takes` makes sure they
-    have takes 1..N. Takes the cut does not use go to `Plan.extra`."""
+    have takes 1..N. Takes the cut does not use go to `Plan.extra`.
+
+    `groups` (stages.grouping.form) makes each group of several shots one request: one key over its
+    shots' requests in order, one take count, one price (charged on its first shot's job); any shot
+    of it selected, changed or pinned selects, changes or pins the whole group."""
     caps = capabilities.get(backend)
     select = set(select)
     pins = pins or {}
@@ -51,10 +56,12 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
     jobs: list[RenderJob] = []
     extra: list[RenderJob] = []
     missing: list[MissingTake] = []
-    for shot in shots:
-        _, mcaps, _ = caps.model(shot.model)
-        ctx = contexts[shot.index]
-        fields = key_fields(shot, ctx, caps.exact_duration, key_extra)
+    multi = {g.shots[0]: g for g in groups or () if g.multi}
+    inside = {sid for g in multi.values() for sid in g.shots[1:]}
+    by_id = {s.id: s for s in shots}
+
+    def fields_of(shot: CompiledShot) -> dict:
+        fields = key_fields(shot, contexts[shot.index], caps.exact_duration, key_extra)
         refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
                       | set(shot.reference_images) | set(shot.keyframes)
                       | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
@@ -63,6 +70,23 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         fields["previous"] = keys.get(shot.input_reference.shot) if shot.input_reference and shot.input_reference.shot else None
         if fields["previous"] is None and shot.depends_on:
             fields["previous"] = keys.get(shot.depends_on[0])
+        return fields
+
+    for shot in shots:
+        if shot.id in inside:
+            continue  # planned with its group's first shot
+        if shot.id in multi:
+            g = multi[shot.id]
+            members = [by_id[s] for s in g.shots]
+            wanted = set(range(1, takes + 1)) if takes > 1 and any(s in asked for s in g.shots) else set()
+            made, more = _group_jobs(g, members, [fields_of(m) for m in members], caps, cache, chosen, renew, pins,
+                                     missing, keys, contexts, wanted)
+            jobs += made
+            extra += more
+            continue
+        _, mcaps, _ = caps.model(shot.model)
+        ctx = contexts[shot.index]
+        fields = fields_of(shot)
         base_key = digest({"v": KEY_VERSION, **fields})
         have = existing_takes(cache, base_key)
         latest = have[-1] if have else cache.take(base_key)
@@ -90,6 +114,61 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
     seen = {j.key for j in jobs}
     extra = [j for j in extra if not (j.key in seen or seen.add(j.key))]  # a twin's takes are made once
     return Plan(backend=caps.name, jobs=_twins(jobs), extra=extra, missing_takes=missing)
+
+
+def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps, cache: Cache, chosen: set[str],
+                renew: set[str], pins: dict[str, int], missing: list[MissingTake], keys: dict[str, str],
+                contexts: list[ShotContext], wanted: set[int]) -> tuple[list[RenderJob], list[RenderJob]]:
+    """The jobs of one multi-shot group: one per shot (the cut's), all of one request. Its key covers
+    every shot's request in order with the length it is asked at; only the first shot's first frame
+    (its predecessor's last, or a reference still) is sent, so only it counts."""
+    parts = []
+    for k, (f, sent) in enumerate(zip(fields, g.sent)):
+        f = {**f, "seconds": sent, "segments": [sent]}
+        if k:
+            f.pop("input_reference", None)
+            f["previous"] = None  # inside one generation: no frame is handed over
+        parts.append(f)
+    base_key = digest({"v": KEY_VERSION, "multi_shot": parts})
+    have = existing_takes(cache, base_key)
+    latest = have[-1] if have else cache.take(base_key)
+    take = latest
+    if any(s in renew for s in g.shots):
+        take = max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1
+    pinned_by = next((s for s in g.shots if pins.get(s)), None)
+    pinned = pins.get(pinned_by) if pinned_by else None
+    if pinned and pinned not in have and pinned != take and pinned not in wanted:
+        missing.append(MissingTake(pinned_by, pinned, have))
+        pinned = None
+    take = pinned or max([take, *wanted])
+    gkey = take_key(base_key, take)
+    cached = take in have
+    mcaps = caps.model(members[0].model)[1]
+    price = mcaps.price_per_second(members[0].size)
+    selected = any(s in chosen for s in g.shots)
+    out = []
+    for k, m in enumerate(members):
+        req = GroupRequest(gkey, base_key, take, tuple(members), g.asked, g.sent, k,
+                           tuple(contexts[x.index] for x in members))
+        key = part_key(gkey, k)
+        keys[m.id] = key
+        out.append(RenderJob(shot=m, key=key, base_key=base_key, take=take, price_per_second=price,
+                             cost=0.0 if cached or k else round(g.seconds * price, 4), cached=cached,
+                             context=contexts[m.index], selected=selected, pinned=take == pinned, group=req))
+    more = []  # other takes (--takes N): the group's one job each, on its first shot, made and cut into parts
+    for n in sorted(set(wanted) - set(have) - {take}):
+        req = GroupRequest(take_key(base_key, n), base_key, n, tuple(members), g.asked, g.sent, 0,
+                           tuple(contexts[x.index] for x in members))
+        more.append(RenderJob(shot=members[0].model_copy(update={"id": f"{members[0].id} take {n}"}),
+                              key=part_key(req.key, 0), base_key=base_key, take=n, price_per_second=price,
+                              cost=round(g.seconds * price, 4), cached=False, context=contexts[members[0].index],
+                              selected=True, group=req))
+    return out, more
+
+
+def part_key(group_key: str, position: int) -> str:
+    """The cache key of one shot's part of a multi-shot clip (cut from the group's clip, at no cost)."""
+    return digest({"group": group_key, "part": position})
 
 
 def take_key(base_key: str, take: int) -> str:

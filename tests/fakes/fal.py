@@ -75,6 +75,9 @@ class FakeFal(FakeServer):
             return None
         endpoint = m.group(1)
         inp = json.loads(raw or b"{}")
+        problem = _multi_prompt_problem(inp)
+        if problem:  # refused before anything is made, as fal's validation does
+            return h.reply(422, {"detail": [{"loc": ["body", "multi_prompt"], "msg": problem, "type": "value_error"}]})
         with self.lock:
             nth = self.every_nth()
             fault = self.faults_on_create(endpoint)
@@ -87,7 +90,7 @@ class FakeFal(FakeServer):
                 return h.reply(404, {"detail": f"Application '{endpoint}' not found"})
             rid = str(uuid.uuid4())
             app = "/".join(endpoint.split("/")[:2])  # status and result live under owner/alias
-            self.new_job(str(inp.get("prompt", "")), float(str(inp.get("duration", "5")).rstrip("s")),
+            self.new_job(_prompt(inp), float(str(inp.get("duration", "5")).rstrip("s")),
                                self._output_size(inp), endpoint, id=rid, endpoint=endpoint, app=app, input=inp,
                                sent_at=datetime.now(timezone.utc).isoformat(), ended_at=None)
             after = self.after_create(nth)
@@ -177,3 +180,21 @@ class FakeFal(FakeServer):
         with self.lock:
             for job in self.jobs.values():
                 job["ended_at"] = job["ended_at"] or datetime.now(timezone.utc).isoformat()
+
+
+def _prompt(inp: dict) -> str:
+    """A request's prompt; a multi-shot request's shot prompts joined by " | "."""
+    return str(inp.get("prompt") or " | ".join(str(x.get("prompt", "")) for x in inp.get("multi_prompt") or []))
+
+
+def _multi_prompt_problem(inp: dict) -> str | None:
+    """What fal's Kling refuses in a multi-shot request: both prompt forms, or shots not adding up."""
+    shots = inp.get("multi_prompt")
+    if shots is None:
+        return None
+    if "prompt" in inp:
+        return "Either prompt or multi_prompt must be provided, but not both."
+    total = sum(float(str(x.get("duration", 0)).rstrip("s")) for x in shots)
+    if not shots or abs(total - float(str(inp.get("duration", "5")).rstrip("s"))) > 1e-6:
+        return f"multi_prompt durations add up to {total:g}, not the duration {inp.get('duration')}"
+    return None
