@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Callable
 from storyboard import catalog as capabilities
 from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
 from storyboard.media.probe import decodes
-from storyboard.model.jobs import Plan, RenderJob, Event, Outcome, Prepared, Rendered
+from storyboard.model.caps import BackendCaps
+from storyboard.model.compiled import CompiledShot
+from storyboard.model.jobs import Event, Outcome, Plan, Prepared, Rendered, RenderJob
 from storyboard.model.loaded import Loaded
 from storyboard.model.options import CUT, PICK, PLAN, RENDER, RenderOptions
 from storyboard.progress import Callbacks, Progress
@@ -533,7 +535,6 @@ def render_batch(batch: Batch, outs: list[Path], options: RenderOptions | None =
     picks by identity too."""
     from dataclasses import replace
 
-    from storyboard.exports import review as page
     from storyboard.store.budget import Budget
     from storyboard.model.jobs import Outcome
     from storyboard import identity
