@@ -27,8 +27,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["STORYBOARD_CACHE"] = str(Path(tmp) / "cache")
         import storyboard
-        from storyboard.backends.voices import ScratchVoices
-        from storyboard.cache import Cache
+        from storyboard.animatic.voices import ScratchVoices
+        from storyboard.store.cache import Cache
         t = time.perf_counter()
         ScratchVoices.raw("warm up")
         load = time.perf_counter() - t

@@ -27,7 +27,7 @@ from storyboard.media import assemble  # noqa: E402
 from storyboard.media.clips import AUDIO, video_codec  # noqa: E402
 from storyboard.media.ffmpeg import compile, concat_input, concat_script, ConcatEntry, exe, run  # noqa: E402
 from storyboard.media.probe import probe  # noqa: E402
-from storyboard.timeline import build  # noqa: E402
+from storyboard.stages.timeline import build  # noqa: E402
 
 FPS, W, H, SECS = 24, 1280, 720, 8
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storyboard.exports import editorial, handoff  # noqa: E402
 from storyboard.media import stems  # noqa: E402
 from tests.media import make_clip, make_tone  # noqa: E402
-from storyboard.timeline import build  # noqa: E402
+from storyboard.stages.timeline import build  # noqa: E402
 
 FPS, W, H, SECS = 24, 1280, 720, 8
 

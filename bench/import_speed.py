@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storyboard.importers import draft, fdx, fountain  # noqa: E402
-from storyboard.loader import load  # noqa: E402
+from storyboard.stages.loader import load  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "screenplay" / "ferry.fountain"
 WORDS_PER_PAGE = 180  # a screenplay page, roughly: a minute of screen time

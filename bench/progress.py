@@ -25,7 +25,7 @@ def main() -> None:
     from rich.console import Console
 
     from storyboard import cli
-    from storyboard.renderer import Event
+    from storyboard.model.jobs import Event
     cli.out = Console(file=io.StringIO(), force_terminal=True, width=120)
     for n in args.shots:
         jobs = [SimpleNamespace(shot=SimpleNamespace(id=f"s{k:05d}")) for k in range(n)]

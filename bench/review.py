@@ -42,10 +42,11 @@ def storyboard(n: int) -> str:
 def seed(prep, cache, distinct: int) -> dict:
     """Render `distinct` shots; give every other shot an entry linked to one of those clips."""
     from storyboard.backends.base import create
-    from storyboard.budget import Budget
+    from storyboard.store.budget import Budget
     from storyboard.pipeline import make_plan
-    from storyboard.planner import Plan
-    from storyboard.renderer import Outcome, Renderer
+    from storyboard.model.jobs import Plan
+    from storyboard.model.jobs import Outcome
+    from storyboard.renderer import Renderer
     p = make_plan(prep, cache)
     backend = create(prep.caps, cache)
     t = time.perf_counter()
@@ -107,7 +108,7 @@ def main() -> None:
         (root / ".storyboard").write_text("")
         path = root / "bench.yaml"
         path.write_text(storyboard(args.shots))
-        from storyboard.cache import Cache
+        from storyboard.store.cache import Cache
         from storyboard.exports import boards, review
         from storyboard.pipeline import prepare
         prep = prepare(path)

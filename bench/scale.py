@@ -55,7 +55,7 @@ def one(shots: int, folder: Path) -> dict:
     os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
     from storyboard import cut
     from storyboard.backends.base import create
-    from storyboard.cache import Cache
+    from storyboard.store.cache import Cache
     from storyboard.pipeline import make_plan, prepare
     from storyboard.renderer import Renderer
     path = folder / f"scale{shots}.yaml"

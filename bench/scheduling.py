@@ -37,7 +37,7 @@ def main() -> None:
         shots = "".join(f"  - {{id: s{i}, duration: 4, action: 'Shot {i} of the bench.'}}\n" for i in range(args.shots))
         (tmp / "bench.yaml").write_text(f"version: 1\nshots:\n{shots}")
         import storyboard
-        from storyboard.cache import Cache
+        from storyboard.store.cache import Cache
         for c in args.concurrency:
             cache = Cache(tmp / f"cache-{c}")
             prep = storyboard.compile(tmp / "bench.yaml", "openai")

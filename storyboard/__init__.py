@@ -10,13 +10,13 @@
 Errors are subclasses of storyboard.StoryboardError (see storyboard.errors for the tree).
 """
 
-from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, Diagnostic, FormatError, Locked,
-                               MediaError, QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed, Stop,
-                               StoryboardError, UsageError)
-from storyboard.loader import Loaded, load, loads
-from storyboard.pipeline import Prepared, Rendered, cut, render_shots
-from storyboard.pipeline import make_plan as plan
-from storyboard.pipeline import prepare as compile  # noqa: A001 - the public verb of the format
+from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, Diagnostic,
+                               FormatError, Locked, MediaError, QuotaError, RetriesExhausted, ShotBlocked,
+                               SpendNotConfirmed, Stop, StoryboardError, UsageError)
+from storyboard.model.jobs import Prepared, Rendered
+from storyboard.model.loaded import Loaded
+from storyboard.pipeline import (cut, render_shots, make_plan as plan, prepare as compile)  # noqa: A001 - the public verb of the format
+from storyboard.stages.loader import load, loads
 
 __version__ = "0.1.0"
 

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from storyboard import __version__
-from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, FormatError, Locked, MediaError,
-                               QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed, StoryboardError,
-                               UsageError)
+from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, FormatError, Locked,
+                               MediaError, QuotaError, RetriesExhausted, ShotBlocked, SpendNotConfirmed,
+                               StoryboardError, UsageError)
 
 # Exit statuses, one table (README "Exit statuses"): the first class that matches wins.
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
@@ -39,7 +39,7 @@ def _fmt_time(seconds: float) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from storyboard.loader import load
+    from storyboard.stages.loader import load
     from storyboard.pipeline import check, pinned_take_problems
     status = 0
     for f in args.files:
@@ -86,7 +86,7 @@ def _shot_list(ids: list[str]) -> str:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from storyboard.schema import bible_schema, json_schema
+    from storyboard.model.schema import bible_schema, json_schema
     sys.stdout.write(json.dumps(bible_schema() if args.bible else json_schema(), indent=2) + "\n")
     return 0
 
@@ -535,7 +535,7 @@ def _spans(values: list[float]) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """The capability table (with the user's config on top) as the user will be billed by it."""
-    from storyboard.backends import capabilities
+    from storyboard import catalog as capabilities
     backends = [capabilities.get(args.backend)] if args.backend else list(capabilities.table().values())
     if args.json:
         doc = {b.name: {"description": b.description, "default_model": b.default_model, "env": b.env,
@@ -690,7 +690,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 def cmd_takes(args: argparse.Namespace) -> int:
     import time
 
-    from storyboard.cache import Cache
+    from storyboard.store.cache import Cache
     from storyboard.model.vocab import unknown
     from dataclasses import replace
 

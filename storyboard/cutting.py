@@ -12,18 +12,17 @@ from typing import Callable
 
 from PIL import Image
 
-from storyboard.backends import panel as draw
-from storyboard.cache import Entry
+from storyboard.draw import cards as draw
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
-from storyboard.fsutil import atomic_write_json, atomic_write_text, publish, temp_name
-from storyboard.loader import Loaded
 from storyboard.media import assemble, clips, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, run
 from storyboard.media.probe import index, probe
-from storyboard.renderer import Outcome
-from storyboard.timeline import Timeline, build, estimated_lines, rows_of, timecode
-from storyboard.timeline import frames as to_frames
+from storyboard.model.jobs import Entry, Outcome
+from storyboard.model.loaded import Loaded
+from storyboard.redact import redact
+from storyboard.stages.timeline import Timeline, build, estimated_lines, rows_of, timecode, frames as to_frames
+from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,6 @@ def manifest(loaded: Loaded, backend: str, outcomes: dict[str, Outcome], spent: 
     `spent` (the money the provider took in this run), `spent_earlier` (what earlier runs paid for the
     clips used here, each request once) and `unconfirmed` (held for submissions whose outcome is
     unknown). No secrets."""
-    from storyboard.redact import redact
     sb = loaded.storyboard
     fps = sb.defaults.fps
     spans = {sp.shot_id: sp for sp in build(rows_of(sb), fps, sb.defaults.width, sb.defaults.height).spans}

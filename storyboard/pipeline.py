@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from storyboard import checks
-from storyboard.backends import capabilities
-from storyboard.backends.capabilities import BackendCaps
-from storyboard.cache import Cache
-from storyboard.compiler import compile_storyboard
-from storyboard.continuity import ShotContext, fold
+from storyboard import catalog as capabilities
 from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
-from storyboard.loader import Loaded, load
-from storyboard.model.compiled import CompiledShot
-from storyboard.planner import Plan, RenderJob, file_digester, plan
+from storyboard.media.probe import decodes
+from storyboard.model.jobs import Plan, RenderJob, Event, Outcome, Prepared, Rendered
+from storyboard.model.loaded import Loaded
+from storyboard.stages import checks
+from storyboard.stages.compiler import compile_storyboard
+from storyboard.stages.continuity import fold
+from storyboard.stages.loader import load
+from storyboard.stages.planner import file_digester, plan
+from storyboard.store.cache import Cache
 
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
-    from storyboard.budget import Budget
+    from storyboard.store.budget import Budget
     from storyboard.cutting import CutResult
-    from storyboard.renderer import Event, Outcome
+    from storyboard.model.jobs import Event, Outcome
 
 
 # what a render writes into its output folder (a folder holding anything else is refused without --force)
 OUTPUTS = ["final.mp4", "final.srt", "final.vtt", "final.edl", "final.xml", "timeline.otio", "manifest.json",
            "media", "review.html", "review", "boards.pdf", "shotlist.csv"]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A storyboard checked and compiled for one backend: what plan and render start from."""
-
-    loaded: Loaded
-    caps: BackendCaps
-    contexts: list[ShotContext]
-    shots: list[CompiledShot]
-    warnings: list[Diagnostic]
 
 
 def default_backend() -> str:
@@ -86,23 +76,6 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
     return p
 
 
-@dataclass
-class Rendered:
-    """What render_shots did: an outcome per shot (in film order), the money the provider took in this
-    run (each outcome says its own, and what earlier runs paid), and the stop, if any."""
-
-    plan: Plan
-    outcomes: dict[str, "Outcome"]  # the take the cut uses, per shot
-    spent: float
-    stop: Stop | None = None  # budget, quota, retries or an ambiguous submission ended the run early
-    extra: dict[str, "Outcome"] = field(default_factory=dict)  # other takes made (--takes N), by job name
-
-    @property
-    def complete(self) -> bool:
-        return (all(o.entry is not None for o in self.outcomes.values())
-                and not any(o.status in ("failed", "blocked") for o in self.extra.values()))
-
-
 def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | None = None,
                  concurrency: int | None = None, max_cost: float | None = None,
                  confirm: Callable[[Plan], bool] | None = None,
@@ -117,7 +90,7 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
     (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused."""
     from storyboard.backends.base import create
-    from storyboard.budget import Budget
+    from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
 
     budget = budget or Budget(max_cost)  # a cap that caps nothing (nan, inf) is refused before anything else
@@ -199,7 +172,7 @@ def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]
                 cache.quarantine(key)
             else:
                 o = out[sid] = replace(o, warnings=o.warnings + [f"a conformed copy was bad and is made again ({p})"
-                                                                 for p in cache.check_house_copies(o.entry)])
+                                                                 for p in cache.check_house_copies(o.entry, decodes)])
         if problems[key] is not None:
             out[sid] = replace(o, status="failed", entry=None, reason=(
                 f"its cached clip changed after it was checked ({problems[key]}) and was moved aside; "
@@ -254,7 +227,7 @@ def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]
 def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None) -> dict[str, Path]:
     """Rebuild review.html and review/ in `out_dir` from the cache."""
     from storyboard.exports import review as page
-    from storyboard.fsutil import folder_lock
+    from storyboard.store.files import folder_lock
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     with folder_lock(out_dir):
@@ -266,7 +239,7 @@ def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
            paper: str = "a4") -> dict[str, Path]:
     """Write boards.pdf and shotlist.csv in `out_dir` from the cache."""
     from storyboard.exports import boards as sheets
-    from storyboard.fsutil import folder_lock
+    from storyboard.store.files import folder_lock
     layout = sheets.Grid.parse(grid)
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
@@ -353,10 +326,10 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     import contextlib
     from dataclasses import replace
 
-    from storyboard.budget import Budget
+    from storyboard.store.budget import Budget
     from storyboard.exports.handoff import check_media_root
-    from storyboard.fsutil import check_output_folder, folder_lock, mark_output_folder, sweep
-    from storyboard.renderer import Outcome
+    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
+    from storyboard.model.jobs import Outcome
     check_media_root(media_root)  # before anything is spent
     budget = Budget(max_cost)  # one --max-cost for the run; nan and inf are refused here
     cache = cache or Cache()

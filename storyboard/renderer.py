@@ -14,52 +14,21 @@ import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
-from storyboard.budget import Budget, Purse
-from storyboard.cache import Cache, Entry
 from storyboard.errors import (AmbiguousSubmission, BackendUnusable, BudgetExceeded, MediaError, QuotaError,
                                ShotBlocked, StoryboardError)
 from storyboard.media import clips
 from storyboard.media.probe import audio_samples, decodes, probe
-from storyboard.planner import Plan, RenderJob
+from storyboard.model.jobs import Entry, Plan, RenderJob, Event, Outcome
 from storyboard.redact import redact, scrub
-from storyboard.timeline import frames as to_frames
+from storyboard.stages.timeline import frames as to_frames
+from storyboard.store.budget import Budget, Purse
+from storyboard.store.cache import Cache
 
 FATAL = (QuotaError, BackendUnusable)  # no other shot can work either: the run stops
-
-
-@dataclass
-class Event:
-    """Progress of one shot, for whoever shows it."""
-
-    shot: str
-    state: str  # queued | waiting | cached | <backend states> | done | failed | blocked | skipped
-    percent: float | None = None
-    message: str = ""
-    elapsed: float = 0.0
-    spent: float = 0.0  # what the provider took in this run so far
-
-
-@dataclass
-class Outcome:
-    job: RenderJob
-    status: str  # cached | rendered | failed | blocked | skipped
-    entry: Entry | None = None
-    reason: str = ""
-    error: StoryboardError | None = None
-    warnings: list[str] = field(default_factory=list)
-    spent: float = 0.0  # what the provider took for this shot in this run
-    spent_earlier: float = 0.0  # what its clip (or the jobs it re-attached to) cost in earlier runs
-    unconfirmed: float = 0.0  # held for a submission whose outcome is unknown: maybe taken
-    same_as: str | None = None  # the earlier shot with the identical request whose job served this one
-
-    @property
-    def meta(self) -> dict:
-        return self.entry.meta if self.entry else {}
 
 
 def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path | None,

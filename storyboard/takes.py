@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from storyboard.cache import Cache, Entry
 from storyboard.errors import Diagnostic
-from storyboard.planner import Plan, RenderJob, existing_takes, take_key
-from storyboard.renderer import Outcome
+from storyboard.model.jobs import Entry, Outcome, Plan, Prepared, RenderJob
+from storyboard.stages.planner import existing_takes, take_key
+from storyboard.store.cache import Cache
 
-if TYPE_CHECKING:
-    from storyboard.pipeline import Prepared
 
 
 @dataclass(frozen=True)
@@ -52,12 +49,12 @@ def list_takes(cache: Cache, base_key: str) -> list[Take]:
     return out
 
 
-def pins(prep: "Prepared") -> dict[str, int]:
+def pins(prep: Prepared) -> dict[str, int]:
     """The takes the storyboard pins (`take: N`), by shot id."""
     return {s.id: s.take for s in prep.loaded.storyboard.shots if s.take is not None}
 
 
-def pin_problems(prep: "Prepared", plan: Plan) -> list[Diagnostic]:
+def pin_problems(prep: Prepared, plan: Plan) -> list[Diagnostic]:
     """A pinned take its shot's current request does not have, placed at the `take:` that names it."""
     index = {s.id: i for i, s in enumerate(prep.loaded.storyboard.shots)}
     out = []

@@ -6,15 +6,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from storyboard.backends.capabilities import BackendCaps
-from storyboard.planner import RenderJob
+from storyboard.model.caps import BackendCaps
+from storyboard.model.compiled import CompiledShot
+from storyboard.model.context import ShotContext
+from storyboard.model.jobs import RenderJob
+from storyboard.store.budget import Purse
 
-if TYPE_CHECKING:
-    from storyboard.budget import Purse
-    from storyboard.continuity import ShotContext
-    from storyboard.model.compiled import CompiledShot
 
 Report = Callable[[str, "float | None"], None]  # (state, percent) -> None
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps, ModelCaps
 from storyboard.backends.remote import CLOCK_SKEW, Identity, Job, NotCreated, RemoteBackend, Segment, Unclear
 from storyboard.backends.veo import NEGATIVE_PROMPT
-from storyboard.cache import Cache
 from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
+from storyboard.model.caps import BackendCaps, ModelCaps
+from storyboard.store.cache import Cache
 
 # fal's Platform API (request history) is not in fal-client; this moves it like FAL_QUEUE_RUN_HOST moves the queue
 PLATFORM_ENV = "STORYBOARD_FAL_PLATFORM_URL"

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
-from storyboard.cache import Cache
 from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked, UsageError
-from storyboard.fsutil import sha256_file
+from storyboard.model.caps import BackendCaps
 from storyboard.redact import redact
+from storyboard.store.cache import Cache
+from storyboard.store.files import sha256_file
 
 # The SDK marks every Videos call deprecated (OpenAI's endpoint closed on 2026-09-24; gateways serve
 # the protocol on). Said once in the README, not on every call.

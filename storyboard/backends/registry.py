@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
-from storyboard.backends import capabilities
+from storyboard import catalog as capabilities
 from storyboard.errors import UsageError
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
-from storyboard.backends.capabilities import BackendCaps
-from storyboard.budget import Purse
-from storyboard.cache import Cache
 from storyboard.errors import AmbiguousSubmission, BackendError, RetriesExhausted, ShotBlocked, StoryboardError
+from storyboard.model.caps import BackendCaps
 from storyboard.redact import redact
+from storyboard.store.budget import Purse
+from storyboard.store.cache import Cache
 
 CLOCK_SKEW = 120.0  # seconds: a listed job created this long before our intent may still be ours
 # words in a provider's error that mean it refused the content (a slate, not a failure of ours)

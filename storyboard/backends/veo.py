@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.capabilities import BackendCaps
 from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
-from storyboard.cache import Cache
 from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked, UsageError
+from storyboard.model.caps import BackendCaps
 from storyboard.redact import redact
+from storyboard.store.cache import Cache
 
 # subtitles are laid in the cut; a clip with burnt-in text cannot be re-timed
 NEGATIVE_PROMPT = "subtitles, captions, on-screen text, watermark"

@@ -11,18 +11,13 @@ import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from storyboard.cache import Cache
 from storyboard.errors import MediaError, UsageError
-from storyboard.exports.sheet import (BIG, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel,
-                                      panel_name)
-from storyboard.fsutil import atomic_write_bytes, atomic_write_text
-from storyboard.planner import Plan
-from storyboard.renderer import Outcome
+from storyboard.exports.sheet import BIG, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel, panel_name
+from storyboard.model.jobs import Plan, Outcome, Prepared
+from storyboard.store.cache import Cache
+from storyboard.store.files import atomic_write_bytes, atomic_write_text
 
-if TYPE_CHECKING:
-    from storyboard.pipeline import Prepared
 
 PDF, CSV = "boards.pdf", "shotlist.csv"
 COLUMNS = ("scene", "shot number", "id", "location", "time", "framing", "angle", "move", "lens", "duration",
@@ -48,7 +43,7 @@ class Grid:
         return cls(r, c)
 
 
-def write(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
+def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
           grid: Grid = Grid(), paper: str = "a4") -> dict[str, Path]:
     """Write boards.pdf and shotlist.csv into `out_dir`."""
     sheet = build_sheet(prep, plan, outcomes, cache)
@@ -75,17 +70,17 @@ def shot_list(sheet: Sheet) -> str:
 
 def house_cjk_face() -> int:
     """Which face of the CJK collection the boards use (Japanese: it holds the most common Han forms)."""
-    from storyboard.backends import fonts as house
+    from storyboard.draw import fonts as house
     return house.cjk_face("\u3042")
 
 
 def fonts() -> tuple[Path, Path]:
     """(Latin, Greek and Cyrillic; CJK): the house type the animatic draws with, from PyPI."""
-    from storyboard.backends import fonts as house
+    from storyboard.draw import fonts as house
     return house.latin_path(), house.cjk_path()
 
 
-def _pdf(sheet: Sheet, prep: "Prepared", out_dir: Path, grid: Grid, paper: str) -> bytes:
+def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) -> bytes:
     from fpdf import FPDF
     if paper.lower() not in PAPERS:
         raise UsageError(f"--paper {paper!r}: one of {', '.join(PAPERS)}")
@@ -133,7 +128,7 @@ def _page_head(pdf, sheet: Sheet, page: int, pages: int) -> None:
     pdf.line(pdf.l_margin, pdf.t_margin + 6, pdf.w - pdf.r_margin, pdf.t_margin + 6)
 
 
-def _picture(s: ShotSheet, prep: "Prepared", out_dir: Path, width: int, height: int):
+def _picture(s: ShotSheet, prep: Prepared, out_dir: Path, width: int, height: int):
     """The middle key frame of the take in the cut; else the drawn panel (the review page's, if it drew one)."""
     if s.entry is not None:
         try:
@@ -147,7 +142,7 @@ def _picture(s: ShotSheet, prep: "Prepared", out_dir: Path, width: int, height: 
     return drawn_panel(s.compiled, ctx, prep.loaded.asset, width, height)
 
 
-def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: "Prepared", out_dir: Path, x: float, y: float, w: float, h: float) -> None:
+def _panel(pdf, s: ShotSheet, sheet: Sheet, prep: Prepared, out_dir: Path, x: float, y: float, w: float, h: float) -> None:
     ih = w * sheet.height / sheet.width
     pw = BIG
     pdf.image(_picture(s, prep, out_dir, pw, max(2, round(pw * sheet.height / sheet.width))), x=x, y=y, w=w, h=ih)

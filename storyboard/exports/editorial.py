@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import opentimelineio as otio
 
 from storyboard.exports.handoff import REEL_LENGTH
-from storyboard.timeline import Timeline
+from storyboard.stages.timeline import Timeline
 
 MUSIC_REEL = "MUSIC"
 COLOURS = {"dialogue": otio.schema.MarkerColor.BLUE, "slate": otio.schema.MarkerColor.RED,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from storyboard.errors import UsageError
-from storyboard.fsutil import fsync_dir, temp_name
+from storyboard.store.files import fsync_dir, temp_name
 
 MEDIA = "media"  # the folder inside the output folder
 REEL_LENGTH = 8  # CMX 3600 reel names

@@ -8,20 +8,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 
-from storyboard.cache import Cache, Entry
 from storyboard.errors import MediaError
-from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel,
-                                      jpeg, panel_name)
-from storyboard.fsutil import atomic_write_bytes, atomic_write_text
-from storyboard.planner import Plan
-from storyboard.renderer import Outcome
+from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel, jpeg,
+                                      panel_name)
+from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
+from storyboard.store.cache import Cache
+from storyboard.store.files import atomic_write_bytes, atomic_write_text
 
-if TYPE_CHECKING:
-    from storyboard.pipeline import Prepared
 
 FOLDER = "review"
 PAGE = "review.html"
@@ -29,12 +25,12 @@ PAGE = "review.html"
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    from storyboard.compiler import templates_dir
+    from storyboard.stages.compiler import templates_dir
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
-def write(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
+def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
           spent: float | None = None) -> dict[str, Path]:
     """Write review.html and review/ into `out_dir`; files review/ no longer needs are removed."""
     sheet = build_sheet(prep, plan, outcomes, cache, spent)
@@ -114,7 +110,7 @@ class _Files:
                 f.unlink(missing_ok=True)
 
 
-def _shot_view(s: ShotSheet, prep: "Prepared", sheet: Sheet, files: _Files, stills: dict) -> dict:
+def _shot_view(s: ShotSheet, prep: Prepared, sheet: Sheet, files: _Files, stills: dict) -> dict:
     stem = f"{s.number:03d}_{s.id}"
     view = {"s": s, "status_class": s.status.replace(" ", "-"), "strip": None, "panel": None, "clip": None,
             "clip_seconds": None, "takes": [], "chars": " ".join(p.id for p in s.people), "problems": []}

@@ -6,22 +6,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from storyboard.cache import Cache, Entry
-from storyboard.backends.panel import character_colour
-from storyboard.continuity import fold
-from storyboard.planner import Plan
-from storyboard.renderer import Outcome
+from storyboard.draw.cards import character_colour
+from storyboard.model.compiled import CompiledShot
+from storyboard.model.context import ShotContext
+from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
+from storyboard.stages.continuity import fold
+from storyboard.stages.timeline import build, rows_of, timecode
+from storyboard.store.cache import Cache
 from storyboard.takes import Take, list_takes
-from storyboard.timeline import build, rows_of, timecode
 
-if TYPE_CHECKING:
-    from storyboard.continuity import ShotContext
-    from storyboard.model.compiled import CompiledShot
-    from storyboard.pipeline import Prepared
 
 # what a shot's state reads as, on the page and in the shot list
 STATUS_WORDS = {"rendered": "done", "cached": "cached", "kept": "kept", "blocked": "blocked", "failed": "failed",
@@ -188,7 +184,7 @@ def clip_stills(entry: Entry) -> tuple[dict[int, list[Path]], float]:
     """({width: stills}, seconds) of a cached clip: the first, middle and last key frames small (for
     the page), the middle one big (for the boards); made once and kept beside the clip in the cache (an
     entry never changes, so neither do its stills), with how long its picture runs."""
-    from storyboard.fsutil import atomic_write_bytes
+    from storyboard.store.files import atomic_write_bytes
     from storyboard.media.stills import key_stills
     paths = {SMALL: [entry.folder / f"still-{SMALL}-{i}.jpg" for i in range(len(AT))],
              BIG: [entry.folder / f"still-{BIG}-1.jpg"]}
@@ -210,8 +206,8 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
     """The animatic's drawn panel of a shot (the opening frame of its clip), marked NOT RENDERED."""
     from PIL import ImageDraw
 
-    from storyboard.backends import fonts
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.draw import fonts
+    from storyboard.animatic.backend import AnimaticBackend
     im = AnimaticBackend.opening_picture(cshot, ctx, asset, width, height)
     d = ImageDraw.Draw(im)
     f = fonts.Type(max(10, height // 14), bold=True)
@@ -226,7 +222,7 @@ def drawn_panel(cshot: "CompiledShot", ctx: "ShotContext", asset, width: int, he
 
 def panel_name(cshot: "CompiledShot", ctx: "ShotContext") -> str:
     """A file name that changes when what the panel draws changes."""
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     from storyboard.common import digest
     return f"panel-{digest(AnimaticBackend.key_extra(cshot, ctx))[:20]}.jpg"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from storyboard.timeline import Cue
+from storyboard.stages.timeline import Cue
 
 
 def _stamp(t: Fraction, sep: str) -> str:

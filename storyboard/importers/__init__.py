@@ -11,16 +11,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyboard import fsutil
 from storyboard.errors import Diagnostic, FormatError, UsageError
-from storyboard.importers import draft
-from storyboard.importers import merge as merging
+from storyboard.importers import draft, merge as merging
 from storyboard.importers.screenplay import Screenplay
-from storyboard.loader import (  # one spelling of a file's name in messages, the loader's
-    _display,
-    load,
-)
-from storyboard.yamlsrc import MAX_BYTES, read_yaml
+from storyboard.stages.loader import _display, load
+from storyboard.stages.yamlsrc import MAX_BYTES, read_yaml
+from storyboard.store import files as fsutil
 
 MAX_SCRIPT_BYTES = 5 << 20  # a feature-length script is well under 1 MB, even as Final Draft XML
 _NOT_SCRIPTS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip file (a .docx or .fadein?)", b"{\\rtf": "an RTF document"}

@@ -30,8 +30,8 @@ from typing import Any
 from storyboard.errors import UsageError
 from storyboard.importers import yamltext
 from storyboard.importers.screenplay import Beat, Scene, Screenplay, Speech
-from storyboard.loader import CONTROL
-from storyboard.timeline import speech_seconds
+from storyboard.stages.loader import CONTROL
+from storyboard.stages.timeline import speech_seconds
 
 MAX_SECONDS = 20.0
 MIN_SECONDS = 2.0

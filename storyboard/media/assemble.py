@@ -18,10 +18,10 @@ import ffmpeg as ff  # ffmpeg-python
 
 from storyboard.errors import MediaError
 from storyboard.media.clips import AUDIO, BITEXACT, RATE, fit_filter, source, video_codec
-from storyboard.media.ffmpeg import (Command, ConcatEntry, FfmpegFailed, Script, compile, concat_input,
-                                     concat_script, run, safe_path, start, timeout_for, with_loopback)
+from storyboard.media.ffmpeg import (Command, ConcatEntry, FfmpegFailed, Script, compile, concat_input, concat_script,
+                                     run, safe_path, start, timeout_for, with_loopback)
 from storyboard.media.probe import index
-from storyboard.timeline import Timeline
+from storyboard.stages.timeline import Timeline
 
 DECLICK = 0.01  # seconds of fade at hard cuts: no clicks at joins
 MUSIC_GAIN_DB = -16.0  # the bed's level when the storyboard sets no music_volume

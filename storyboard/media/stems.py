@@ -6,8 +6,8 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from storyboard.fsutil import publish, temp_name
 from storyboard.media.assemble import MUSIC_GAIN_DB
+from storyboard.store.files import publish, temp_name
 import ffmpeg as ff  # ffmpeg-python
 
 from storyboard.media.clips import RATE, source

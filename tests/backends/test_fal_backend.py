@@ -97,7 +97,7 @@ def test_lifecycle_first_frames_and_a_rerun_that_pays_nothing(fal, project, caps
     assert stop["endpoint"] == "bytedance/seedance-2.0/image-to-video"
     from PIL import Image, ImageChops
 
-    from storyboard.cache import Cache
+    from storyboard.store.cache import Cache
     one = next(s for s in read_manifest(project / "film")["shots"] if s["id"] == "one")
     with Image.open(Cache().get(one["key"]).last_frame) as last:
         assert not ImageChops.difference(image_of(stop["input"]["image_url"]), last.convert("RGB")).getbbox()

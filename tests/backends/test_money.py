@@ -10,7 +10,7 @@ import json
 import pytest
 
 import storyboard
-from storyboard.cache import Cache
+from storyboard.store.cache import Cache
 from tests.backends.conftest import render
 
 PRICE = 0.10  # sora-2, dollars per second

@@ -10,8 +10,8 @@ import json
 import pytest
 
 import storyboard
-from storyboard.cache import Cache
 from storyboard.media.probe import decodes, probe
+from storyboard.store.cache import Cache
 from tests.backends.conftest import render
 
 FILM = """

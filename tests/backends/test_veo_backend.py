@@ -95,7 +95,7 @@ def test_plan_prices_from_the_table(project, capsys, monkeypatch):
 def test_intent_without_a_reply_stops_as_ambiguous(veo, film):
     """A crash after asking but before the answer was recorded: Veo cannot list operations, so
     nothing is submitted again by itself (that could pay twice); the run says so with status 7."""
-    from storyboard.cache import Cache
+    from storyboard.store.cache import Cache
     from storyboard.pipeline import make_plan, prepare
     job = make_plan(prepare(film, "veo")).jobs[2]
     Cache().save_record("jobs", job.key, {"key": job.key, "shot": job.shot.id, "backend": "veo",

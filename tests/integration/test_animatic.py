@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import storyboard
+from storyboard.animatic.voices import median_pitch
 from storyboard.backends.base import RenderRequest, create
-from storyboard.backends.voices import median_pitch
-from storyboard.cache import Cache
 from storyboard.media.probe import probe
 from storyboard.pipeline import make_plan, prepare
+from storyboard.store.cache import Cache
 from tests.media import audio_samples, rms_db, video_frames
 
 STORYBOARD = """

@@ -9,8 +9,8 @@ import io
 import pytest
 
 from storyboard.cli import main
-from storyboard.exports.boards import COLUMNS, Grid, fonts
 from storyboard.errors import UsageError
+from storyboard.exports.boards import COLUMNS, Grid, fonts
 from tests.conftest import read_manifest
 
 SHOTS = [("arrive", "street", "Inès steps out of the taxi; 健二 holds an umbrella.", "kenji", "(politely) お気をつけて。"),
@@ -48,7 +48,7 @@ def read_pdf(path):
 
 
 def test_boards_of_a_storyboard_never_rendered(project, monkeypatch):
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     monkeypatch.setattr(AnimaticBackend, "render", lambda self, req: pytest.fail("boards rendered a shot"))
     path = storyboard(project)
     assert main(["boards", str(path)]) == 0

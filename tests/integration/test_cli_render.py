@@ -86,7 +86,7 @@ def test_a_series_in_one_run(tmp_path, capsys):
 
 
 def test_an_interrupt_is_said_on_a_line_of_its_own(film, monkeypatch):
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
 
     def interrupted(self, req):
         req.report("drawing", 5)

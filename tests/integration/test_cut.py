@@ -9,7 +9,7 @@ import pytest
 
 from storyboard.media import assemble
 from storyboard.media.probe import decodes, probe
-from storyboard.timeline import build
+from storyboard.stages.timeline import build
 from tests.media import audio_samples, make_clip, rms_db
 
 FPS = 24

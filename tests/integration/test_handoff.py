@@ -15,7 +15,7 @@ from storyboard.cli import main
 from storyboard.errors import ShotBlocked
 from storyboard.exports import handoff
 from storyboard.media.probe import decodes, probe
-from storyboard.timeline import build
+from storyboard.stages.timeline import build
 from tests.conftest import read_manifest
 from tests.media import make_tone, rms_db
 from tests.unit.test_editorial import expected_by_join, transitions_by_join
@@ -76,7 +76,7 @@ def handed(tmp_path_factory):
     (root / ".storyboard").write_text("")
     (root / "film.yaml").write_text(FILM)
     make_tone(root / "theme.wav", 1.5)
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     real = AnimaticBackend.render
 
     def render(self, req):

@@ -8,8 +8,8 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.importers import run
-from storyboard.loader import load
 from storyboard.media.probe import probe
+from storyboard.stages.loader import load
 from tests.conftest import EXAMPLES
 
 CASES = Path(__file__).resolve().parent.parent / "import_cases"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from storyboard.cache import Cache
 from storyboard.cli import main
 from storyboard.media.probe import decodes, probe
+from storyboard.store.cache import Cache
 from tests.backends.conftest import sora, sora_media, veo, veo_media  # noqa: F401 - the fake providers
 from tests.conftest import read_manifest, wait_for
 
@@ -174,9 +174,9 @@ def test_two_processes_on_one_request_pay_once(sora, film):
 
 
 def test_a_lock_held_by_a_killed_process_is_taken_over_at_once(tmp_path):
-    from storyboard.fsutil import RequestLock
+    from storyboard.store.files import RequestLock
     path = tmp_path / "locks" / "k.lock"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from storyboard.fsutil import RequestLock; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from storyboard.store.files import RequestLock; "
                                f"RequestLock(__import__('pathlib').Path({str(path)!r})).acquire(); "
                                "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -193,7 +193,7 @@ def test_a_lock_held_by_a_killed_process_is_taken_over_at_once(tmp_path):
 def test_a_lock_whose_owner_stopped_beating_is_taken_over(tmp_path):
     """A lock of another machine (its pid means nothing here) whose heartbeat stopped: a waiter
     watches the content stay the same for the stale time on its own clock, then takes it over."""
-    from storyboard.fsutil import RequestLock
+    from storyboard.store.files import RequestLock
     path = tmp_path / "k.lock"
     path.write_text(json.dumps({"host": "elsewhere", "tag": "0badc0de", "pid": 1, "nonce": "x", "beat": 7}))
     waited: list[bool] = []
@@ -207,7 +207,7 @@ def test_a_lock_whose_owner_stopped_beating_is_taken_over(tmp_path):
 
 def test_a_live_lock_is_waited_for_and_never_taken(tmp_path):
     """A live owner beats faster than the stale time: a waiter waits for it, however long."""
-    from storyboard.fsutil import RequestLock
+    from storyboard.store.files import RequestLock
     path = tmp_path / "k.lock"
     owner = RequestLock(path, beat=0.1)
     owner.acquire()
@@ -262,7 +262,7 @@ def test_a_key_in_the_url_exits_3_and_is_never_printed(sora, project, monkeypatc
 
 
 def test_an_unexpected_error_in_one_shot_becomes_its_slate(tiny, monkeypatch, capsys):
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     real = AnimaticBackend.render
 
     def render(self, req):
@@ -297,7 +297,7 @@ def test_an_out_folder_with_the_users_files_is_refused_unless_forced(tiny, capsy
 def test_leftovers_of_killed_runs_are_swept_on_the_next_run(tiny):
     assert main(["render", str(tiny)]) == 0
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    from storyboard.fsutil import HOST_TAG
+    from storyboard.store.files import HOST_TAG
     tag = f"{HOST_TAG}-{dead.stdout.strip()}"  # a process that has exited
     cache = Cache()
     entry = next((cache.root / "clips").glob("*/*"))

@@ -100,7 +100,7 @@ def test_new_take_and_shot_selection(film, capsys):
 
 
 def test_blocked_shot_stands_as_a_slate(film, monkeypatch, capsys):
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     real = AnimaticBackend.render
 
     def render(self, req):
@@ -119,7 +119,7 @@ def test_blocked_shot_stands_as_a_slate(film, monkeypatch, capsys):
 
 def test_one_writer_per_output_folder(film):
     from storyboard.errors import Locked
-    from storyboard.fsutil import folder_lock
+    from storyboard.store.files import folder_lock
     with folder_lock(film.parent / "film"):
         with pytest.raises(Locked):
             with folder_lock(film.parent / "film"):
@@ -137,7 +137,7 @@ def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
     out = film.parent / "film"
     if (out / "final.mp4").exists():  # whatever is under a final name is complete
         assert decodes(out / "final.mp4") == 120
-    from storyboard.cache import Cache
+    from storyboard.store.cache import Cache
     for clip in (Cache().root / "clips").rglob("clip.mp4"):
         assert decodes(clip) > 0
     assert subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode == 0
@@ -181,6 +181,6 @@ def test_disk_limit_fails_cleanly(film):
     for name in ("final.mp4", "manifest.json", "timeline.otio"):
         p = out / name
         assert not p.exists() or (p.suffix != ".mp4" or decodes(p) == 120)
-    from storyboard.cache import Cache
+    from storyboard.store.cache import Cache
     for clip in (Cache().root / "clips").rglob("clip.mp4"):
         assert decodes(clip) > 0

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from storyboard.cache import Cache
 from storyboard.cli import main
 from storyboard.media.probe import decodes
+from storyboard.store.cache import Cache
 from tests.conftest import read_manifest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -125,7 +125,7 @@ def test_review_page_in_chromium_with_takes_and_a_pinned_take(project, browser, 
     assert main(["render", str(film), "--shot", "three", "--takes", "2"]) == 0
     assert read_manifest(project / "film")["shots"][2]["take"] == 2
     # pin take 1: picking it renders nothing and calls no provider
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
 
     def refuse(self, req):
         raise AssertionError(f"the backend was asked to render {req.shot.id}")
@@ -204,7 +204,7 @@ def static_server(folder: Path):
 
 
 def test_review_of_a_storyboard_never_rendered_shows_drawn_panels(project, browser, monkeypatch):
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     monkeypatch.setattr(AnimaticBackend, "render", lambda self, req: pytest.fail("review rendered a shot"))
     film = write(project)
     assert main(["review", str(film)]) == 0

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import storyboard
-from storyboard.backends import ambience
-from storyboard.backends.animatic import AnimaticBackend, panel_for
-from storyboard.backends.voices import cast_voices, catalogue, distance, named
-from storyboard.media.camera import rig
+from storyboard.animatic import ambience
+from storyboard.animatic.backend import AnimaticBackend, panel_for
+from storyboard.animatic.camera import rig
+from storyboard.animatic.voices import cast_voices, catalogue, distance, named
 from storyboard.model.vocab import MOVES
-from storyboard.timeline import Beat, beat, needed_seconds, place_lines, speech_seconds
+from storyboard.stages.timeline import Beat, beat, needed_seconds, place_lines, speech_seconds
 
 
 def window(r, n: int) -> tuple[float, float]:

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from storyboard import cli
 from storyboard.cli import main
-from storyboard.fsutil import folder_lock
+from storyboard.store.files import folder_lock
 from tests.conftest import EXAMPLES
 
 SHOT = "  - {{id: s{i:04d}, duration: 2, characters: [ana], dialogue: [{{ana: {line}}}]}}\n"
@@ -51,7 +51,7 @@ def test_validate_prints_warnings(project, capsys):
 
 
 def test_no_warning_when_the_dialogue_just_fits(project, capsys):
-    from storyboard.timeline import dialogue_fit
+    from storyboard.stages.timeline import dialogue_fit
     need = dialogue_fit([LONG], 1)[0]  # what the line needs, placed tight
     path = project / "fit.yaml"
     for duration, warned in ((round(need, 2), False), (round(need - 0.1, 2), True)):
@@ -136,7 +136,7 @@ def test_plan_of_a_long_film_before_a_render_is_summed_up(project, capsys):
 def test_the_progress_display_draws_per_refresh_not_per_event(monkeypatch, project):
     """Ten thousand shots: an event only counts; the picture is built a few times a second."""
     from storyboard.pipeline import plan_batch, prepare
-    from storyboard.renderer import Event
+    from storyboard.model.jobs import Event
     screen = io.StringIO()
     monkeypatch.setattr(cli, "out", Console(file=screen, force_terminal=True, width=120))
     batch = plan_batch([prepare(film(project, 40), "animatic")])

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from storyboard.compiler import compile_storyboard
-from storyboard.continuity import fold
-from storyboard.loader import load
 from storyboard.pipeline import prepare
+from storyboard.stages.compiler import compile_storyboard
+from storyboard.stages.continuity import fold
+from storyboard.stages.loader import load
 from tests.conftest import EXAMPLES
 
 GOLDEN = EXAMPLES.parent / "tests" / "golden"

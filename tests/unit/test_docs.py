@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from storyboard.cli import main
-from storyboard.schema import json_schema
-from storyboard.yamlsrc import read_yaml
+from storyboard.model.schema import json_schema
+from storyboard.stages.yamlsrc import read_yaml
 from tests.conftest import EXAMPLES, ROOT
 
 DESIGN = Path(os.environ.get("STORYBOARD_DESIGN") or ROOT.parent / "shared" / "design")

@@ -13,7 +13,7 @@ import pytest
 from storyboard.errors import UsageError
 from storyboard.exports import editorial, handoff
 from storyboard.media import stems
-from storyboard.timeline import Timeline, build
+from storyboard.stages.timeline import Timeline, build
 
 FPS = 24
 SHOTS = [("a", 3.0, "dissolve", 1), ("b", 3.0, "fade", 1), ("c", 2.0, "wipe-left", 0.625),

@@ -12,8 +12,8 @@ import yaml
 from storyboard.errors import FormatError, UsageError
 from storyboard.importers import MAX_SCRIPT_BYTES, draft, read_script, run, yamltext
 from storyboard.importers.screenplay import split_cue, split_heading
-from storyboard.loader import load
-from storyboard.yamlsrc import read_yaml
+from storyboard.stages.loader import load
+from storyboard.stages.yamlsrc import read_yaml
 from tests.conftest import EXAMPLES
 
 CASES = Path(__file__).resolve().parent.parent / "import_cases"
@@ -174,7 +174,7 @@ def test_a_cold_open_has_no_location():
 
 
 def test_long_beats_are_split_under_twenty_seconds_and_lines_fit_their_shots():
-    from storyboard.timeline import speech_seconds
+    from storyboard.stages.timeline import speech_seconds
     d = data("long_beat.fountain")
     assert len(d["shots"]) >= 4
     for s in d["shots"]:
@@ -246,7 +246,7 @@ def test_comments_cannot_break_out():
 
 
 def test_nasty_strings_round_trip_through_the_loader(project):
-    """Names, places, action and dialogue written by the draft come back through storyboard.loader unchanged."""
+    """Names, places, action and dialogue written by the draft come back through storyboard.stages.loader unchanged."""
     from storyboard.importers.screenplay import Beat, Scene, Screenplay, Speech
     texts = [s for s in NASTY if s.strip() and s.strip() == s and "\n" not in s and "\u2028" not in s
              and "\x85" not in s and not s.startswith("(")]
@@ -256,7 +256,7 @@ def test_nasty_strings_round_trip_through_the_loader(project):
     (project / "s.yaml").write_text(draft.render(draft.build(sp, "s.fountain")))
     sb = load(project / "s.yaml").storyboard
     assert sb.title == 'Title: with # and "quotes"'
-    from storyboard.loader import CONTROL
+    from storyboard.stages.loader import CONTROL
     printable = [CONTROL.sub("", t) for t in texts]  # control characters are dropped, the rest is exact
     assert [s.action for s in sb.shots] == printable
     assert [s.dialogue[0].text for s in sb.shots] == printable

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from storyboard.errors import FormatError
-from storyboard.loader import load
 from storyboard.model import Storyboard
+from storyboard.stages.loader import load
 from tests.conftest import EXAMPLES
 
 PNG = (EXAMPLES / "keeper" / "refs" / "mara.png").read_bytes()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from storyboard import cutting
-from storyboard.loader import loads
+from storyboard.model.jobs import Outcome
 from storyboard.pipeline import make_plan, prepare, shot_warnings
-from storyboard.renderer import Outcome
+from storyboard.stages.loader import loads
 
 FILM = """
 version: 1

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from storyboard.errors import MediaError
-from storyboard.media import assemble, clips
-from storyboard.media import ffmpeg as media_ffmpeg
+from storyboard.media import assemble, clips, ffmpeg as media_ffmpeg
 from storyboard.media.ffmpeg import Command, ConcatEntry, FfmpegFailed, Script, concat_script
-from storyboard.timeline import build
+from storyboard.stages.timeline import build
 
 FPS = 24
 X = Path("/x")
@@ -48,7 +47,7 @@ def assert_graph_by_file(cmd: Command) -> None:
 # -- single clips ---------------------------------------------------------------------------------
 
 def test_animatic_cmd_escapes_expressions_and_keeps_the_house_format():
-    from storyboard.media import camera
+    from storyboard.animatic import camera
     rig = camera.rig("handheld", 48, 1280, 720, FPS)
     layers = [camera.Layer(X / "hud.png", 2, 4), camera.Layer(X / "it's, [odd]; name.png", 0, 100, camera.between(0.5, 1.5))]
     cmd = camera.animatic_cmd(X / "world.png", rig, X / "sound.wav", X / "clip.mp4", 1280, 720, FPS, 48,

@@ -10,8 +10,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
-from storyboard.backends import fonts
-from storyboard.backends.panel import draw_subtitle, hud_layout, subtitle_layout, zones
+from storyboard.draw import fonts
+from storyboard.draw.cards import draw_subtitle, hud_layout, subtitle_layout, zones
 
 SIZES = [(1280, 720), (720, 1280), (1792, 1024), (1024, 1792), (1920, 1080), (640, 360)]
 LONGEST = {

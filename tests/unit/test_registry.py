@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storyboard.backends import capabilities
+from storyboard import catalog as capabilities
 from storyboard.backends.registry import backend_class
 from storyboard.errors import UsageError
 
@@ -15,7 +15,7 @@ def _config(project, monkeypatch, text):
 
 
 def test_builtins_are_found_by_their_table():
-    from storyboard.backends.animatic import AnimaticBackend
+    from storyboard.animatic.backend import AnimaticBackend
     assert backend_class("animatic") is AnimaticBackend
     assert backend_class("sora").__name__ == "OpenAIVideos"  # aliases resolve to their table
 

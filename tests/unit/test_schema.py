@@ -12,8 +12,8 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.errors import FormatError
-from storyboard.schema import bible_schema, json_schema
-from storyboard.yamlsrc import read_yaml
+from storyboard.model.schema import bible_schema, json_schema
+from storyboard.stages.yamlsrc import read_yaml
 from tests.conftest import EXAMPLES
 from tests.unit.test_bad_inputs import BAD
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import storyboard
-from storyboard.backends import look, stage
-from storyboard.backends.animatic import panel_for
-from storyboard.media.camera import rig
+from storyboard.animatic import look, stage
+from storyboard.animatic.backend import panel_for
+from storyboard.animatic.camera import rig
 
 W, H = 1280, 720
 STORY = """

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from storyboard.cache import Cache
 from storyboard.cli import main
 from storyboard.errors import FormatError
+from storyboard.model.jobs import Outcome
 from storyboard.pipeline import make_plan, prepare
-from storyboard.renderer import Outcome
+from storyboard.store.cache import Cache
 from storyboard.takes import from_cache, keep_clips, last_cut, list_takes
 
 FILM = """
@@ -39,7 +39,7 @@ def film(project, pin: int | None = None):
 
 def fake_take(cache: Cache, job, take: int | None = None, cost: float = 0.4, when: float = 1_700_000_000.0):
     """Put a clip in the cache as if `job` (at `take`) had been rendered."""
-    from storyboard.planner import take_key
+    from storyboard.stages.planner import take_key
     n = take or job.take
     key = take_key(job.base_key, n)
     staged = cache.staging()
@@ -58,7 +58,7 @@ def test_latest_take_is_used_and_takes_are_listed(project):
     assert (a.take, a.cached) == (1, False)
     fake_take(cache, a, 1, when=1.0)
     fake_take(cache, a, 2, when=2.0, cost=0.8)
-    cache.save_record("failures", __import__("storyboard.planner", fromlist=["x"]).take_key(a.base_key, 3),
+    cache.save_record("failures", __import__("storyboard.stages.planner", fromlist=["x"]).take_key(a.base_key, 3),
                       {"shot": "a", "status": "blocked", "reason": "refused", "time": 3.0})
     p = make_plan(prep, cache)
     assert (p.job("a").take, p.job("a").cached) == (2, True)

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from storyboard.exports import subtitles
 from storyboard.media import assemble
-from storyboard.timeline import build
+from storyboard.stages.timeline import build
 
 FPS = 24
 
@@ -71,7 +71,7 @@ def test_cues_stay_apart_for_any_dissolve():
 def test_one_estimate_of_speaking_time():
     """The checks' "needs about" and the placing the render and the subtitles use are one computation:
     a shot exactly as long as its dialogue needs is no overrun, a shot shorter than it is."""
-    from storyboard.timeline import dialogue_fit, estimated_lines, place_lines, speech_seconds
+    from storyboard.stages.timeline import dialogue_fit, estimated_lines, place_lines, speech_seconds
     texts = ["We should have left before the rain.", "Not yet."]
     need, overrun = dialogue_fit(texts, 20)
     assert not overrun and need < 20

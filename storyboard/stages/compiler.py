@@ -8,16 +8,17 @@ from pathlib import Path
 
 import jinja2
 
-from storyboard.backends import capabilities
-from storyboard.backends.capabilities import BackendCaps
-from storyboard.continuity import ShotContext, fold
-from storyboard.loader import Loaded
+from storyboard import catalog as capabilities
+from storyboard.model.caps import BackendCaps, ModelCaps, segments_for
 from storyboard.model.compiled import CharacterUse, CompiledShot, InputReference, Line
+from storyboard.model.context import ShotContext
+from storyboard.model.loaded import Loaded
+from storyboard.stages.continuity import fold
 
 def templates_dir() -> Path:
     """templates/ in a source checkout, storyboard/templates in an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for d in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parent.parent
+    for d in (package / "templates", package.parent / "templates"):
         if (d / "shot.j2").is_file():
             return d
     raise FileNotFoundError("the prompt templates are missing from this installation")
@@ -50,7 +51,7 @@ def render_prompt(ctx: ShotContext, dialogue: list[Line]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def identities(ctx: ShotContext, caps: BackendCaps, model_caps: capabilities.ModelCaps) -> list[CharacterUse]:
+def identities(ctx: ShotContext, caps: BackendCaps, model_caps: ModelCaps) -> list[CharacterUse]:
     """The identity ladder: a native character, else a reference image, else the words alone.
 
     Backends with subject references (Veo) take several; a backend with one image reference
@@ -91,7 +92,7 @@ def compile_storyboard(loaded: Loaded, backend: str = "animatic",
         prompt = render_prompt(ctx, lines)
         if len(prompt) > mcaps.prompt_max_chars:
             warnings.append(f"the prompt is {len(prompt)} characters; {model} reads at most {mcaps.prompt_max_chars}")
-        seg = capabilities.segments_for(shot.duration, mcaps, caps.exact_duration)
+        seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         uses = identities(ctx, caps, mcaps)
         ref: InputReference | None = None
         if ctx.previous:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from storyboard.backends import look
+from storyboard.animatic import look
 from storyboard.common import stable_int
 
 BEDS: dict[str, tuple[str, ...]] = {  # bed -> the words that ask for it

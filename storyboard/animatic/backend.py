@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from storyboard.backends import ambience, panel as text, stage
+from storyboard.animatic import ambience, stage, camera
+from storyboard.animatic.camera import Layer, between
+from storyboard.animatic.voices import RATE, ScratchVoices, Voice, cast_voices
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
-from storyboard.backends.voices import RATE, ScratchVoices, Voice, cast_voices
 from storyboard.common import stable_int
-from storyboard.continuity import ShotContext
-from storyboard.media import camera, clips
-from storyboard.media.camera import Layer, between
+from storyboard.draw import cards as text
+from storyboard.media import clips
 from storyboard.media.ffmpeg import run
 from storyboard.model.compiled import CompiledShot
-from storyboard.timeline import beat, place_lines
-from storyboard.timeline import frames as to_frames
+from storyboard.model.context import ShotContext
+from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
 LOOK = 2  # the animatic's drawing and voicing, versioned: a new look renders clips anew
 ROOM_TONE_DBFS = -50.0

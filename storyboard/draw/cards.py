@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from storyboard.backends.fonts import Type, fitted
 from storyboard.common import stable_int
+from storyboard.draw.fonts import Type, fitted
 
 # one colour per character across the whole film (and every episode): picked from the id
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",

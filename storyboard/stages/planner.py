@@ -2,63 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from storyboard.backends import capabilities
-from storyboard.cache import Cache
+from storyboard import catalog as capabilities
 from storyboard.common import digest
-from storyboard.continuity import ShotContext
 from storyboard.model.compiled import CompiledShot
+from storyboard.model.context import ShotContext
+from storyboard.model.jobs import KeyExtra, MissingTake, Plan, RenderJob
+from storyboard.store.cache import Cache
+from storyboard.store.files import sha256_file
 
-KeyExtra = Callable[[CompiledShot, ShotContext], dict]  # a backend's own cache-key fields
 
 KEY_VERSION = 2  # 2: backend fields apart from the request
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    shot: CompiledShot
-    key: str  # everything that shapes the clip, the take included
-    base_key: str  # the same without the take: what takes are counted under
-    take: int
-    price_per_second: float
-    cost: float  # dollars if rendered now; 0 when cached
-    cached: bool
-    context: ShotContext  # the shot's continuity: who is on screen, wearing what, where
-    selected: bool = True  # false: not asked for by --shot (still planned, for its key)
-    pinned: bool = False  # the storyboard's `take:` chose this take
-    twin_of: str | None = None  # an earlier shot with the identical request: its one job serves both
-
-
-@dataclass(frozen=True)
-class MissingTake:
-    """A shot pins a take its current request does not have."""
-
-    shot: str
-    take: int
-    existing: list[int]
-
-
-@dataclass(frozen=True)
-class Plan:
-    backend: str
-    jobs: list[RenderJob] = field(default_factory=list)  # one per shot: the take the cut uses
-    extra: list[RenderJob] = field(default_factory=list)  # other takes this run makes (--takes N, pinned --new-take)
-    missing_takes: list[MissingTake] = field(default_factory=list)
-
-    @property
-    def to_render(self) -> list[RenderJob]:
-        return [j for j in self.jobs + self.extra if j.selected and not j.cached and j.twin_of is None]
-
-    @property
-    def total(self) -> float:
-        return round(sum(j.cost for j in self.to_render), 4)
-
-    def job(self, shot_id: str) -> RenderJob:
-        """The job of a shot: the take the cut uses."""
-        return next(j for j in self.jobs if j.shot.id == shot_id)
 
 
 def key_fields(shot: CompiledShot, ctx: ShotContext, exact_duration: bool, key_extra: KeyExtra | None) -> dict:
@@ -176,7 +133,6 @@ def _with_dependencies(shots: list[CompiledShot], select: set[str]) -> set[str]:
 
 def file_digester(root: Path) -> Callable[[str], str]:
     """A memoised sha256 of project files, for plan()."""
-    from storyboard.fsutil import sha256_file
     memo: dict[str, str] = {}
 
     def digest(rel: str) -> str:

@@ -6,7 +6,6 @@ import os
 import re
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,11 @@ from pydantic import BaseModel, ValidationError
 from storyboard.common import deep_merge
 from storyboard.errors import Diagnostic, FormatError
 from storyboard.model import Storyboard
+from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import Character, Defaults, DialogueLine, Location, Shot
 from storyboard.model.vocab import nearest
-from storyboard.yamlsrc import Source, read_yaml
+from storyboard.stages import checks
+from storyboard.stages.yamlsrc import Source, read_yaml
 
 BIBLE_KEYS = ("characters", "locations", "style", "defaults")
 MAX_INCLUDE_DEPTH = 8
@@ -28,53 +29,6 @@ ASSET_FIELDS = {  # where paths live: (section, field) -> kinds accepted
     ("characters", "cameo"): "video",
     ("locations", "reference"): "image",
 }
-
-
-@dataclass
-class Positions:
-    """Where each value and key of the merged storyboard was written: (file, line, col)."""
-
-    values: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
-    keys: dict[tuple, tuple[str, int, int]] = field(default_factory=dict)
-    top: str = ""
-    bare: dict[tuple, tuple[str, str]] = field(default_factory=dict)  # Source.bare, merged
-
-    def add(self, src: Source, prefix: tuple = (), only: tuple = ()) -> None:
-        for table, mine in ((src.values, self.values), (src.keys, self.keys)):
-            for path, (line, col) in table.items():
-                if only and (not path or path[0] not in only):
-                    continue
-                mine[prefix + path] = (src.file, line, col)
-        self.bare.update({prefix + p: v for p, v in src.bare.items() if not only or p[0] in only})
-
-    def of(self, path: tuple, key: bool = False) -> tuple[str, int, int]:
-        p = tuple(path)
-        while p:
-            if key and p in self.keys:
-                return self.keys[p]
-            if p in self.values:
-                return self.values[p]
-            p = p[:-1]
-        return self.values.get((), (self.top, 1, 1))
-
-    def diag(self, path: tuple, message: str, key: bool = False, severity: str = "error",
-             shot: str | None = None) -> Diagnostic:
-        f, line, col = self.of(path, key)
-        return Diagnostic(f, line, col, message, severity, shot)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A storyboard with where it came from: its file, project root and the positions of its parts."""
-
-    storyboard: Storyboard
-    path: Path
-    root: Path
-    positions: Positions
-
-    def asset(self, rel: str) -> Path:
-        """A path from the storyboard (made root-relative by the loader) as a real file path."""
-        return self.root / rel
 
 
 def project_root(storyboard_path: Path) -> Path:
@@ -113,7 +67,6 @@ def _validated(path: Path, top: Source | None) -> Loaded:
     data = _load_tree(path, root, positions, problems, stack=(), src=top)
     if problems:
         raise FormatError(problems)
-    from storyboard import checks
     problems = _control_characters(data, positions)
     try:
         sb = Storyboard.model_validate(data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from storyboard.backends import look
+from storyboard.animatic import look
 from storyboard.media.clips import RATE
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from storyboard.backends import look
-from storyboard.backends.fonts import Type
-from storyboard.backends.look import RGB, Figure, SetLook
+from storyboard.animatic import look
+from storyboard.animatic.camera import Rig
+from storyboard.animatic.look import RGB, Figure, SetLook
 from storyboard.common import stable_int
-from storyboard.media.camera import Rig
+from storyboard.draw.fonts import Type
 
 # framing -> (head height as a share of the frame's height, where the top of the nearest head is)
 FRAMINGS: dict[str, tuple[float, float]] = {

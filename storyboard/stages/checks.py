@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
-from storyboard.backends.capabilities import ModelCaps, segments_for
 from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
+from storyboard.model.caps import ModelCaps, segments_for, BackendCaps
+from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.timeline import beat, dialogue_fit
+from storyboard.stages.timeline import beat, dialogue_fit
 
-if TYPE_CHECKING:
-    from storyboard.backends.capabilities import BackendCaps
-    from storyboard.loader import Loaded, Positions
 
 
 def structure(sb: Storyboard, pos: "Positions") -> list[Diagnostic]:
@@ -87,7 +84,7 @@ def models(sb: Storyboard, pos: "Positions", known: dict[str, ModelCaps]) -> lis
     return []
 
 
-def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCaps]) -> list[Diagnostic]:
+def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) -> list[Diagnostic]:
     """Warnings and errors for rendering with one backend: models, lengths, sizes, references, prompts.
     `known` is every model of the configured backends (capabilities.known_models())."""
     sb, pos = loaded.storyboard, loaded.positions
@@ -129,7 +126,7 @@ def for_backend(loaded: "Loaded", caps: "BackendCaps", known: dict[str, ModelCap
     return out
 
 
-def _reference_sizes(loaded: "Loaded", size: str) -> list[Diagnostic]:
+def _reference_sizes(loaded: Loaded, size: str) -> list[Diagnostic]:
     """A reference image whose size differs from the film's is fitted: say how."""
     from PIL import Image
     out = []

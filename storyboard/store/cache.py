@@ -11,12 +11,13 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from storyboard.common import digest
-from storyboard.fsutil import UMASK, RequestLock, atomic_write_json, fsync_dir, owner_tag, sha256_file, sweep
+from storyboard.model.jobs import Entry
+from storyboard.store.files import (UMASK, RequestLock, atomic_write_json, fsync_dir, owner_tag, sha256_file, sweep,
+                                    atomic_write_text, create_exclusive_json)
 
 
 _TAKES_LOCK = threading.Lock()
@@ -31,28 +32,6 @@ def default_root() -> Path:
         return Path(env)
     from platformdirs import user_cache_dir
     return Path(user_cache_dir("storyboard"))
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A verified clip in the cache, with what the backend said about it."""
-
-    key: str
-    folder: Path
-    meta: dict
-
-    @property
-    def clip(self) -> Path:
-        return self.folder / "clip.mp4"
-
-    @property
-    def last_frame(self) -> Path:
-        return self.folder / "last.png"
-
-    @property
-    def sealed(self) -> bool:
-        """Does the entry record its clip's size and digest (entries from before that do not)?"""
-        return bool(self.meta.get("clip_sha256"))
 
 
 def _signature(st: os.stat_result) -> tuple:
@@ -160,11 +139,11 @@ class Cache:
             return None
         return bad
 
-    def check_house_copies(self, entry: Entry, rehash: bool = True) -> list[str]:
+    def check_house_copies(self, entry: Entry, frames_of: Callable[[Path], int], rehash: bool = True) -> list[str]:
         """Check the conformed copies kept beside a clip against their recorded digests; a bad one is
         moved aside (the cut makes it again). One not yet recorded (its maker stopped before the
-        record) is decoded and recorded if whole. Returns what was wrong, for a warning."""
-        from storyboard.media.probe import decodes
+        record) is decoded (`frames_of` counts its frames) and recorded if whole. Returns what was wrong,
+        for a warning."""
         recorded = self.record_in(entry, "house.json")
         problems, changed = [], False
         for copy in sorted(entry.folder.glob("house-*.mp4")):
@@ -174,7 +153,7 @@ class Cache:
                 problem = check_file(copy, int(rec.get("bytes", -1)), str(rec.get("sha256")), rehash)
             else:
                 try:
-                    problem = None if m and decodes(copy) == int(m.group("frames")) else "it is incomplete"
+                    problem = None if m and frames_of(copy) == int(m.group("frames")) else "it is incomplete"
                 except Exception as e:  # noqa: BLE001 - any decoding failure means a bad copy
                     problem = f"it does not decode ({e})"
                 if problem is None:
@@ -246,7 +225,6 @@ class Cache:
     def raise_take(self, base_key: str, take: int) -> None:
         """Record `take` as the latest of its request unless a later one is; takes of one request
         finish in any order (render --takes N), so the count only grows."""
-        from storyboard.fsutil import atomic_write_text
         with _TAKES_LOCK:
             if take > self.take(base_key) or not (self.root / "takes" / base_key).exists():
                 atomic_write_text(self.root / "takes" / base_key, f"{take}\n")
@@ -280,7 +258,6 @@ class Cache:
         if certain:
             atomic_write_json(path, owner)
             return True
-        from storyboard.fsutil import create_exclusive_json
         if create_exclusive_json(path, owner):
             return True
         return self.record("claims", path.stem) == owner
