@@ -53,7 +53,7 @@ def bucket(moto_url, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     name = f"team-{uuid.uuid4().hex[:12]}"
     import s3fs
-    s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
+    s3fs.S3FileSystem().call_s3("create_bucket", Bucket=name)  # the instance the cache will use (made once)
     url = f"s3://{name}/storyboard"
     monkeypatch.setenv("STORYBOARD_CACHE", url)
     monkeypatch.setenv("STORYBOARD_CACHE_LOCAL", str(tmp_path / "scratch"))

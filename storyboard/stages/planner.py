@@ -55,11 +55,7 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         _, mcaps, _ = caps.model(shot.model)
         ctx = contexts[shot.index]
         fields = key_fields(shot, ctx, caps.exact_duration, key_extra)
-        refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
-                      | set(shot.reference_images)
-                      | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
-                      | set(fields.get("backend_fields", {}).get("assets", [])))
-        fields["reference_digests"] = {r: asset_digest(r) for r in refs}
+        fields["reference_digests"] = {r: asset_digest(r) for r in project_files(shot, fields)}
         fields["previous"] = keys.get(shot.input_reference.shot) if shot.input_reference and shot.input_reference.shot else None
         if fields["previous"] is None and shot.depends_on:
             fields["previous"] = keys.get(shot.depends_on[0])
@@ -89,6 +85,15 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
     seen = {j.key for j in jobs}
     extra = [j for j in extra if not (j.key in seen or seen.add(j.key))]  # a twin's takes are made once
     return Plan(backend=caps.name, jobs=_twins(jobs), extra=extra, missing_takes=missing)
+
+
+def project_files(shot: CompiledShot, fields: dict) -> list[str]:
+    """The project files a shot's render reads (its key covers their digests): cameo and reference
+    images, a file input reference, and what the backend draws from (`fields`: key_fields)."""
+    return sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
+                  | set(shot.reference_images)
+                  | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
+                  | set(fields.get("backend_fields", {}).get("assets", [])))
 
 
 def take_key(base_key: str, take: int) -> str:
