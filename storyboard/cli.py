@@ -130,14 +130,23 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     display = _Progress(batch, names)
     try:
-        with display:
+        with _cluster(args.cluster) as cluster, display:
             results = render_batch(batch, outs, concurrency=args.concurrency, max_cost=args.max_cost,
                                    loudness=args.loudness, burn_subtitles=args.burn_subtitles, confirm=confirm,
                                    on_event=display.event, on_step=display.step, on_cut=display.cut_done,
-                                   media_root=args.media_root, force=args.force)
+                                   media_root=args.media_root, force=args.force, cluster=cluster)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
+
+
+def _cluster(address: str | None):
+    """--cluster: a Dask client for the run (storyboard.cluster), or none."""
+    import contextlib
+    if not address:
+        return contextlib.nullcontext()
+    from storyboard.cluster import connect
+    return connect(address)
 
 
 def _prepare_all(files: list[str], backend: str | None) -> list:
@@ -414,6 +423,8 @@ def _more_commands(sub) -> None:
     r.add_argument("--verbose", "-v", action="store_true", help="every shot and every warning, never summed up")
     r.add_argument("--media-root", metavar="DIR", help="exports name media as DIR/media/... (DIR: this out folder, as the editor sees it)")
     r.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
+    r.add_argument("--cluster", metavar="ADDRESS", help="make the shots on a Dask cluster: tcp://HOST:8786, or local:N "
+                                                        "for N worker processes here (pip install 'storyboard[cluster]')")
     _look_commands(sub)
 
     im = _command(sub, "import", "Turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a storyboard "

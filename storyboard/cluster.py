@@ -177,6 +177,12 @@ class ClusterRenderer(Renderer):
         self._paying = threading.Lock()  # events and results report the same payments: one at a time
         client.subscribe_topic(TOPIC, self._on_message)
 
+    def run(self) -> dict[str, Outcome]:
+        try:
+            return super().run()
+        finally:
+            self.client.unsubscribe_topic(TOPIC)
+
     def _on_message(self, event: tuple) -> None:
         _, msg = event
         if "event" in msg:

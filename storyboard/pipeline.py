@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from storyboard import catalog as capabilities
 from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
@@ -82,13 +82,14 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
                  on_event: Callable[["Event"], None] = lambda e: None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  select: list[str] | tuple = (), new_take: bool = False, takes: int = 1,
-                 budget: "Budget | None" = None) -> Rendered:
+                 budget: "Budget | None" = None, cluster: Any = None) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
     `confirm(plan) -> bool` is asked before a paid backend spends anything; without a yes,
     SpendNotConfirmed is raised and nothing is spent. `clock` and `sleep` reach the backend
     (tests pass fakes, so no real back-off is waited out). A `budget` shared by several calls
-    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused."""
+    (the storyboards of one run) holds their --max-cost together; `max_cost` is then unused.
+    `cluster`: a Dask client whose workers make the shots (storyboard.cluster); the rest stays here."""
     from storyboard.backends.base import create
     from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
@@ -102,8 +103,16 @@ def render_shots(prep: Prepared, plan: Plan | None = None, *, cache: Cache | Non
     cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
     try:
-        made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
-                        concurrency or prep.caps.concurrency, budget, on_event).run()
+        if cluster is None:
+            renderer = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
+                                concurrency or prep.caps.concurrency, budget, on_event)
+        else:
+            from storyboard.backends.registry import backend_class
+            from storyboard.cluster import ClusterRenderer, slots
+            renderer = ClusterRenderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
+                                       concurrency or slots(cluster), budget, on_event, client=cluster,
+                                       key_extra=backend_class(prep.caps.name).key_extra)
+        made = renderer.run()
     finally:
         backend.close()
     stop = next((o.error for o in made.values() if isinstance(o.error, Stop)), None)
@@ -313,7 +322,8 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                  on_event: Callable[[int, "Event"], None] = lambda i, e: None,
                  on_step: Callable[[int, str], None] = lambda i, s: None,
                  on_cut: Callable[[int, Rendered, "CutResult"], None] = lambda i, r, c: None,
-                 media_root: str | None = None, force: bool = False) -> list[tuple[Rendered, "CutResult"]]:
+                 media_root: str | None = None, force: bool = False,
+                 cluster: Any = None) -> list[tuple[Rendered, "CutResult"]]:
     """Render and cut every storyboard of a batch, one after another, into its own folder.
 
     One confirmation for the batch's total; --max-cost and --concurrency hold for the whole run
@@ -357,6 +367,7 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
                     j = replace(j, selected=False)
                 jobs.append(j)
             rendered = render_shots(prep, replace(p, jobs=jobs), cache=cache, concurrency=concurrency, budget=budget,
+                                    cluster=cluster,
                                     confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
                                     on_event=lambda e, i=i: on_event(i, e))
             for j in p.jobs:
