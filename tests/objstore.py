@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -43,10 +44,9 @@ def moto_url():
     server.stop()
 
 
-@pytest.fixture
-def bucket(moto_url, monkeypatch, tmp_path):
-    """A fresh bucket as the configured cache (STORYBOARD_CACHE=s3://...), with this test's own
-    local read-through folder; returns the cache URL."""
+def use_bucket(moto_url: str, monkeypatch, tmp_path: Path) -> str:
+    """A fresh bucket made the configured cache (STORYBOARD_CACHE=s3://...), with its own local
+    read-through folder; the cache URL."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -58,3 +58,8 @@ def bucket(moto_url, monkeypatch, tmp_path):
     monkeypatch.setenv("STORYBOARD_CACHE", url)
     monkeypatch.setenv("STORYBOARD_CACHE_LOCAL", str(tmp_path / "scratch"))
     return url
+
+
+@pytest.fixture
+def bucket(moto_url, monkeypatch, tmp_path):
+    return use_bucket(moto_url, monkeypatch, tmp_path)

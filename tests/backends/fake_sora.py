@@ -6,6 +6,7 @@ the ledger counts what a real provider would have billed."""
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import hashlib
@@ -36,6 +37,7 @@ class Behaviour:
     expire_downloads: bool = False  # content answers 404 (links expired)
     polls_to_finish: int = 2  # retrieves before a job completes
     latency: float = 0.0  # if set: a job completes this many seconds after creation (polls ignored)
+    download_seconds: float = 0.0  # a content download takes this long (half sent, a pause, the rest)
     list_fails: bool = False  # GET /videos answers 500
     report_model: str = ""  # the model the provider reports (e.g. a dated snapshot)
 
@@ -152,6 +154,18 @@ class FakeSora:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def slow_reply(self, data: bytes, seconds: float) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                fake.ledger.requests.append(f"DOWNLOADING {self.path}")
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                time.sleep(seconds)
+                with contextlib.suppress(OSError):  # the downloader may have been killed meanwhile
+                    self.wfile.write(data[len(data) // 2:])
+
             def error(self, status: int, code: str, message: str, param: str | None = None, headers=None):
                 self.reply(status, {"error": {"code": code, "message": message, "param": param,
                                               "type": "invalid_request_error"}}, headers)
@@ -252,6 +266,8 @@ class FakeSora:
                         return self.reply(200, b"RIFF\x00\x00\x00\x00WEBPVP8 ", ctype="image/webp")
                     data = fake.clip(float(job["seconds"]), job["size"]).read_bytes()
                     fake.served[hashlib.sha256(data).hexdigest()] = job["id"]
+                    if fake.behaviour.download_seconds:
+                        return self.slow_reply(data, fake.behaviour.download_seconds)
                     return self.reply(200, data, ctype="video/mp4")
                 with fake.lock:
                     fake._advance(job)
