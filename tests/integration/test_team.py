@@ -112,9 +112,9 @@ def test_a_cluster_renders_the_series_like_a_local_run_and_a_killed_worker_pays_
     assert len(sora.ledger.jobs) == 2 * local_jobs  # one job per request in each run: the kill paid nothing
     cluster_jobs = sora.ledger.jobs[local_jobs:]
     assert len({(j["prompt"], j["seconds"]) for j in cluster_jobs}) == local_jobs
-    spent = sum(read_manifest(project / "cluster" / ep)["spent"] + read_manifest(project / "cluster" / ep)["spent_earlier"]
-                for ep in ("ep01", "ep02"))
+    # what the run reports spent is what the provider billed it, the killed worker's job included
+    # (ep02's shared shot reads as cached there, its cost as spent earlier, by ep01)
     billed = round(sum(float(j["added_seconds"]) for j in cluster_jobs) * 0.10, 4)
-    assert spent == pytest.approx(billed)
+    assert sum(read_manifest(project / "cluster" / ep)["spent"] for ep in ("ep01", "ep02")) == pytest.approx(billed)
     for ep in ("ep01", "ep02"):
         assert (project / "cluster" / ep / "final.mp4").read_bytes() == (project / "local" / ep / "final.mp4").read_bytes()
