@@ -118,6 +118,12 @@ class S3Store(ObjectStore):
         resp = getattr(cause, "response", None) or {}
         return str(resp.get("Error", {}).get("Code", ""))
 
+    def _absent(self, e: FileNotFoundError) -> None:
+        """A missing key is an answer; a missing bucket is the user's to fix."""
+        if self._code(e) == "NoSuchBucket":
+            raise UsageError(f"the bucket of the cache {self.url} does not exist, or these credentials cannot "
+                             "see it: create it, or correct STORYBOARD_CACHE or [cache] url") from None
+
     def read(self, key: str) -> tuple[bytes, str] | None:
         async def get():
             resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(key))
@@ -127,7 +133,8 @@ class S3Store(ObjectStore):
                 resp["Body"].close()
         try:
             return self._sync(self.fs.loop, get)
-        except FileNotFoundError:
+        except FileNotFoundError as e:
+            self._absent(e)
             return None
 
     def _ours(self, key: str, data: bytes) -> str | None:
@@ -148,7 +155,8 @@ class S3Store(ObjectStore):
     def replace(self, key: str, data: bytes, etag: str) -> str | None:
         try:
             return self._call("put_object", Key=self._key(key), Body=data, IfMatch=etag)["ETag"]
-        except FileNotFoundError:
+        except FileNotFoundError as e:
+            self._absent(e)
             return None  # deleted meanwhile: the version we judged is gone
         except OSError as e:
             if self._code(e) in ("PreconditionFailed", "ConditionalRequestConflict"):
@@ -172,7 +180,8 @@ class S3Store(ObjectStore):
     def size(self, key: str) -> int | None:
         try:
             return int(self._call("head_object", Key=self._key(key))["ContentLength"])
-        except FileNotFoundError:
+        except FileNotFoundError as e:
+            self._absent(e)
             return None
 
     def keys(self, prefix: str) -> list[str]:

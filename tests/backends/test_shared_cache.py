@@ -18,6 +18,7 @@ from storyboard.store.cache import Cache
 from storyboard.store.files import HOST, HOST_TAG
 from storyboard.store.objects import S3Store
 from storyboard.store.shared import ClaimLost, ObjectCache, ObjectClaim, open_cache
+from tests.conftest import wait_for
 from tests.objstore import bucket, moto_url  # noqa: F401 - the fake S3
 
 
@@ -87,12 +88,12 @@ def test_two_takers_of_a_stale_claim_cannot_both_win(store):
             return super().replace(key, data, etag)
 
     racing = Racing(store.url)
-    claims = [ObjectClaim(racing, "locks/r.lock", beat=0.2, poll=0.05) for _ in range(2)]
+    claims = [ObjectClaim(racing, "locks/r.lock", beat=0.1, poll=0.05) for _ in range(2)]
     won = []
     threads = [threading.Thread(target=lambda c=c: (c.acquire(), won.append(c))) for c in claims]
     for t in threads:
         t.start()
-    time.sleep(1.0)
+    time.sleep(0.6)
     assert len(won) == 1  # the other lost the swap and now waits for a live owner
     assert json.loads(store.read("locks/r.lock")[0])["nonce"] == won[0].nonce
     won[0].release()
@@ -106,27 +107,27 @@ def test_a_claim_whose_owner_stopped_beating_is_taken_over(store):
     """Another machine's owner (its process cannot be checked from here) whose claim has not
     changed for stale_after seconds of the waiter's own clock."""
     store.create("locks/r.lock", owner(1234, tag="0ther000"))
-    c = ObjectClaim(store, "locks/r.lock", stale_after=0.6, poll=0.05)
+    c = ObjectClaim(store, "locks/r.lock", stale_after=0.4, poll=0.05)
     t0 = time.monotonic()
     c.acquire()
-    assert 0.5 <= time.monotonic() - t0 < 5
+    assert 0.4 <= time.monotonic() - t0 < 5
     c.release()
 
 
 def test_a_beating_claim_is_never_taken_and_a_displaced_owner_knows(store):
     a = ObjectClaim(store, "locks/r.lock", beat=0.05)
     a.acquire()
-    b = ObjectClaim(store, "locks/r.lock", stale_after=0.5, poll=0.05)
+    b = ObjectClaim(store, "locks/r.lock", stale_after=0.3, poll=0.05)
     stop = threading.Event()
     t = threading.Thread(target=lambda: _try(b, stop))
     t.start()
-    time.sleep(1.5)
+    time.sleep(0.9)  # three times what the waiter would call stale
     assert not a.lost and json.loads(store.read("locks/r.lock")[0])["nonce"] == a.nonce
     stop.set()
     t.join()
-    _, etag = store.read("locks/r.lock")  # another process takes it over (as if it judged it stale)
-    store.replace("locks/r.lock", owner(1, nonce="new"), etag)
-    time.sleep(0.3)
+    while store.replace("locks/r.lock", owner(1, nonce="new"), store.read("locks/r.lock")[1]) is None:
+        pass  # another process takes it over (as if it judged it stale), between two beats
+    wait_for(lambda: a.lost, timeout=5)
     assert a.lost
     a.release()  # never deletes the new owner's claim
     assert json.loads(store.read("locks/r.lock")[0])["nonce"] == "new"
@@ -214,6 +215,19 @@ def test_a_displaced_owner_cannot_overwrite_the_journal(bucket, tmp_path):
     with pytest.raises(ClaimLost, match="another process took over the request of shot 'one'"):
         a.save_record("jobs", "k", {"shot": "one", "segments": [{"state": "intent"}]})
     assert b.record("jobs", "k")["segments"][0]["job_id"] == "video_1"
+
+
+def test_a_missing_bucket_is_named_and_no_credential_is_ever_shown(bucket, project, monkeypatch, capsys):
+    from storyboard.cli import main
+    (project / "one.yaml").write_text("version: 1\nshots:\n  - {id: one, duration: 1, action: A door opens.}\n")
+    monkeypatch.setenv("STORYBOARD_CACHE", "s3://no-such-bucket/team")
+    assert main(["plan", str(project / "one.yaml")]) != 0
+    err = capsys.readouterr().err
+    assert "the bucket of the cache s3://no-such-bucket/team does not exist" in err and "Traceback" not in err
+    assert "testing-secret" not in err
+    monkeypatch.setenv("STORYBOARD_CACHE", "gs://b/team")
+    assert main(["plan", str(project / "one.yaml")]) != 0
+    assert "use s3://" in capsys.readouterr().err
 
 
 def test_takes_only_grow(bucket):
