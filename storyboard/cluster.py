@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from storyboard.errors import StoryboardError, UsageError
-from storyboard.model.jobs import Entry, Event, Outcome, Plan, RenderJob
+from storyboard.model.jobs import Entry, Outcome, Plan, RenderJob
 from storyboard.renderer import Renderer
 from storyboard.store.budget import Budget, Purse
 from storyboard.store.cache import Cache
@@ -141,6 +141,8 @@ def render_task(payload: dict) -> dict:
     cache = _open(payload["cache"])
     backend = create(catalog.get(payload["backend"]), cache)
     folder = Path(tempfile.mkdtemp(prefix="storyboard-assets-"))
+    done = threading.Event()
+    threading.Thread(target=_stop_when_asked, args=(payload["stop"], backend, done), daemon=True).start()
     try:
         for rel, data in payload["files"].items():
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +156,7 @@ def render_task(payload: dict) -> dict:
         prev = cache.get(payload["prev"]) if payload["prev"] else None
         outcome = renderer._render_one(job, prev, purse, payload["damage"])
     finally:
+        done.set()
         backend.close()
         shutil.rmtree(folder, ignore_errors=True)
     journal = cache.record("jobs", job.key) or {}
@@ -165,6 +168,21 @@ def render_task(payload: dict) -> dict:
             "worker": worker.address}
 
 
+def _stop_when_asked(name: str, backend, done: threading.Event) -> None:
+    """The client was stopped (Ctrl-C): the task leaves its waits at once, as a local run's threads
+    do; its jobs stay in the journal for the next run."""
+    from distributed import Event as DaskEvent
+    stop = DaskEvent(name)
+    while not done.wait(0.5):
+        try:
+            if stop.is_set():
+                backend.cancel()
+                return
+        except Exception:  # noqa: BLE001 - the scheduler went away: the client is gone too
+            backend.cancel()
+            return
+
+
 class ClusterRenderer(Renderer):
     """The Renderer whose shots are made by Dask tasks; everything else stays on the client."""
 
@@ -174,7 +192,10 @@ class ClusterRenderer(Renderer):
         self.key_extra = key_extra
         self.started = time.time()
         self._purses: dict[str, Purse] = {}
-        self._paying = threading.Lock()  # events and results report the same payments: one at a time
+        self._paying = threading.Lock()
+        from distributed import Event as DaskEvent
+        self.stop_name = f"storyboard-stop-{uuid.uuid4().hex}"
+        self._stop_event = DaskEvent(self.stop_name, client=client)  # events and results report the same payments: one at a time
         client.subscribe_topic(TOPIC, self._on_message)
 
     def run(self) -> dict[str, Outcome]:
@@ -200,7 +221,7 @@ class ClusterRenderer(Renderer):
     def _locked(self, job: RenderJob, prev: Entry | None, report, purse: Purse, damage: str | None) -> Outcome:
         token = uuid.uuid4().hex
         self._purses[token] = purse
-        payload = {"token": token, "job": job, "prev": prev.key if prev else None, "damage": damage,
+        payload = {"token": token, "stop": self.stop_name, "job": job, "prev": prev.key if prev else None, "damage": damage,
                    "held": purse.held, "capped": self.budget.max_cost is not None, "refuse_new": purse.refuse_new, "backend": self.backend.caps.name,
                    "cache": cache_spec(self.cache), "files": shot_files(job, self.asset, self.key_extra)}
         future = self.client.submit(render_task, payload, pure=False, key=f"shot-{job.shot.id}-{token[:8]}")
@@ -211,6 +232,8 @@ class ClusterRenderer(Renderer):
                     break
                 except TimeoutError:
                     if self._stop.is_set():
+                        with contextlib.suppress(Exception):
+                            self._stop_event.set()
                         future.cancel()
                         raise KeyboardInterrupt from None
                 except Exception as e:  # noqa: BLE001 - the task died (KilledWorker after retries): this shot fails
