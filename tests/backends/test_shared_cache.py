@@ -251,3 +251,24 @@ def test_the_local_copy_is_kept_under_its_limit_least_recently_used_first(bucket
         reader.get(k).clip
     kept = sorted(p.name for p in (tmp_path / "reader" / "clips").glob("*/*"))
     assert kept == sorted(keys[2:])  # the two used first went; the ones in use stayed
+
+
+# -- against the fake Videos API ------------------------------------------------------------------------
+
+def test_a_corrupted_clip_in_the_bucket_is_quarantined_and_fetched_again_for_nothing(sora, bucket, project,
+                                                                                   tmp_path, monkeypatch):
+    from tests.backends.conftest import render
+    (project / "film.yaml").write_text("version: 1\nshots:\n  - {id: one, duration: 4, action: A calm sea.}\n")
+    first = render(project / "film.yaml", "openai")
+    assert first.outcomes["one"].status == "rendered" and len(sora.ledger.jobs) == 1
+    entry = first.outcomes["one"].entry
+    obj = entry.meta["objects"]["clip.mp4"]["object"]
+    data = entry.source.store.read(obj)[0]
+    entry.source.store.put(obj, data[:-16] + b"\x00" * 16)  # bit rot in the bucket
+    monkeypatch.setenv("STORYBOARD_CACHE_LOCAL", str(tmp_path / "another-machine"))
+    again = render(project / "film.yaml", "openai")
+    one = again.outcomes["one"]
+    assert one.status == "rendered" and "at no cost" in one.warnings[0]
+    assert len(sora.ledger.jobs) == 1 and again.rendered.spent == 0  # re-attached to the job paid for
+    bad = entry.source.store.keys("bad/")
+    assert any(k.endswith("/clip.mp4") for k in bad) and again.outcomes["one"].entry.clip.read_bytes() == data
