@@ -225,21 +225,23 @@ class ClusterRenderer(Renderer):
                    "held": purse.held, "capped": self.budget.max_cost is not None, "refuse_new": purse.refuse_new, "backend": self.backend.caps.name,
                    "cache": cache_spec(self.cache), "files": shot_files(job, self.asset, self.key_extra)}
         future = self.client.submit(render_task, payload, pure=False, key=f"shot-{job.shot.id}-{token[:8]}")
+        finished = threading.Event()
+        future.add_done_callback(lambda _: finished.set())
         try:
-            while True:
-                try:
-                    got = future.result(timeout=0.2)
-                    break
-                except TimeoutError:
-                    if self._stop.is_set():
-                        with contextlib.suppress(Exception):
-                            self._stop_event.set()
-                        future.cancel()
-                        raise KeyboardInterrupt from None
-                except Exception as e:  # noqa: BLE001 - the task died (KilledWorker after retries): this shot fails
-                    reason = f"its task failed on the cluster ({type(e).__name__}: {e}); run again to re-attach"
-                    self.emit(job.shot.id, "failed", message=reason)
-                    return Outcome(job, "failed", reason=reason)
+            # waited for by a callback, not result(timeout=...): under load, distributed's sync() can
+            # lose the result of a wait that timed out on its loop (UnboundLocalError: 'result')
+            while not finished.wait(0.2):
+                if self._stop.is_set():
+                    with contextlib.suppress(Exception):
+                        self._stop_event.set()
+                    future.cancel()
+                    raise KeyboardInterrupt
+            try:
+                got = future.result()
+            except Exception as e:  # noqa: BLE001 - the task died (KilledWorker after retries): this shot fails
+                reason = f"its task failed on the cluster ({type(e).__name__}: {e}); run again to re-attach"
+                self.emit(job.shot.id, "failed", message=reason)
+                return Outcome(job, "failed", reason=reason)
             self._settle(purse, got)
         finally:
             with self._paying:

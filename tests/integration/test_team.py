@@ -85,7 +85,7 @@ def test_a_cluster_renders_the_series_like_a_local_run_and_a_killed_worker_pays_
                                                                                       monkeypatch, moto_url):
     series = project / "series"
     series.mkdir()
-    for f in (EXAMPLES / "series").iterdir():
+    for f in (EXAMPLES / "series").glob("*.yaml"):
         (series / f.name).write_text(f.read_text())
     files = [str(series / "ep01.yaml"), str(series / "ep02.yaml")]
     sora.behaviour.latency = 1.5
