@@ -142,7 +142,10 @@ def render_task(payload: dict) -> dict:
     backend = create(catalog.get(payload["backend"]), cache)
     folder = Path(tempfile.mkdtemp(prefix="storyboard-assets-"))
     done = threading.Event()
-    threading.Thread(target=_stop_when_asked, args=(payload["stop"], backend, done), daemon=True).start()
+    from distributed import Event as DaskEvent
+    from distributed import get_client
+    stop = DaskEvent(payload["stop"], client=get_client())  # made in the task's thread, where its client is
+    threading.Thread(target=_stop_when_asked, args=(stop, backend, done), daemon=True).start()
     try:
         for rel, data in payload["files"].items():
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -168,19 +171,17 @@ def render_task(payload: dict) -> dict:
             "worker": worker.address}
 
 
-def _stop_when_asked(name: str, backend, done: threading.Event) -> None:
+def _stop_when_asked(stop, backend, done: threading.Event) -> None:
     """The client was stopped (Ctrl-C): the task leaves its waits at once, as a local run's threads
-    do; its jobs stay in the journal for the next run."""
-    from distributed import Event as DaskEvent
-    stop = DaskEvent(name)
+    do; its jobs stay in the journal for the next run. Only an explicit stop cancels: a scheduler
+    that does not answer a poll is asked again."""
     while not done.wait(0.5):
         try:
             if stop.is_set():
                 backend.cancel()
                 return
-        except Exception:  # noqa: BLE001 - the scheduler went away: the client is gone too
-            backend.cancel()
-            return
+        except Exception:  # noqa: BLE001 - no answer this time
+            continue
 
 
 class ClusterRenderer(Renderer):

@@ -109,7 +109,8 @@ def test_a_cluster_renders_the_series_like_a_local_run_and_a_killed_worker_pays_
                  "--cluster", "local:2"]) == 0
     watcher.join(5)
     assert killed.is_set()
-    assert len(sora.ledger.jobs) == 2 * local_jobs  # one job per request in each run: the kill paid nothing
+    assert len(sora.ledger.jobs) == 2 * local_jobs, [(j["id"], j["prompt"][:60]) for j in sora.ledger.jobs]
+    # one job per request in each run: the kill paid nothing
     cluster_jobs = sora.ledger.jobs[local_jobs:]
     assert len({(j["prompt"], j["seconds"]) for j in cluster_jobs}) == local_jobs
     # what the run reports spent is what the provider billed it, the killed worker's job included
