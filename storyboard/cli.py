@@ -48,9 +48,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             diags = check(loaded, args.backend)
             errors = [d for d in diags if d.severity == "error"]
             if not errors and any(s.take is not None for s in loaded.storyboard.shots):
-                errors = pinned_take_problems(loaded, args.backend)  # a pinned take must exist in the cache
-                if errors:
-                    _print_diagnostics(diags, args.verbose)
+                diags = diags + pinned_take_problems(loaded, args.backend)  # warnings: pins the cache lacks
             if errors:
                 raise FormatError(errors)
         except FormatError as e:
@@ -63,8 +61,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         sb = loaded.storyboard
         out.print(f"[bold]{f}[/]: valid", end="")
         out.print(f" - {sb.title!r}" if sb.title else "", markup=False)
-        out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)} "
-                  f"at {sb.defaults.size}, {sb.defaults.model}", markup=False)
+        out.print(f"  {len(sb.shots)} shots, running time {_fmt_time(sb.running_time)}; "
+                  f"on {_backend_of(args.backend).name}, "
+                  f"{_made_as(_backend_of(args.backend), sb.defaults.model, sb.defaults.size)}", markup=False)
         for cid in sb.characters:
             shots = [s.id for s in sb.shots if cid in s.characters or any(d.speaker == cid for d in s.dialogue)]
             out.print(f"  character {sb.character_name(cid)} ({cid}): {_shot_list(shots)}", markup=False)
@@ -488,10 +487,11 @@ def _print_diagnostics(diags, verbose: bool, label=lambda sid: sid) -> None:
 
 def _print_plan_warnings(batch, names: list[str], verbose: bool) -> None:
     """What the checks and the compiler say before anything is rendered, grouped by kind."""
+    from storyboard.takes import pin_problems
     several = len(batch.items) > 1
-    for i, (prep, _) in enumerate(batch.items):
+    for i, (prep, p) in enumerate(batch.items):
         label = (lambda sid, i=i: f"{names[i]}/{sid}") if several else (lambda sid: sid)
-        _print_diagnostics(prep.warnings, verbose, label)
+        _print_diagnostics(prep.warnings + pin_problems(prep, p), verbose, label)
         said = {d.message for d in prep.warnings}
         _print_by_kind([(label(s.id), w, "") for s in prep.shots for w in s.warnings if w not in said], verbose)
 
@@ -613,6 +613,20 @@ def _shared(batch, i: int, job) -> bool:
     return job.selected and not job.cached and batch.first_with(job.key) < i
 
 
+def _backend_of(name: str | None):
+    from storyboard import catalog
+    from storyboard.pipeline import default_backend
+    return catalog.get(name or default_backend())
+
+
+def _made_as(caps, model: str, size: str) -> str:
+    """What a backend makes of a storyboard's model and size: the animatic draws panels, whatever
+    model the storyboard names for a paid backend."""
+    if caps.any_model:
+        return f"drawn panels at {size} ({model} is for a paid backend)"
+    return f"{model} at {size}"
+
+
 def _show_batch(batch, names: list[str], verbose: bool) -> None:
     """The plan as a table: per shot (up to BAR_FROM shots, or with `verbose`), else per storyboard."""
     several = len(batch.items) > 1
@@ -622,7 +636,8 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
         # a model and size every shot shares are said once, in the title: the table fits 80 columns
         same = {(j.shot.model, j.shot.size) for _, j in jobs}
         (model, size), = same if len(same) == 1 else [("", "")]
-        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {model} at {size}" if model else ""),
+        caps = batch.items[0][0].caps
+        t = Table(title=f"plan: {title} on {batch.backend}" + (f", {_made_as(caps, model, size)}" if model else ""),
                   title_justify="left")
         cols = (("storyboard",) if several else ()) + ("shot", "in cut", "asked") + (() if model else (
             "model", "size")) + ("$/s", "cost", "cache", "take")
@@ -665,6 +680,7 @@ def _look_commands(sub) -> None:
     rv.add_argument("file", metavar="FILE")
     rv.add_argument("--backend", "-b", metavar="B")
     rv.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
+    rv.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
 
     tk = _command(sub, "takes", "List every take of each shot's current request: number, date, model, seconds, "
                   "cost and status; the one the cut uses is marked.", cmd_takes)
@@ -680,12 +696,13 @@ def _look_commands(sub) -> None:
     bd.add_argument("--out", metavar="DIR", help="output folder (default: next to the storyboard, named after it)")
     bd.add_argument("--grid", default="2x3", metavar="ROWSxCOLS", help="panels per page (default 2x3)")
     bd.add_argument("--paper", default="a4", choices=["a4", "letter", "a3", "legal"], help="paper size (landscape)")
+    bd.add_argument("--force", action="store_true", help="write into an --out folder holding files storyboard did not write")
 
 
 def cmd_review(args: argparse.Namespace) -> int:
     from storyboard.pipeline import prepare, review
     prep = prepare(args.file, args.backend)
-    files = review(prep, Path(args.out) if args.out else None)
+    files = review(prep, Path(args.out) if args.out else None, force=args.force)
     out.print(f"review: {files['review.html']}", markup=False)
     return 0
 
@@ -693,7 +710,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_boards(args: argparse.Namespace) -> int:
     from storyboard.pipeline import boards, prepare
     prep = prepare(args.file, args.backend)
-    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper)
+    files = boards(prep, Path(args.out) if args.out else None, grid=args.grid, paper=args.paper, force=args.force)
     out.print(f"boards: {files['boards.pdf']}\nshot list: {files['shotlist.csv']}", markup=False)
     return 0
 
@@ -703,8 +720,6 @@ def cmd_takes(args: argparse.Namespace) -> int:
 
     from storyboard.store.cache import Cache
     from storyboard.model.vocab import unknown
-    from dataclasses import replace
-
     from storyboard.pipeline import make_plan, prepare
     from storyboard.takes import list_takes, pin_problems
     prep = prepare(args.file, args.backend)
@@ -713,8 +728,8 @@ def cmd_takes(args: argparse.Namespace) -> int:
         if sid not in ids:
             raise UsageError(unknown("shot", sid, ids))
     cache = Cache()
-    p = make_plan(prep, cache, check_pins=False)  # the list is how to fix a pin that points nowhere
-    _print_warnings(replace(d, severity="warning") for d in pin_problems(prep, p))
+    p = make_plan(prep, cache)
+    _print_warnings(pin_problems(prep, p))  # the list is how to fix a pin that points nowhere
     rows = []
     for j in p.jobs:
         if args.shots and j.shot.id not in args.shots:

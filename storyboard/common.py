@@ -1,10 +1,37 @@
-"""Small pure helpers the core shares: merging mappings key by key, and stable digests."""
+"""Small pure helpers the core shares: merging mappings key by key, stable digests, writing systems."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from typing import Any
+
+# a writing system -> how to say it to a person (the others: their Unicode name, LATIN, CYRILLIC...)
+SCRIPT_WORDS = {"CHINESE": "Chinese", "JAPANESE": "Japanese", "HANGUL": "Korean"}
+
+
+def _script(ch: str) -> str:
+    if not ch.isalpha():
+        return ""
+    name = unicodedata.name(ch, "")
+    if "HIRAGANA" in name or "KATAKANA" in name:
+        return "KANA"
+    return name.split()[0] if name else ""
+
+
+def char_scripts(text: str) -> list[str]:
+    """The writing system of each character of a line ('' for digits, punctuation, spaces), as the
+    first word of a letter's Unicode name (LATIN, CYRILLIC, HANGUL...), but JAPANESE for kana and for
+    kanji in a line with kana, and CHINESE for han characters in a line without."""
+    raw = [_script(ch) for ch in text]
+    kana = "KANA" in raw
+    return ["JAPANESE" if s == "KANA" or (s == "CJK" and kana) else "CHINESE" if s == "CJK" else s for s in raw]
+
+
+def scripts(text: str) -> list[str]:
+    """The writing systems of a line's letters (`char_scripts`), in order of first appearance."""
+    return list(dict.fromkeys(s for s in char_scripts(text) if s))
 
 
 def deep_merge(base: Any, over: Any, whole: tuple[str, ...] = ()) -> Any:

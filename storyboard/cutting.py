@@ -21,7 +21,7 @@ from storyboard.media.probe import index, probe
 from storyboard.model.jobs import Entry, Outcome
 from storyboard.model.loaded import Loaded
 from storyboard.redact import redact
-from storyboard.stages.timeline import Timeline, build, estimated_lines, rows_of, timecode, frames as to_frames
+from storyboard.stages.timeline import Timeline, build, rows_of, shot_lines, timecode, frames as to_frames
 from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
 
 
@@ -75,12 +75,27 @@ def subtitle_cards(tl: Timeline, work: Path, colours: dict[str, str]) -> Script:
         if cue.start > t:
             entries.append(ConcatEntry(blank, duration=int((cue.start - t) * 1_000_000)))
         card = work / f"sub{k:05d}.png"
-        draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height).save(card)
+        draw.draw_subtitle(cue.speaker, cue.text, colours.get(cue.speaker, "#ffffff"), tl.width, tl.height,
+                           note=cue.mark).save(card)
         entries.append(ConcatEntry(card, duration=int((cue.end - max(cue.start, t)) * 1_000_000)))
         t = cue.end
     entries.append(ConcatEntry(blank, duration=int(max(Fraction(1, 10), tl.duration - t) * 1_000_000)))
     entries.append(ConcatEntry(blank))  # the concat demuxer shows the last image only if it is listed twice
     return concat_script(entries, "subtitles.txt")
+
+
+def _marked_lines(lines: list[dict], shot) -> list[dict]:
+    """Each timed line with the (V.O.) or (O.S.) of its storyboard line, as the burnt-in card says it."""
+    todo = list(shot.dialogue)
+    out = []
+    for line in lines:
+        d = (next((d for d in todo if d.speaker == line.get("speaker") and d.text == line.get("text")), None)
+             or next((d for d in todo if d.speaker == line.get("speaker")), None))
+        if d is not None:
+            todo.remove(d)
+        out.append({**line, "mark": "V.O." if d is not None and d.voice_over else
+                    "O.S." if d is not None and d.off_screen else ""})
+    return out
 
 
 def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: float = -14.0,
@@ -106,10 +121,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
                 keyframes_of[i] = assemble.keyframes(src, fps)
                 lines = None
             sources.append(src)
-            if lines is None:
-                lines = estimated_lines([{"speaker": d.speaker, "name": sb.character_name(d.speaker), "text": d.text,
-                                          "at": d.at, "pause": d.pause} for d in shot.dialogue], shot.duration)
-            dialogue[shot.id] = lines
+            dialogue[shot.id] = _marked_lines(shot_lines(sb, i) if lines is None else lines, shot)
         tl = build(rows_of(sb), fps, width, height, dialogue)
         cid_by_name = {sb.character_name(c): c for c in sb.characters}
         colours = {name: draw.character_colour(cid) for name, cid in cid_by_name.items()}

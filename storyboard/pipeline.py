@@ -57,9 +57,10 @@ def prepare(storyboard: str | Path | Loaded, backend: str | None = None) -> Prep
 
 
 def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tuple = (),
-              new_take: bool = False, takes: int = 1, check_pins: bool = True) -> Plan:
-    """Keys, cache hits and prices of every shot; spends nothing, touches no network. FormatError
-    when a pinned take does not exist (`takes`: make takes 1..N of the selected shots)."""
+              new_take: bool = False, takes: int = 1) -> Plan:
+    """Keys, cache hits and prices of every shot; spends nothing, touches no network (`takes`: make
+    takes 1..N of the selected shots). A pinned take the request lacks is in `missing_takes` (see
+    takes.pin_problems): the shot uses its latest take."""
     from storyboard import takes as takes_
     from storyboard.backends.registry import backend_class
     ids = {s.id for s in prep.shots}
@@ -71,8 +72,6 @@ def make_plan(prep: Prepared, cache: Cache | None = None, select: list[str] | tu
         raise UsageError("--takes must be at least 1")
     p = plan(prep.shots, prep.contexts, prep.caps.name, file_digester(prep.loaded.root), cache or Cache(),
              select, new_take, key_extra=backend_class(prep.caps.name).key_extra, pins=takes_.pins(prep), takes=takes)
-    if p.missing_takes and check_pins:
-        raise FormatError(takes_.pin_problems(prep, p))
     return p
 
 
@@ -216,13 +215,11 @@ def render(prep: Prepared, out_dir: Path | None = None, *, select: list[str] | t
 # -- review page, boards and takes, from the cache: nothing is rendered or spent -------------------
 
 def pinned_take_problems(loaded: Loaded, backend: str | None = None) -> list[Diagnostic]:
-    """For `validate`: each pinned take (`take: N`) its shot's current request does not have, on the
-    backend (the configured one when None); [] when every pin exists."""
-    try:
-        make_plan(prepare(loaded, backend))
-    except FormatError as e:
-        return e.diagnostics
-    return []
+    """For `validate`: a warning for each pinned take (`take: N`) its shot's current request does not
+    have, on the backend (the configured one when None); the cut would use the latest take."""
+    from storyboard import takes as takes_
+    prep = prepare(loaded, backend)
+    return takes_.pin_problems(prep, make_plan(prep))
 
 
 def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]:
@@ -233,26 +230,33 @@ def from_cache(prep: Prepared, out_dir: Path, cache: Cache) -> tuple[Plan, dict]
     return p, takes_.keep_clips(takes_.from_cache(p, cache, last), cache, last)
 
 
-def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None) -> dict[str, Path]:
-    """Rebuild review.html and review/ in `out_dir` from the cache."""
+def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None,
+           force: bool = False) -> dict[str, Path]:
+    """Rebuild review.html and review/ in `out_dir` from the cache. A folder holding files storyboard
+    did not write is refused unless `force`; a review/ that is a link to another folder always is."""
     from storyboard.exports import review as page
-    from storyboard.store.files import folder_lock
+    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    check_output_folder(out_dir, force, {page.FOLDER: page.NAMES})
     with folder_lock(out_dir):
+        mark_output_folder(out_dir, [page.PAGE, page.FOLDER])
         p, outcomes = from_cache(prep, out_dir, cache)
         return page.write(prep, p, outcomes, out_dir, cache)
 
 
 def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = None, grid: str = "2x3",
-           paper: str = "a4") -> dict[str, Path]:
-    """Write boards.pdf and shotlist.csv in `out_dir` from the cache."""
+           paper: str = "a4", force: bool = False) -> dict[str, Path]:
+    """Write boards.pdf and shotlist.csv in `out_dir` from the cache. A folder holding files
+    storyboard did not write (a boards.pdf of your own) is refused unless `force`."""
     from storyboard.exports import boards as sheets
-    from storyboard.store.files import folder_lock
+    from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder
     layout = sheets.Grid.parse(grid)
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
+    check_output_folder(out_dir, force)
     with folder_lock(out_dir):
+        mark_output_folder(out_dir, [sheets.PDF, sheets.CSV])
         p, outcomes = from_cache(prep, out_dir, cache)
         return sheets.write(prep, p, outcomes, out_dir, cache, layout, paper)
 
@@ -336,6 +340,7 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     import contextlib
     from dataclasses import replace
 
+    from storyboard.exports import review as page
     from storyboard.store.budget import Budget
     from storyboard.exports.handoff import check_media_root
     from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder, sweep
@@ -350,7 +355,8 @@ def render_batch(batch: Batch, outs: list[Path], *, cache: Cache | None = None, 
     results: list[tuple[Rendered, "CutResult"]] = []
     with contextlib.ExitStack() as held:
         for out in outs:
-            check_output_folder(Path(out), force)  # before anything (even the lock file) is written there
+            # before anything (even the lock file) is written there; review/ and media/ never links elsewhere
+            check_output_folder(Path(out), force, {page.FOLDER: page.NAMES, "media": None})
         for out in outs:
             held.enter_context(folder_lock(Path(out)))
             mark_output_folder(Path(out), OUTPUTS)

@@ -191,16 +191,47 @@ class Renderer:
         return Outcome(job, twin.status, reason=reason, error=twin.error, same_as=other)
 
     # -- rendering one shot ------------------------------------------------------------------------
-    def _input_image(self, job: RenderJob, prev: Entry | None, staging: Path) -> Path | None:
+    def _input_image(self, job: RenderJob, prev: Entry | None, staging: Path) -> tuple[Path | None, list[str]]:
+        """The shot's first frame fitted to its size, and warnings about it."""
         ref = job.shot.input_reference
         if ref is None:
-            return None
+            return None, []
         w, h = job.shot.dimensions
         if ref.kind == "previous_last_frame":
-            if prev is None or not prev.last_frame.exists():
-                raise MediaError(f"shot '{job.shot.id}' continues '{ref.shot}', whose last frame is missing")
-            return clips.fit_image(prev.last_frame, staging / "first_frame.png", w, h)
-        return clips.fit_image(self.asset(ref.path), staging / "first_frame.png", w, h)
+            if prev is None:
+                raise MediaError(f"shot '{job.shot.id}' continues '{ref.shot}', which has no clip")
+            last, notes = self._last_frame(prev, ref.shot or "", staging)
+            return clips.fit_image(last, staging / "first_frame.png", w, h), notes
+        return clips.fit_image(self.asset(ref.path), staging / "first_frame.png", w, h), []
+
+    def _last_frame(self, prev: Entry, shot: str, staging: Path) -> tuple[Path, list[str]]:
+        """The last frame the previous shot's entry keeps, checked against its recorded size and
+        digest before it becomes a (paid) request's first frame. A damaged one is moved aside and
+        made again from the verified clip, at no cost; in a read-only cache, for this request only."""
+        try:
+            problem = self.cache.check_last_frame(prev)
+        except OSError as e:
+            problem = f"it cannot be read ({e.strerror or e})"
+        if problem is None:
+            return prev.last_frame, []
+        size = prev.meta.get("size")
+        try:
+            dims = tuple(int(x) for x in str(size).split("x")) if size else None
+        except ValueError:
+            dims = None
+
+        def make(png: Path) -> None:
+            decodes(prev.clip, png, dims)
+        recorded = bool(prev.meta.get("last_sha256"))
+        try:
+            path = self.cache.remake_last_frame(prev, make, aside=recorded).last_frame
+        except OSError:  # a read-only shared cache
+            path = staging / "previous_last.png"
+            make(path)
+        if not recorded:
+            return path, []
+        return path, [f"the last frame cached with shot '{shot}' was damaged ({problem}); it was moved aside "
+                      "and made again from its clip, at no cost"]
 
     def _release(self, held: list[bool]) -> None:
         with self._lock:
@@ -252,7 +283,7 @@ class Renderer:
         staging: Path | None = None
         try:
             staging = self.cache.staging()
-            image = self._input_image(job, prev, staging)
+            image, first_frame_notes = self._input_image(job, prev, staging)
             req = RenderRequest(job=job, workdir=staging, asset=self.asset, input_image=image, report=report,
                                 purse=purse)
             result: RenderResult = self.backend.render(req)
@@ -261,6 +292,7 @@ class Renderer:
             warnings, counts = verify_clip(result.clip, job, caps.exact_duration, staging / "last.png",
                                            caps.model(job.shot.model)[1].makes_sound)
             warnings += list(result.warnings)
+            warnings[:0] = first_frame_notes
             if damage:
                 warnings.insert(0, f"its cached clip was damaged ({damage}); it was made again from what was "
                                    "paid for, at no cost")

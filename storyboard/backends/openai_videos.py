@@ -46,6 +46,12 @@ def _retry_after(e) -> float | None:
     return None
 
 
+def _never_connected(e: BaseException) -> bool:
+    """Did the SDK fail before a connection was made (refused, no such host, TLS refused), so that
+    nothing was sent? Its transport's ConnectError (httpx's, or the httpx2 newer SDKs ship) says so."""
+    return any(cls.__name__ == "ConnectError" for cls in type(e.__cause__).__mro__)
+
+
 class OpenAIVideos(RemoteBackend):
 
     def __init__(self, caps: BackendCaps, cache: Cache | None = None, clock: Callable[[], float] = time.time,
@@ -124,7 +130,13 @@ class OpenAIVideos(RemoteBackend):
                                   param or ("input_reference" if req.input_image else "prompt"), charged=False) from None
             raise BackendError(f"shot '{shot.id}': the provider rejected the request ({code or 400}): {msg}"
                                + (f" [parameter: {param}]" if param else "")) from None
-        except (self.openai.APITimeoutError, self.openai.APIConnectionError, self.openai.InternalServerError) as e:
+        except self.openai.APIConnectionError as e:
+            if not isinstance(e, self.openai.APITimeoutError) and _never_connected(e):
+                # no connection was made (refused, no such host, TLS refused): the request never left
+                raise BackendUnusable(f"cannot connect to {self.base_url} ({redact(str(e.__cause__)) or 'refused'}); "
+                                      "nothing was sent: check OPENAI_BASE_URL and that the gateway is up") from None
+            raise Unclear(type(e).__name__) from None
+        except self.openai.InternalServerError as e:
             raise Unclear(type(e).__name__) from None
         except self.openai.APIStatusError as e:
             if e.status_code >= 500:

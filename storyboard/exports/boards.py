@@ -53,16 +53,27 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
     return {PDF: out_dir / PDF, CSV: out_dir / CSV}
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as the start of a formula (OWASP)
+
+
+def cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe
+    (OWASP's rule against CSV injection: `=1+1` or `=HYPERLINK(...)` from someone else's bible)."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA) else text
+
+
 def shot_list(sheet: Sheet) -> str:
-    """One row per shot, the columns of COLUMNS (RFC 4180: quoted where needed, CRLF rows)."""
+    """One row per shot, the columns of COLUMNS (RFC 4180: quoted where needed, CRLF rows); no cell
+    is a formula."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(COLUMNS)
     for s in sheet.shots:
         people = "; ".join(p.name + (" (heard)" if p.heard_only else "") for p in s.people)
-        w.writerow([s.scene, s.number, s.id, s.location, s.time, s.framing, s.angle, s.move, s.lens, f"{s.duration:g}",
-                    people, s.action, s.dialogue_text, s.sound, s.status, s.take or "",
-                    f"{s.cost:.2f}" if s.clip else ""])
+        w.writerow([cell(v) for v in (
+            s.scene, s.number, s.id, s.location, s.time, s.framing, s.angle, s.move, s.lens, f"{s.duration:g}",
+            people, s.action, s.dialogue_text, s.sound, s.status, s.take or "", f"{s.cost:.2f}" if s.clip else "")])
     return buf.getvalue()
 
 

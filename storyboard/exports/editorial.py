@@ -169,10 +169,16 @@ def to_edl(otl: otio.schema.Timeline) -> str:
         text = writer.get_content_for_track_at_index(idx, title=None)
         block, number = _relabel(text, number, channels[idx], kinds if track.kind == otio.schema.TrackKind.Video else [])
         lines += block
+    # the adapter writes a marker's words upper-case; a LOC comment may have any case (Avid writes
+    # them as typed, and the adapter reads them back as they are): the words as written
+    written = {}
+    for m in otl.tracks.markers:
+        written.setdefault(m.name.upper(), m.name)
     seen: set[str] = set()
     out = []
     for line in lines:  # a dissolve event repeats the outgoing clip's LOC lines: keep each once
-        if line.startswith("* LOC:"):
+        if (loc := _LOC.match(line)):
+            line = loc.group(1) + written.get(loc.group(2), loc.group(2))
             if line in seen:
                 continue
             seen.add(line)
@@ -191,6 +197,7 @@ def _markers_onto_clips(markers, track: otio.schema.Track, fps: int) -> None:
                                                color=m.color, metadata=m.metadata))
 
 
+_LOC = re.compile(r"^(\* LOC: \S+ \S+ +)(.*)$")  # the timecode, the colour, the words
 _EVENT = re.compile(r"^(\d+)\s+(\S+)\s+(\S+)\s+(C|D)\s+(?:(\d+)\s+)?(\S+ \S+ \S+ \S+)\s*$")
 
 

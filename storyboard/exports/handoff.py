@@ -95,9 +95,13 @@ def place(src: Path, dst: Path) -> str:
         os.link(src, tmp)
         how = "linked"
     except OSError:  # another file system, or one without hard links
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        try:
+            shutil.copyfile(src, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        except OSError as e:  # a full disk or a quota here: this file's problem, not the cache's it is read from
+            tmp.unlink(missing_ok=True)
+            raise OSError(e.errno, e.strerror or str(e), str(dst)) from None
         how = "copied"
     os.replace(tmp, dst)
     fsync_dir(dst.parent)

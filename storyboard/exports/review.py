@@ -4,19 +4,23 @@ of stills and clips, named relatively: no network, works from file:// and from a
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 
 from storyboard.errors import MediaError
+from storyboard.exports.handoff import place
 from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel, jpeg,
                                       panel_name)
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
 from storyboard.store.cache import Cache
-from storyboard.store.files import atomic_write_bytes, atomic_write_text
+from storyboard.store.files import (atomic_write_bytes, atomic_write_text, mark_output_folder, no_link, sweep,
+                                    written)
 
 
 FOLDER = "review"
@@ -32,10 +36,10 @@ def _env() -> jinja2.Environment:
 
 def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
           spent: float | None = None) -> dict[str, Path]:
-    """Write review.html and review/ into `out_dir`; files review/ no longer needs are removed."""
+    """Write review.html and review/ into `out_dir`; files review/ no longer needs (those an earlier
+    run recorded writing there) are removed. The caller has checked `out_dir` is the tool's."""
     sheet = build_sheet(prep, plan, outcomes, cache, spent)
     folder = out_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
     files = _Files(folder)
     entries: dict[str, Entry] = {}
     for s in sheet.shots:
@@ -50,6 +54,7 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
         date=time.strftime("%Y-%m-%d %H:%M", time.localtime(sheet.made)), ratio=f"{sheet.width} / {sheet.height}",
         characters=sorted({(p.id, p.name) for s in sheet.shots for p in s.people}, key=lambda c: c[1].lower()),
         locations=sorted({(s.location_id, s.location) for s in sheet.shots if s.location_id}, key=lambda c: c[1].lower()))
+    files.write()
     page = out_dir / PAGE
     atomic_write_text(page, html)
     files.sweep()
@@ -69,45 +74,46 @@ def _stills(entries: dict[str, Entry]) -> dict[str, tuple[list[Path], float] | s
         return dict(zip(entries, pool.map(one, entries.values())))
 
 
+# how review/ names what it writes (stills by clip key, clips by shot, drawn panels by digest): in a
+# review/ from before its marker, the files the tool may treat as its own
+NAMES = re.compile(r"^(?:\d{3,}_.+_(?:t\d+|kept)\.mp4|[0-9a-f]{16}-\d+\.jpg|panel-[0-9a-f]{20}\.jpg)$")
+
+
 class _Files:
-    """What review/ holds: files linked from the cache (or copied where links cannot be made) and
-    drawn panels; anything else there is swept once the page is written."""
+    """What review/ is to hold: files linked from the cache (or copied where links cannot be made) and
+    drawn panels, gathered while the page is built, then recorded in review/'s marker and written.
+    Only files an earlier run recorded there are ever deleted; review/ is never a link elsewhere."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.names: set[str] = set()
+        self.todo: dict[str, Callable[[Path], None]] = {}
+        self.before: set[str] = set()
 
     def link(self, src: Path, name: str) -> str:
-        dst = self.folder / name
-        if name not in self.names:
-            self.names.add(name)
-            try:
-                same = dst.exists() and os.path.samefile(src, dst)
-            except OSError:
-                same = False
-            if not same:
-                tmp = self.folder / f".{name}.{os.getpid()}.part"
-                tmp.unlink(missing_ok=True)
-                try:
-                    os.link(src, tmp)
-                except OSError:  # another file system, or links not allowed: a copy, still atomic
-                    import shutil
-                    shutil.copyfile(src, tmp)
-                os.replace(tmp, dst)
+        self.todo.setdefault(name, lambda dst: place(src, dst))
         return f"{FOLDER}/{name}"
 
     def drawn(self, name: str, make) -> str:
-        dst = self.folder / name
-        if name not in self.names:
-            self.names.add(name)
-            if not dst.exists():
-                atomic_write_bytes(dst, jpeg(make()))
+        self.todo.setdefault(name, lambda dst: dst.exists() or atomic_write_bytes(dst, jpeg(make())))
         return f"{FOLDER}/{name}"
 
+    def write(self) -> None:
+        """Record every name first (a run killed midway leaves only recorded files), then write them."""
+        no_link(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        sweep(self.folder, (".*.part*",))  # what a killed run left half-written here (a dead owner's)
+        self.before = written(self.folder, NAMES)
+        mark_output_folder(self.folder, list(self.todo), legacy=NAMES)
+        for name, put in self.todo.items():
+            put(self.folder / name)
+
     def sweep(self) -> None:
-        for f in self.folder.iterdir():
-            if f.name not in self.names and f.is_file():
+        """Delete what earlier runs wrote here that this page no longer names; nothing else."""
+        for name in sorted(self.before - set(self.todo)):
+            f = self.folder / name
+            if f.is_symlink() or f.is_file():
                 f.unlink(missing_ok=True)
+        mark_output_folder(self.folder, list(self.todo), exact=True)
 
 
 def _shot_view(s: ShotSheet, prep: Prepared, sheet: Sheet, files: _Files, stills: dict) -> dict:

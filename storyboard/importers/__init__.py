@@ -96,9 +96,12 @@ def run(script: Path, out: Path | None = None, scenes: list[str] | tuple[str, ..
     bibles: list[dict] = []  # what included bibles define is reused, not defined again
     include: list[str] = []
     old: dict | None = None
+    comments: dict = {}
     if merge is not None:
         load(merge)  # the file to merge into must be a valid storyboard: its own errors, placed, first
-        old = _read_definitions(merge)
+        text = merge.read_text(encoding="utf-8")
+        src = read_yaml(text, _display(merge))  # a mapping: load() said so
+        old, comments = src.data, merging.end_comments(text, src)
         incs = old.get("include") or []
         bibles += [_read_definitions(merge.parent / inc) for inc in ([incs] if isinstance(incs, str) else incs)]
     if bible is not None:
@@ -114,7 +117,7 @@ def run(script: Path, out: Path | None = None, scenes: list[str] | tuple[str, ..
                     include=include, scenes=list(scenes))
     changes: list[merging.Change] = []
     if old is not None:
-        d, changes = merging.merge(old, d, only={e.prefix for e in d.shots} if scenes else None)
+        d, changes = merging.merge(old, d, only={e.prefix for e in d.shots} if scenes else None, comments=comments)
     text = draft.render(d)
     if len(text.encode()) > MAX_BYTES:
         raise UsageError(f"the draft would be {len(text.encode()) >> 10} KB, over the {MAX_BYTES >> 10} KB a storyboard "

@@ -4,17 +4,22 @@ The rules, in the order the draft applies them:
 
 - A scene heading is a location: INT/EXT, its name and time of day. The same place
   (setting and name) has one id in every scene; a later scene at another time of day
-  changes the location's `time` from its first shot on.
-- A character cue is a character, its id slugged from the name. (V.O.) and (O.S.) lines
-  stay marked; (CONT'D) is understood and dropped; other extensions become delivery.
+  changes the location's `time` from its first shot on. A script with no heading at all (a
+  treatment) is one scene in one placeholder location.
+- A character cue is a character, its id slugged from the name, its name as the action spells
+  it (else title-cased: TOMÁS is Tomás), described by the words that introduce it where its
+  name first stands in capitals. (V.O.) and (O.S.) lines stay marked; (CONT'D) is understood
+  and dropped; other extensions become delivery. Dual dialogue starts together (one `at:`).
 - An action paragraph and the dialogue after it are one beat, and a beat is one shot,
-  split into several when it would last longer than 20 s.
+  split into several when it would last longer than 20 s. Its characters are those who speak
+  on screen or are named; a shot that names no one shows who is in the scene so far.
 - Framing: the first shot of a scene is an establishing wide; after it, a shot where two or
   more people speak on screen is a medium shot, a shot with one speaker on screen a
   close-up, and a shot with no one speaking on screen a medium shot.
-- Duration: the dialogue at speaking pace (`checks.speech_seconds`, a quarter second between
-  lines) plus the action's words at three a second, rounded up to half a second, from 2 s
-  (longer than any transition the draft writes, so every dissolve fits) to 20 s.
+- Duration: the action's words at three a second, then the dialogue as the checks hold a shot
+  to it (`timeline.needed_seconds`: speaking pace, dual dialogue counted once, ended before a
+  dissolve out), rounded up to half a second, from 2 s (longer than any transition the draft
+  writes, so every dissolve fits) to 20 s.
 - Scene numbers (#12#, or the scene's place in the script) name the shots: s12_01, s12_02...
 """
 
@@ -30,15 +35,20 @@ from typing import Any
 from storyboard.errors import UsageError
 from storyboard.importers import yamltext
 from storyboard.importers.screenplay import Beat, Scene, Screenplay, Speech
+from storyboard.model.storyboard import OVERLAPPING
 from storyboard.stages.loader import CONTROL
-from storyboard.stages.timeline import speech_seconds
+from storyboard.stages.timeline import LEAD, beat, needed_seconds, speech_seconds
 
 MAX_SECONDS = 20.0
 MIN_SECONDS = 2.0
 ACTION_WORDS_PER_SECOND = 3.0
-LINE_GAP = 0.25           # between two lines of dialogue, as checks.for_backend counts it
+LINE_GAP = 0.25           # between two lines of dialogue, in splitting a long beat
 MAX_PIECE_CHARS = 900     # a dialogue line may hold 1000 characters
 MAX_ACTION_CHARS = 3600   # a shot's action may hold 4000
+INTRO_WORDS = 16          # the most words a character's introduction gives their description
+DUAL_AT_STEP = 0.5        # dual dialogue starts together at a time rounded up to this (`at:`)
+PLACEHOLDER = "SOMEWHERE"  # the one place of a script with no scene heading (a treatment)
+WRITTEN_TRANSITIONS = ("cut", "dissolve 1s", "fade 1s", "fade-to-black 1s", "wipe-left 1s")  # what transition() gives
 NOT_A_TIME = {"CONTINUOUS", "LATER", "MOMENTS LATER", "A MOMENT LATER", "SAME", "SAME TIME", "SIMULTANEOUS",
               "CONTINUED", "CONT'D", "CONTD"}
 SETTING_WORDS = {"INT": "interior", "EXT": "exterior", "INT/EXT": "interior and exterior"}
@@ -136,13 +146,35 @@ def action_seconds(text: str) -> float:
 
 
 def dialogue_seconds(texts: list[str]) -> float:
-    """How long lines take, spoken one after another: the estimate checks.for_backend holds shots to."""
+    """How long lines take, spoken one after another with a quarter second between (splitting a beat)."""
     return sum(speech_seconds(t) for t in texts) + LINE_GAP * max(0, len(texts) - 1)
 
 
-def shot_seconds(action: str, texts: list[str]) -> float:
-    need = action_seconds(action) + dialogue_seconds(texts)
+def shot_seconds(action: str, texts: list[str], at: dict[int, float] | None = None, overlap: float = 0.0) -> float:
+    """The action's words, then the dialogue as the checks and the cut hold a shot to it
+    (`timeline.needed_seconds`: placed tight, lines spoken together by their `at:` counted once, and
+    ended before the dissolve or wipe out, `overlap` seconds)."""
+    at = at or {}
+    dialogue = needed_seconds([beat(t, at.get(k)) for k, t in enumerate(texts)], overlap) if texts else 0.0
+    need = action_seconds(action) + dialogue
     return min(MAX_SECONDS, max(MIN_SECONDS, math.ceil(need * 2 - 1e-9) / 2))
+
+
+def _dual_starts(speeches: list[Speech]) -> dict[int, float]:
+    """Dual dialogue is spoken at once: the `at:` of each of its lines (the time the first would start,
+    after the lines before it, rounded up), and of the line after them, which waits for the longer."""
+    dual = [k for k, s in enumerate(speeches) if s.dual]
+    if len({speeches[k].character for k in dual}) < 2:
+        return {}
+    before = [speeches[k].text for k in range(dual[0])]
+    start = LEAD + dialogue_seconds(before) + (LINE_GAP if before else 0.0)
+    at = max(DUAL_AT_STEP, math.ceil(start / DUAL_AT_STEP - 1e-9) * DUAL_AT_STEP)
+    out = {k: at for k in dual}
+    after = dual[-1] + 1
+    if after < len(speeches):
+        end = at + max(speech_seconds(speeches[k].text) for k in dual) + LINE_GAP
+        out[after] = math.ceil(end / DUAL_AT_STEP - 1e-9) * DUAL_AT_STEP
+    return out
 
 
 def _pieces(text: str, fits: Callable[[str], bool], level: int = 0) -> list[str]:
@@ -270,20 +302,66 @@ def _mentions(name: str, text: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I) is not None
 
 
+_APPOSITIVE_BEFORE = re.compile(r"^.*(?:^|[\s,;:])((?:an?|the)\s+[^,;:.!?()\[\]]{1,60}),\s*$", re.I | re.S)
+_CLAUSE_END = re.compile(r"[.;:!?\u2014]|\s[-\u2013]+\s")
+
+
 def _introduction(name: str, sentences: list[str]) -> str:
-    """The sentence that introduces a character (their name in capitals, as scripts do), else ''."""
+    """How the script introduces a character, as a screenwriter does at their name's first appearance in
+    capitals: the words around it that say who they are, not the sentence. "At the stern an old deckhand,
+    WES (70s, oilskin cap), coils a rope." -> "an old deckhand, 70s, oilskin cap"; "IRIS, 40s, sharp-eyed,
+    follows." -> "40s, sharp-eyed"; "MARA climbs." -> '' (the name alone says nothing)."""
+    if name.upper() == name.lower():  # a script without case (李明) has no introduction in capitals
+        return ""
     caps = re.compile(rf"(?<!\w){re.escape(name.upper())}(?!\w)")
-    found = next((s for s in sentences if caps.search(s) and name.upper() != name.lower()), "")
-    return _pieces(found, lambda t: len(t) <= MAX_PIECE_CHARS)[0] if found else ""
+    m, sentence = next(((m, s) for s in sentences if (m := caps.search(s))), (None, ""))
+    if m is None:
+        return ""
+    before, after = sentence[:m.start()], sentence[m.end():].lstrip()
+    parts: list[str] = []
+    if a := _APPOSITIVE_BEFORE.match(before):  # "a tired woman, IRIS"
+        parts.append(a.group(1))
+    if after.startswith("("):  # "JUNO (30s, a paramedic)"
+        inner = after[1:after.find(")")] if ")" in after else ""
+        parts.append(inner)
+    elif after.startswith(","):  # "IRIS, 40s, sharp-eyed, follows": the phrases closed by a comma
+        segments = [x.strip() for x in _CLAUSE_END.split(after[1:], maxsplit=1)[0].split(",")]
+        parts += segments[:-1] if len(segments) > 1 else segments
+    words = ", ".join(" ".join(p.split()) for p in parts if p.strip()).split()
+    return " ".join(words[:INTRO_WORDS]).rstrip(",;")
+
+
+def title_name(name: str) -> str:
+    """A name written all in capitals, as a name is written: TOMÁS -> Tomás, O'BRIEN -> O'Brien,
+    JEAN-LUC -> Jean-Luc, MCCLANE -> McClane. A name with any lower case (McCLANE) is the writer's
+    spelling and stays; so does one in a script without case (李明)."""
+    if name != name.upper() or name == name.lower():
+        return name
+    out = []
+    last = 0
+    for m in re.finditer(r"[^\W\d_]+", name):
+        w = m.group(0)
+        glue = name[last:m.start()]
+        prev = out[-1] if out else ""
+        if glue in ("'", "\u2019") and len(prev) > 1:  # KEEPER'S -> Keeper's, but O'BRIEN -> O'Brien
+            word = w.lower()
+        elif len(w) > 3 and w.startswith("MC"):
+            word = "Mc" + w[2] + w[3:].lower()
+        else:
+            word = w[0] + w[1:].lower()
+        out += [glue, word]
+        last = m.end()
+    return "".join(out) + name[last:]
 
 
 def _spelling(name: str, actions: list[str]) -> str:
-    """The name as the action spells it, capitalised but not in capitals (Mara for MARA), else as on the cue."""
+    """The name as the action spells it, capitalised but not in capitals (Mara for MARA), else as on the
+    cue, title-cased when the cue is in capitals (a cue always is)."""
     for a in actions:
         for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", a, re.I):
             if m.group(0) != m.group(0).upper() and m.group(0)[0].isupper():
                 return m.group(0)
-    return name
+    return title_name(name)
 
 
 def _line_text(sp: Speech) -> str:
@@ -292,8 +370,20 @@ def _line_text(sp: Speech) -> str:
     return f"{marks}{how}{sp.text}"
 
 
-def _scene_title(sc: Scene) -> str:
+def _scene_title(sc: Scene, treatment: bool = False) -> str:
+    if treatment:
+        return "the script has no scene heading: its shots are in one place, to fill in"
     return f"{sc.label}. {sc.heading}" if sc.heading else "before the first scene heading"
+
+
+def known_setting(lid: str, data: dict) -> str:
+    """The setting (INT, EXT, INT/EXT) a known location's id or imported description gives, '' if neither
+    does (the user's own words): diner_ext is EXT, "Diner, interior" is INT."""
+    description = " ".join(str(data.get("description") or "").split()).lower()
+    for setting in sorted(SETTING_WORDS, key=len, reverse=True):  # INT/EXT before EXT
+        if lid.endswith("_" + slug(setting)) or description.endswith(", " + SETTING_WORDS[setting]):
+            return setting
+    return ""
 
 
 def _time(sc: Scene) -> str:
@@ -319,32 +409,45 @@ class _Drafter:
         self.names |= {k: str(v.get("name") or k) for k, v in known_characters.items() if k not in self.names}
         self.locations: dict[str, Entry] = {}
         self.place_ids: dict[tuple[str, str], str] = {}
-        self.known_places = {_norm(str(v.get("name") or "")): k for k, v in known_locations.items() if v.get("name")}
+        self.known_places: dict[str, list[str]] = {}  # a name -> the known locations of that name
+        for k, v in known_locations.items():
+            if v.get("name"):
+                self.known_places.setdefault(_norm(str(v["name"])), []).append(k)
+        self.known_settings = {k: known_setting(k, v) for k, v in known_locations.items()}
         self.time = {k: str(v.get("time") or "") for k, v in known_locations.items()}
+        self.treatment = not any(sc.heading for sc in sp.scenes)
 
     def location(self, sc: Scene) -> str | None:
-        """The id of a scene's place: the same setting and name, the same id."""
-        if not sc.place:
+        """The id of a scene's place: the same setting and name, the same id. A known location (a
+        bible's, the merged storyboard's) of that name is reused when its setting is the scene's or
+        unknown; INT. and EXT. of one name are two places, never swapped."""
+        if not sc.place and not self.treatment:
             return None
-        key = (sc.setting, _norm(sc.place))
+        place = sc.place or PLACEHOLDER
+        key = (sc.setting, _norm(place))
         if key in self.place_ids:
             return self.place_ids[key]
-        s, used = slug(sc.place), set(self.place_ids.values())
-        if self.known_places.get(_norm(sc.place), "") not in ("", *used):
-            lid = self.known_places[_norm(sc.place)]
-        elif s in self.known_locations and s not in used:
-            lid = s
+        s, used = slug(place), set(self.place_ids.values())
+        with_setting = slug(f"{place} {sc.setting}") if sc.setting else s
+        named = [k for k in self.known_places.get(_norm(place), []) if k not in used]
+        fits = [k for k in named if self.known_settings[k] == sc.setting] or \
+            ([with_setting] if with_setting in self.known_locations and with_setting not in used else []) or \
+            [k for k in named if not self.known_settings[k]] or \
+            ([s] if s in self.known_locations and s not in used and self.known_settings[s] in ("", sc.setting) else [])
+        if fits:
+            lid = fits[0]
         else:  # INT. and EXT. of one name are two places: the second gets its setting in its id
-            lid = _free(s if s not in used else slug(f"{sc.place} {sc.setting}"), self.taken, "location")
+            lid = _free(s if s not in used and s not in self.known_locations else with_setting, self.taken, "location")
         if lid not in self.elsewhere:
             where = SETTING_WORDS.get(sc.setting, "")
-            words = _pieces(sc.place[:1].upper() + sc.place[1:].lower(), lambda t: len(t) <= MAX_PIECE_CHARS)[0]
-            data = {"name": sc.place, "description": words + (f", {where}" if where else "")}
+            words = _pieces(place[:1].upper() + place[1:].lower(), lambda t: len(t) <= MAX_PIECE_CHARS)[0]
+            data = {"name": place, "description": words + (f", {where}" if where else "")}
             if _time(sc):
                 data["time"] = _time(sc)
             self.time.setdefault(lid, _time(sc))
-            self.locations[lid] = Entry(data, notes={"description": "fill in: what the place looks like; "
-                                                                    "every shot here uses these words"})
+            what = ("fill in: the script has no scene heading; where this happens and what it looks like"
+                    if not sc.place else "fill in: what the place looks like")
+            self.locations[lid] = Entry(data, notes={"description": f"{what}; every shot here uses these words"})
         self.place_ids[key] = lid
         return lid
 
@@ -356,20 +459,21 @@ class _Drafter:
             changes = {lid: {"time": _time(sc)}}
             self.time[lid] = _time(sc)
         shots: list[Entry] = []
+        present: list[str] = []  # who has been on screen in the scene so far
         for beat in sc.beats:
             groups = split_beat(beat)
             for g, group in enumerate(groups):
                 entry = self.shot(beat, group, first_of_beat=g == 0, last_of_beat=g == len(groups) - 1,
-                                  shot_id=f"{prefix}_{len(shots) + 1:02d}", lid=lid,
+                                  shot_id=f"{prefix}_{len(shots) + 1:02d}", lid=lid, present=present,
                                   establishing=not shots, changes=None if shots else changes)
                 entry.prefix = prefix
                 if not shots:
-                    entry.before[:0] = [*sc.comments, _scene_title(sc)]
+                    entry.before[:0] = [*sc.comments, _scene_title(sc, self.treatment)]
                 shots.append(entry)
         return shots
 
     def shot(self, beat: Beat, group: list[_Unit], *, first_of_beat: bool, last_of_beat: bool, shot_id: str,
-             lid: str | None, establishing: bool, changes: dict | None) -> Entry:
+             lid: str | None, present: list[str], establishing: bool, changes: dict | None) -> Entry:
         speeches = [u.speech for u in group if u.speech]
         action = " ".join(u.action for u in group if u.action)
         if first_of_beat and beat.centered:
@@ -378,8 +482,16 @@ class _Drafter:
             action = f"(continued) {action}"
         seen = [self.cast.id(s.character) for s in speeches if not (s.voice_over or s.off_screen)]
         on_screen = list(dict.fromkeys(seen + [cid for cid, name in self.names.items() if action and _mentions(name, action)]))
+        inherited = not on_screen and bool(action) and not beat.centered and bool(present)
+        if inherited:  # "They glare at each other.": whoever is in the scene
+            on_screen = list(present)
+        present += [c for c in on_screen if c not in present]
         framing = "wide" if establishing else "close-up" if len(set(seen)) == 1 else "medium"
-        data: dict[str, Any] = {"id": shot_id, "duration": shot_seconds(action, [s.text for s in speeches])}
+        together = _dual_starts(speeches)
+        out, why = transition(beat.transition) if last_of_beat and beat.transition else (None, "")
+        overlap = float(out.split()[1].rstrip("s")) if out and out.split()[0] in OVERLAPPING else 0.0
+        data: dict[str, Any] = {"id": shot_id,
+                                "duration": shot_seconds(action, [s.text for s in speeches], together, overlap)}
         if lid:
             data["location"] = lid
         if on_screen:
@@ -388,12 +500,15 @@ class _Drafter:
         if action:
             data["action"] = action
         if speeches:
-            data["dialogue"] = [{self.cast.id(s.character): _line_text(s)} for s in speeches]
+            data["dialogue"] = [{self.cast.id(s.character): _line_text(s), **({"at": together[k]} if k in together else {})}
+                                for k, s in enumerate(speeches)]
         if first_of_beat and beat.sound:
             data["sound"] = f"singing: {beat.sound}"
         if changes:
             data["changes"] = changes
         entry = Entry(data, before=list(beat.comments) if first_of_beat else [])
+        if inherited:
+            entry.notes["characters"] = "the action names no one: who is in the scene"
         if establishing:
             entry.notes["camera"] = "establishing shot; add angle, move and lens as you see it"
         duals = [(k + 1, s.character) for k, s in enumerate(speeches) if s.dual]
@@ -403,12 +518,11 @@ class _Drafter:
             entry.before.append(f"dual dialogue: lines {', '.join(lines[:-1])} and {lines[-1]} ({names}) "
                                 "are spoken at the same time")
         if last_of_beat and beat.transition:
-            t, why = transition(beat.transition)
-            if t:
-                data["transition"] = t
+            if out:
+                data["transition"] = out
             if why:
                 entry.notes["transition"] = why
-            elif not t:
+            elif not out:
                 entry.before.append(f"transition: {beat.transition}")
         return entry
 
@@ -454,7 +568,7 @@ def build(sp: Screenplay, source: str, *, known_characters: dict[str, dict] | No
     if include:
         top["include"] = list(include)
     return Draft(header, top, d.characters(), d.locations, shots, footer=list(sp.trailing),
-                 scenes={p: _scene_title(sc) for p, sc in zip(prefixes, sp.scenes, strict=True)})
+                 scenes={p: _scene_title(sc, d.treatment) for p, sc in zip(prefixes, sp.scenes, strict=True)})
 
 
 def printable(value: Any) -> Any:

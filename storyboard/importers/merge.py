@@ -5,9 +5,12 @@ in the script does not shift every later shot onto someone else's edits: identic
 up first (difflib), then, between them, shots whose words are still mostly the same. A matched
 shot keeps its id and everything the user set (camera, duration, prompt, continuity, take,
 characters...), and takes from the script what the script says: location, action, dialogue,
-and the transition, sound and changes when the script has them. Script shots with no match are
+and the transition, sound and changes when the script has them. What the importer writes and
+the script no longer says goes with it (a FADE OUT that moved to a new scene, a heading's time of
+day); a transition, sound or change of the user's own stays. Script shots with no match are
 added; old shots with no match are removed if their id is the importer's (s03_02), kept if the
-user named them. Character and location definitions are the user's; new ones are added.
+user named them. Character and location definitions are the user's; new ones are added, and
+the comments at the end of their lines (the import's "fill in", or the user's own) stay.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from storyboard.importers.draft import SHOT_FIELDS, Draft, Entry
+from storyboard.importers.draft import SHOT_FIELDS, WRITTEN_TRANSITIONS, Draft, Entry
+from storyboard.stages.yamlsrc import Source
 
 GENERATED = re.compile(r"^(s[A-Za-z0-9-]+)_(\d+)$")
 FROM_SCRIPT = ("location", "action", "dialogue")
@@ -81,7 +85,7 @@ def _merged_shot(o: dict, n: Entry) -> tuple[Entry, list[str], list[str]]:
         elif k in FROM_SCRIPT:
             v = n.data.get(k)
         elif k in FROM_SCRIPT_WHEN_SAID:
-            v = n.data[k] if k in n.data else o.get(k)
+            v = _from_script(k, o.get(k), n.data.get(k))
         elif k == "characters" and k in o:  # the user's cast of the shot, plus whoever now speaks on screen
             v = list(dict.fromkeys([*o[k], *(c for c in n.data.get(k) or [] if _speaks(n, c))]))
         else:
@@ -93,6 +97,65 @@ def _merged_shot(o: dict, n: Entry) -> tuple[Entry, list[str], list[str]]:
     changed = [k for k in (*FROM_SCRIPT, *FROM_SCRIPT_WHEN_SAID, "characters") if o.get(k) != data.get(k)]
     kept = [k for k in USER_EDITS if k in o and o[k] != n.data.get(k)]
     return Entry(data, list(n.before), notes, n.prefix), changed, kept
+
+
+def _from_script(k: str, old: Any, new: Any) -> Any:
+    """A transition, sound or changes: what the script says now, and of the old value only what the
+    user wrote (what the importer writes is the script's, and goes when the script stops saying it)."""
+    if k == "changes":  # a heading's time of day is the script's; every other change is the user's
+        mine = {key: {f: x for f, x in c.items() if f != "time"} if isinstance(c, dict) else c
+                for key, c in (old or {}).items()} if isinstance(old, dict) else old
+        if not isinstance(mine, dict):
+            return new if new is not None else mine
+        out = {key: c for key, c in mine.items() if c != {}}
+        for key, c in (new or {}).items():
+            out[key] = {**out[key], **c} if isinstance(out.get(key), dict) else c
+        return out or None
+    if new is not None:
+        return new
+    imported = (k == "transition" and old in WRITTEN_TRANSITIONS) or \
+        (k == "sound" and isinstance(old, str) and old.startswith("singing: "))
+    return None if imported else old
+
+
+def end_comments(text: str, src: Source) -> dict[tuple[str, str], dict[str, str]]:
+    """The comment at the end of each one-line field of the characters and locations, as the file has it:
+    (section, id) -> field -> comment text."""
+    lines = text.splitlines()
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for path, (line, col) in src.values.items():
+        if len(path) == 3 and path[0] in ("characters", "locations") and 0 < line <= len(lines):
+            note = _comment_after(lines[line - 1], col - 1)
+            if note:
+                out.setdefault((str(path[0]), str(path[1])), {})[str(path[2])] = note
+    return out
+
+
+def _comment_after(line: str, start: int) -> str:
+    """The text of the `# comment` after the scalar that starts at `start` on `line`, if it ends there."""
+    quote = line[start:start + 1]
+    if quote in ('"', "'"):
+        i = start + 1
+        while i < len(line):
+            if quote == '"' and line[i] == "\\":
+                i += 2
+                continue
+            if line[i] == quote:
+                if quote == "'" and line[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                break
+            i += 1
+        else:
+            return ""  # the string goes on to the next line
+        rest = line[i + 1:]
+    elif quote in ("[", "{", "|", ">", ""):
+        return ""
+    else:
+        m = re.search(r"\s#", line[start:])
+        rest = line[start + m.start():] if m else ""
+    m = re.match(r"\s+#\s?(.*)$", rest)
+    return m.group(1).rstrip() if m else ""
 
 
 def _speaks(n: Entry, cid: str) -> bool:
@@ -112,11 +175,13 @@ def _next_id(wanted: str, taken: set[str]) -> str:
     return f"{prefix}_{n:0{width}d}"
 
 
-def merge(old: dict, new: Draft, only: set[str] | None = None) -> tuple[Draft, list[Change]]:
+def merge(old: dict, new: Draft, only: set[str] | None = None,
+          comments: dict[tuple[str, str], dict[str, str]] | None = None) -> tuple[Draft, list[Change]]:
     """`new` (a fresh import) merged into `old` (the storyboard's data as the user left it).
 
     With `only` (scene prefixes, from --scene), just those scenes' shots are merged; every
-    other shot stays as it is.
+    other shot stays as it is. `comments` are the old file's end-of-line comments on its
+    definitions (`end_comments`): they stay.
     """
     old_shots: list[dict] = [s for s in old.get("shots") or [] if isinstance(s, dict)]
     taken = {str(s.get("id")) for s in old_shots}
@@ -161,8 +226,8 @@ def merge(old: dict, new: Draft, only: set[str] | None = None) -> tuple[Draft, l
     else:
         shots = _merge_scenes(old_shots, new, only, merged_group)
 
-    characters = _definitions(old.get("characters"), new.characters, "character", changes)
-    locations = _definitions(old.get("locations"), new.locations, "location", changes)
+    characters = _definitions(old.get("characters"), new.characters, "character", changes, comments or {})
+    locations = _definitions(old.get("locations"), new.locations, "location", changes, comments or {})
     top = {k: v for k, v in old.items() if k not in ("characters", "locations", "shots")}
     if "title" not in top and "title" in new.top:
         top["title"] = new.top["title"]
@@ -208,12 +273,15 @@ def _merge_scenes(old_shots: list[dict], new: Draft, only: set[str], merged_grou
     return out
 
 
-def _definitions(old: Any, new: dict[str, Entry], kind: str, changes: list[Change]) -> dict[str, Entry]:
-    out = {str(k): Entry(dict(v) if isinstance(v, dict) else v) for k, v in (old or {}).items()}
+def _definitions(old: Any, new: dict[str, Entry], kind: str, changes: list[Change],
+                 comments: dict[tuple[str, str], dict[str, str]]) -> dict[str, Entry]:
+    section = f"{kind}s"
+    out = {str(k): Entry(dict(v) if isinstance(v, dict) else v, notes=dict(comments.get((section, str(k)), {})))
+           for k, v in (old or {}).items()}
     for k, e in new.items():
         if k not in out:
             out[k] = e
             changes.append(Change("", f"{kind} {k}", "added", str(e.data.get("name", ""))))
-        else:  # still as imported: the comment saying to fill it in still holds
-            out[k].notes = {f: note for f, note in e.notes.items() if out[k].data.get(f) == e.data.get(f)}
+        else:  # still as imported: the comment saying to fill it in still holds (unless the user took it out)
+            out[k].notes = {f: note for f, note in e.notes.items() if out[k].data.get(f) == e.data.get(f)} | out[k].notes
     return out

@@ -144,7 +144,6 @@ class _Builder:
     beat: dict | None = None        # the beat being built
     cue: dict | None = None         # the speech being built
     pending: list[str] = field(default_factory=list)  # comments waiting for the next beat or scene
-    spoken: bool = False
     headings: int = 0
 
     def open_beat(self, action: str, line: int, centered: bool = False) -> dict:
@@ -171,7 +170,6 @@ class _Builder:
             if how and not keep_cue:
                 self.beat["comments"].append(f"{c['character']}: ({', '.join(how)})")
             return
-        self.spoken = True
         self.beat["speeches"].append(Speech(c["character"], text, ", ".join(how), c["vo"], c["os"], c["dual"],
                                             c["sung"], c["line"]))
 
@@ -275,8 +273,11 @@ def build(elements: list[Element], title: str, credits: tuple[str, ...], file: s
     for e in elements:
         b.add(e)
     scenes, trailing = b.finish()
-    if not b.headings and not b.spoken:
-        raise FormatError([Diagnostic(file, 1, 1, "this is not a screenplay: it has no scene heading "
-                                                  "(INT. / EXT. ...) and no character cue with dialogue")])
+    if not scenes:  # only a title page, notes, headings...: nothing to show or say
+        raise FormatError([Diagnostic(file, 1, 1, "this is not a screenplay: it has no action and no dialogue "
+                                                  "(a scene is a heading, INT. / EXT. ..., then what happens)")])
+    if not b.headings:  # a treatment, all action: one scene, the first
+        scenes = tuple(Scene("1", sc.heading, sc.setting, sc.place, sc.time, sc.beats, sc.comments, sc.line)
+                       for sc in scenes)
     return Screenplay(title, credits, scenes, notes, trailing)
 

@@ -20,9 +20,10 @@ from typing import IO, Iterable
 
 import ffmpeg as ffmpeg_python  # ffmpeg-python: graphs as data, with ffmpeg's two levels of escaping
 
-from storyboard.errors import MediaError
+from storyboard import catalog
+from storyboard.errors import MediaError, StoryboardError
 
-SECRET_ENV = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "ANTHROPIC_API_KEY")
+SECRET_ENV = ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "ANTHROPIC_API_KEY", "FAL_KEY")
 SAFE = {"protocol_whitelist": "file,pipe"}  # input options: a crafted file may not make ffmpeg read elsewhere
 
 # Timeouts are sized to the work: a fixed allowance for starting and probing, plus seconds per second
@@ -45,8 +46,20 @@ def exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def _secret_names() -> set[str]:
+    """Every credential a backend reads: the `env` lists of the backend tables (shipped, plugged in
+    and in the user's config), and the well-known ones even if a table cannot be read."""
+    try:
+        listed = {name for caps in catalog.table().values() for name in caps.env}
+    except StoryboardError:  # a broken user config: said where it is read; ffmpeg still gets no key
+        listed = set()
+    return listed | set(SECRET_ENV)
+
+
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in SECRET_ENV and not k.endswith("_API_KEY")}
+    """ffmpeg's environment: ours without any credential."""
+    secret = _secret_names()
+    return {k: v for k, v in os.environ.items() if k not in secret and not k.endswith("_API_KEY")}
 
 
 def safe_path(p: Path | str) -> str:

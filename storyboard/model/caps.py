@@ -20,9 +20,19 @@ class ModelCaps(BaseModel):
     reference_images: int = 0  # subject reference images per job
     negative_prompt: bool = False
     makes_sound: bool = False  # the clip has its own sound; a silent clip is then worth a warning
+    voice_scripts: list[str] = []  # the writing systems its voices read (common.scripts: LATIN...); [] for any
+    # and those it reads when optional packages are installed: "package other_package" -> scripts
+    voice_scripts_with: dict[str, list[str]] = {}
     prompt_max_chars: int = 4000
     price: dict[str, float] = {"*": 0.0}
     params: dict[str, Any] = {}  # backend-specific request settings (endpoint ids, field names), read only by that backend
+
+    def voice_reads(self) -> list[str]:
+        """The writing systems its voices read here: `voice_scripts`, and those of the optional voices
+        whose packages are installed."""
+        import importlib.util
+        return self.voice_scripts + [s for packages, more in self.voice_scripts_with.items()
+                                     if all(importlib.util.find_spec(p) for p in packages.split()) for s in more]
 
     def price_per_second(self, size: str) -> float:
         return self.price.get(size, self.price.get("*", 0.0))

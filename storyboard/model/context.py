@@ -42,3 +42,4 @@ class ShotContext:
     heard: tuple[CharacterState, ...]  # speakers not on screen (V.O., O.S.)
     previous: str | None  # id of the shot before, when this one continues it
     cast: tuple[CharacterState, ...] = ()  # every character of the film as first described (voices are cast from it)
+    overlap_out: float = 0.0  # seconds of its end under the next shot (a dissolve or wipe out): its lines end before

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
+from storyboard.common import SCRIPT_WORDS, scripts
 from storyboard.errors import Diagnostic
 from storyboard.model import Storyboard
 from storyboard.model.caps import ModelCaps, segments_for, BackendCaps
 from storyboard.model.loaded import Loaded, Positions
 from storyboard.model.storyboard import dimensions
 from storyboard.model.vocab import nearest, unknown
-from storyboard.stages.timeline import beat, dialogue_fit
+from storyboard.stages.timeline import beat, dialogue_fit, overlap_after, size_words
 
 
 
@@ -99,11 +100,15 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
                                                   f"valid: {', '.join(mcaps.sizes)}"))
     for i, shot in enumerate(sb.shots):
         p = ("shots", i)
-        need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration)
+        overlap = overlap_after(sb, i)
+        need, overrun = dialogue_fit([beat(line.text, line.at, line.pause) for line in shot.dialogue], shot.duration,
+                                     overlap)
         if overrun:  # the same placing as the render's: they agree on what fits
-            words = sum(len(line.text.split()) for line in shot.dialogue)
-            out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words} words) needs about "
-                                                   f"{need:.1f}s but the shot lasts {shot.duration:g}s; "
+            words = size_words([line.text for line in shot.dialogue])
+            under = (f" (the lines end before its {overlap:g}s {sb.transition_after(i).kind} into the next shot)"
+                     if overlap else "")
+            out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words}) needs about "
+                                                   f"{need:.1f}s{under} but the shot lasts {shot.duration:g}s; "
                                                    "lengthen the shot or cut words", severity="warning", shot=shot.id))
         seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         if seg.seconds + 1e-9 < shot.duration:
@@ -123,6 +128,34 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
                                 severity="warning", shot=shot.id))
     if not caps.draws_references:  # a reference drawn into the picture is not fitted as a frame
         out.extend(_reference_sizes(loaded, size))
+    out.extend(_unvoiced(sb, pos, caps.name, mcaps))
+    return out
+
+
+_OFFER = {"JAPANESE": "; pip install 'storyboard[voices-ja]' for a Japanese scratch voice"}
+
+
+def _unvoiced(sb: Storyboard, pos: "Positions", backend: str, mcaps: ModelCaps) -> list[Diagnostic]:
+    """Once per character, at their first such line: lines in a writing system the backend's voice
+    cannot read (the animatic's English scratch voice and Chinese or Japanese) are silent."""
+    readable = mcaps.voice_reads()
+    if not readable:
+        return []
+    out: list[Diagnostic] = []
+    warned: set[str] = set()
+    for i, shot in enumerate(sb.shots):
+        for k, line in enumerate(shot.dialogue):
+            unread = [s for s in scripts(line.text) if s not in readable]
+            if not unread or line.speaker in warned:
+                continue
+            warned.add(line.speaker)
+            what = " and ".join(SCRIPT_WORDS.get(s, s.title()) for s in unread)
+            reads = ", ".join(SCRIPT_WORDS.get(s, s.title()) for s in readable)
+            out.append(pos.diag(("shots", i, "dialogue", k),
+                                f"'{line.speaker}' speaks {what} (shot '{shot.id}'), which the {backend} scratch voice "
+                                f"cannot read (it reads {reads}): those words are silent, their subtitles timed "
+                                f"for reading{_OFFER.get(unread[0], '')}",
+                                severity="warning", shot=shot.id))
     return out
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from storyboard.model import Storyboard
 from storyboard.model.context import CharacterState, LocationState, ShotContext
+from storyboard.stages.timeline import overlap_after
 
 
 def initial_state(sb: Storyboard) -> tuple[dict[str, CharacterState], dict[str, LocationState]]:
@@ -37,5 +38,6 @@ def fold(sb: Storyboard) -> list[ShotContext]:
             index=i, shot=shot, style=sb.style.strip(),
             location=locs.get(shot.location) if shot.location else None,
             on_screen=on_screen, heard=heard,
-            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None, cast=cast))
+            previous=sb.shots[i - 1].id if shot.continuity == "continuous" and i > 0 else None, cast=cast,
+            overlap_out=overlap_after(sb, i)))
     return out

@@ -64,10 +64,11 @@ def _validated(path: Path, top: Source | None) -> Loaded:
     root = project_root(path)
     problems: list[Diagnostic] = []
     positions = Positions(top=str(path))
-    data = _load_tree(path, root, positions, problems, stack=(), src=top)
-    if problems:
-        raise FormatError(problems)
-    problems = _control_characters(data, positions)
+    missing: list[Diagnostic] = []  # media paths that are wrong: reported with everything else
+    data = _load_tree(path, root, positions, problems, stack=(), src=top, assets=missing)
+    if problems:  # the files themselves (an include missing, not a mapping): nothing more can be told
+        raise FormatError(problems + missing)
+    problems = missing + _control_characters(data, positions)
     try:
         sb = Storyboard.model_validate(data)
     except ValidationError as e:
@@ -83,7 +84,17 @@ def _validated(path: Path, top: Source | None) -> Loaded:
     return Loaded(sb, path, root, positions)
 
 
+def _relative(path: Path) -> Path:
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:  # another drive
+        return path
+
+
 def _display(path: Path) -> str:
+    """A path as messages name it: as the user gave it, absolute or relative to where they are."""
+    if path.is_absolute():
+        return str(path)
     try:
         return os.path.relpath(path)
     except ValueError:
@@ -99,8 +110,10 @@ def _read(path: Path) -> Source:
 
 
 def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diagnostic], stack: tuple,
-               src: Source | None = None) -> dict:
-    """This file's data on top of its includes', with positions; asset paths made root-relative."""
+               src: Source | None = None, assets: list[Diagnostic] | None = None) -> dict:
+    """This file's data on top of its includes', with positions; asset paths made root-relative.
+    A wrong media path goes to `assets` (the rest can still be checked), anything else to `problems`."""
+    assets = problems if assets is None else assets
     src = src or _read(path)
     data = src.data
     if data is None:
@@ -132,7 +145,8 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
             problems.append(Diagnostic.at(src.file, where, f"includes nest deeper than {MAX_INCLUDE_DEPTH}"))
             continue
         try:
-            bible = _load_tree(target, root, positions, problems, stack + (path.resolve(),))
+            shown = target if path.is_absolute() else _relative(target)  # named as the user names files
+            bible = _load_tree(shown, root, positions, problems, stack + (path.resolve(),), assets=assets)
         except FormatError as e:
             problems.extend(e.diagnostics)
             continue
@@ -141,7 +155,7 @@ def _load_tree(path: Path, root: Path, positions: Positions, problems: list[Diag
                 continue
             if key in BIBLE_KEYS:
                 merged[key] = deep_merge(merged.get(key), bible[key])
-    _fix_assets(data, src, path.parent, root, problems)
+    _fix_assets(data, src, path.parent, root, assets)
     if stack:  # an included file: only the bible sections travel upward
         extra = [k for k in data if k not in BIBLE_KEYS + ("version", "title", "include", "music")]
         for k in extra:
@@ -194,11 +208,18 @@ def _widen_root(root: Path, target: Path) -> str:
 
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # what text may not hold
+LINE_BREAK = re.compile(r"[\n\r\u2028\u2029]")  # what a one-line value (a name, the title) may not hold either
+
+
+def _one_line(loc: tuple) -> bool:
+    """A name or the title: printed on one line in messages, plans, subtitles and the shot list."""
+    return loc == ("title",) or (len(loc) == 3 and loc[0] in ("characters", "locations") and loc[2] == "name")
 
 
 def _control_characters(data: Any, positions: Positions) -> list[Diagnostic]:
     """Text holding control characters (NUL, escape codes...) is refused, naming the field: they
-    break prompts, subtitles and the tools a clip passes through. Tabs and line breaks are text."""
+    break prompts, subtitles and the tools a clip passes through. Tabs and line breaks are text,
+    except in a name or the title (a CR there rewrites the line it is printed on)."""
     out: list[Diagnostic] = []
 
     def walk(node: Any, loc: tuple) -> None:
@@ -215,6 +236,9 @@ def _control_characters(data: Any, positions: Positions) -> list[Diagnostic]:
         elif isinstance(node, str) and (m := CONTROL.search(node)):
             out.append(positions.diag(loc, f"{_label(loc, data)} holds a control character "
                                            f"(U+{ord(m.group()):04X}); remove it"))
+        elif isinstance(node, str) and _one_line(loc) and (m := LINE_BREAK.search(node)):
+            out.append(positions.diag(loc, f"{_label(loc, data)} holds a line break (U+{ord(m.group()):04X}); "
+                                           f"{'a name' if loc[-1] == 'name' else 'the title'} is one line: remove it"))
     walk(data, ())
     return out
 

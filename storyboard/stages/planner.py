@@ -38,8 +38,8 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
     A continuous shot's key includes its predecessor's key, which stands for the predecessor's last
     frame: the same key always means the same cached clip, hence the same frame.
 
-    The cut uses a shot's pinned take (`pins`, from `take:`), else its latest take with a clip, else
-    the take to make. `new_take` makes one more take of the selected shots; `takes` makes sure they
+    The cut uses a shot's pinned take (`pins`, from `take:`) when its request has it, else its latest
+    take with a clip, else the take to make (a pin the request lacks is in `Plan.missing_takes`). `new_take` makes one more take of the selected shots; `takes` makes sure they
     have takes 1..N. Takes the cut does not use go to `Plan.extra`."""
     caps = capabilities.get(backend)
     select = set(select)
@@ -66,9 +66,10 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         if shot.id in renew:  # one more than any take made; take 1 if none ever was
             wanted.add(max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1)
         pinned = pins.get(shot.id)
+        if pinned and pinned not in have and pinned not in wanted:  # the shot changed, or the cache is new:
+            missing.append(MissingTake(shot.id, pinned, have))  # a warning; the cut uses the latest take
+            pinned = None
         take = pinned or max([latest, *wanted])
-        if pinned and pinned not in have and pinned not in wanted:
-            missing.append(MissingTake(shot.id, pinned, have))
         price = mcaps.price_per_second(shot.size)
 
         def job(n: int, sid: str = shot.id) -> RenderJob:

@@ -4,6 +4,7 @@ made by one process at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -138,6 +139,34 @@ class Cache:
         atomic_write_json(entry.folder / "meta.json", meta)
         return Entry(entry.key, entry.folder, meta)
 
+    def check_last_frame(self, entry: Entry, rehash: bool = False) -> str | None:
+        """What is wrong with the last frame an entry keeps (the first frame of the continuous shot
+        after it, sent in paid requests), against the size and digest recorded with it, or None.
+        One never recorded (an entry from before they were) is not known good."""
+        if not entry.meta.get("last_sha256"):
+            return "its size and digest were never recorded"
+        return check_file(entry.last_frame, int(entry.meta.get("last_bytes", -1)), entry.meta["last_sha256"], rehash)
+
+    def remake_last_frame(self, entry: Entry, make: Callable[[Path], object], aside: bool = True) -> Entry:
+        """Replace an entry's last frame with one `make` writes (from its verified clip), recorded
+        like the clip; the old one is moved aside to bad/ (with `aside`: one known damaged)."""
+        if aside:
+            bad = self.root / "bad" / f"{entry.key}.last.{time.strftime('%Y%m%d-%H%M%S')}.{owner_tag()}.png"
+            bad.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(entry.last_frame, bad)
+        tmp = entry.folder / f".last.{owner_tag()}.part.png"
+        try:
+            make(tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, entry.last_frame)
+        finally:
+            tmp.unlink(missing_ok=True)
+        meta = {**entry.meta, **_last_fields(entry.last_frame)}
+        atomic_write_json(entry.folder / "meta.json", meta)
+        return Entry(entry.key, entry.folder, meta)
+
     def quarantine(self, key: str) -> Path | None:
         """Move a bad entry aside (kept for a look under bad/); None if it was gone already."""
         bad = self.root / "bad" / f"{key}.{time.strftime('%Y%m%d-%H%M%S')}.{owner_tag()}"
@@ -199,6 +228,8 @@ class Cache:
         """Make a staged folder (clip.mp4, last.png, ...) the entry for `key`, atomically; its meta
         records the clip's size and digest, checked before the entry is ever served."""
         meta = {**meta, **_clip_fields(staged / "clip.mp4")}
+        if (staged / "last.png").is_file():
+            meta.update(_last_fields(staged / "last.png"))
         atomic_write_json(staged / "meta.json", meta)
         os.chmod(staged, 0o777 & ~UMASK)  # mkdtemp made it private; a team's shared cache must be readable
         for f in staged.iterdir():
@@ -281,3 +312,8 @@ class Cache:
 def _clip_fields(clip: Path) -> dict:
     sealed = seal_file(clip)
     return {"clip_bytes": sealed["bytes"], "clip_sha256": sealed["sha256"]}
+
+
+def _last_fields(png: Path) -> dict:
+    sealed = seal_file(png)
+    return {"last_bytes": sealed["bytes"], "last_sha256": sealed["sha256"]}

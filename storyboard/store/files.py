@@ -205,38 +205,70 @@ MARKER = ".storyboard-out"  # written first into every output folder: which file
 _OURS = re.compile(r"^(\.storyboard\.lock|\.storyboard-out|\..*\.part.*|\.work-.*)$")
 
 
-def _marked(folder: Path) -> set[str]:
-    """The names the tool wrote into an output folder, from its marker (or, in a folder from before
-    markers, every name, if its manifest is a storyboard manifest)."""
+def written(folder: Path, legacy: re.Pattern | None = None) -> set[str]:
+    """The names the tool wrote into an output folder, from its marker: the only ones it deletes there. In a folder from before
+    markers: the names matching `legacy` (how the tool names what it writes into a subfolder) or,
+    with no pattern, every name if its manifest is a storyboard manifest."""
     try:
         return set(json.loads((folder / MARKER).read_text("utf-8")).get("files", []))
     except (OSError, ValueError, AttributeError):
         pass
+    if legacy is not None:
+        try:
+            return {p.name for p in folder.iterdir() if legacy.match(p.name)}
+        except OSError:
+            return set()
     try:
-        legacy = json.loads((folder / "manifest.json").read_text("utf-8"))
-        if isinstance(legacy, dict) and {"storyboard", "backend", "shots"} <= set(legacy):
+        legacy_doc = json.loads((folder / "manifest.json").read_text("utf-8"))
+        if isinstance(legacy_doc, dict) and {"storyboard", "backend", "shots"} <= set(legacy_doc):
             return {p.name for p in folder.iterdir()}
     except (OSError, ValueError):
         pass
     return set()
 
 
-def check_output_folder(folder: Path, force: bool = False) -> None:
+def _foreign(folder: Path, legacy: re.Pattern | None = None) -> list[str]:
+    known = written(folder, legacy)
+    return sorted(p.name for p in folder.iterdir() if p.name not in known and not _OURS.match(p.name))
+
+
+def no_link(folder: Path) -> None:
+    """Refuse a folder the tool writes into that is a symbolic link (--force or not): it never writes
+    or deletes through a link into a folder somewhere else."""
+    if folder.is_symlink():
+        raise UsageError(f"{folder} is a symbolic link (to {os.readlink(folder)}); storyboard never writes or "
+                         f"deletes through a link: remove the link, or choose another --out")
+
+
+def check_output_folder(folder: Path, force: bool = False, inner: dict[str, re.Pattern | None] | None = None) -> None:
     """Refuse (before writing anything there) an output folder holding files this tool did not
-    write, unless `force`."""
+    write, unless `force`. `inner` names the subfolders the tool writes into (review/, media/),
+    each with how the tool names its files there (None: only the link check): one that is a
+    symbolic link is refused even with `force`; one holding files the tool did not write is
+    refused unless `force`."""
+    there = next((p for p in (folder, *folder.parents) if p.exists()), None)  # the folder, or what it is made in
+    if there is not None and not there.is_dir():
+        raise UsageError(f"{there} is a file, not a folder; name a folder for --out (it is made if missing)")
     if not folder.is_dir():
         return
-    known = _marked(folder)
-    foreign = sorted(p.name for p in folder.iterdir() if p.name not in known and not _OURS.match(p.name))
+    for name in inner or {}:
+        no_link(folder / name)
+    foreign = _foreign(folder)
+    for name, legacy in (inner or {}).items():
+        sub = folder / name
+        if legacy is not None and name not in foreign and sub.is_dir():
+            foreign += [f"{name}/{f}" for f in _foreign(sub, legacy)]
     if foreign and not force:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise UsageError(f"{folder} holds files storyboard did not write ({shown}); choose another --out, "
                          "or pass --force to write into it anyway")
 
 
-def mark_output_folder(folder: Path, names: list[str]) -> None:
-    """Record that `names` in `folder` are the tool's (written before the files themselves)."""
-    atomic_write_json(folder / MARKER, {"written_by": "storyboard", "files": sorted(_marked(folder) | set(names))})
+def mark_output_folder(folder: Path, names: list[str], exact: bool = False, legacy: re.Pattern | None = None) -> None:
+    """Record that `names` in `folder` are the tool's (written before the files themselves); with
+    `exact`, that only they are (once the others are deleted)."""
+    before = set() if exact else written(folder, legacy)
+    atomic_write_json(folder / MARKER, {"written_by": "storyboard", "files": sorted(before | set(names))})
 
 
 # -- one request at a time, across processes and machines ------------------------------------------

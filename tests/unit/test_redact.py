@@ -16,6 +16,12 @@ from storyboard.redact import redact, scrub
     ("https://gw.example/v1?X-Amz-Signature=deadbeef#part", "https://gw.example/v1?X-Amz-Signature=***#part"),
     ("the clip lasts 12.00s; the shot needs 14s", "the clip lasts 12.00s; the shot needs 14s"),
     ("monkey=banana in plain words", "monkey=banana in plain words"),
+    # a key in the base URL's path (issue 22, item 4)
+    ("no Videos API at http://127.0.0.1:5/key=sekrit/v1; set OPENAI_BASE_URL",
+     "no Videos API at http://127.0.0.1:5/key=***/v1; set OPENAI_BASE_URL"),
+    ("https://gw.example/v1/api-key=sekrit", "https://gw.example/v1/api-key=***"),
+    ("https://gw.example/v1;token=sekrit/videos", "https://gw.example/v1;token=***"),  # more hidden than needed
+    ("https://gw.example/proxy/auth_token=a.b-c/v1?x=1", "https://gw.example/proxy/auth_token=***/v1?x=1"),
 ])
 def test_redact(text, shown):
     assert redact(text) == shown

