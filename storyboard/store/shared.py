@@ -105,9 +105,15 @@ class ObjectClaim:
     - released by deleting exactly our version (If-Match), so a release never removes a claim
       another process took over."""
 
-    def __init__(self, store: ObjectStore, key: str, beat: float = 2.0, stale_after: float = 30.0, poll: float = 0.2):
+    def __init__(self, store: ObjectStore, key: str, beat: float = 2.0, stale_after: float = 30.0, poll: float = 0.2,
+                 dead_grace: float = 5.0):
         self.store, self.key = store, key
         self.beat, self.stale_after, self.poll = beat, stale_after, poll
+        # a dead owner's create may still be in flight at the provider (a worker killed mid-request,
+        # then rescheduled at once): wait this long after seeing it dead, so the journal's unclear
+        # intent is looked up once that job can be listed, not before
+        self.dead_grace = dead_grace
+        self._dead_since: float | None = None
         self.nonce = uuid.uuid4().hex
         self.lost = False
         self._etag: str | None = None
@@ -121,7 +127,7 @@ class ObjectClaim:
                            "since": time.time()}).encode()
 
     def _won(self, etag: str) -> None:
-        self._etag, self._seen = etag, None
+        self._etag, self._seen, self._dead_since = etag, None, None
         self._stop.clear()
         self._thread = threading.Thread(target=self._heartbeat, name="claim-heartbeat", daemon=True)
         self._thread.start()
@@ -154,7 +160,8 @@ class ObjectClaim:
         with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
             owner = json.loads(data)
             if owner.get("tag") == HOST_TAG and not pid_alive(int(owner["pid"])):
-                return True
+                self._dead_since = self._dead_since or time.monotonic()
+                return time.monotonic() - self._dead_since >= self.dead_grace
         if etag != self._seen:
             self._seen, self._seen_at = etag, time.monotonic()
             return False

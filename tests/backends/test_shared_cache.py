@@ -88,7 +88,7 @@ def test_two_takers_of_a_stale_claim_cannot_both_win(store):
             return super().replace(key, data, etag)
 
     racing = Racing(store.url)
-    claims = [ObjectClaim(racing, "locks/r.lock", beat=0.1, poll=0.05) for _ in range(2)]
+    claims = [ObjectClaim(racing, "locks/r.lock", beat=0.1, poll=0.05, dead_grace=0) for _ in range(2)]
     won = []
     threads = [threading.Thread(target=lambda c=c: (c.acquire(), won.append(c))) for c in claims]
     for t in threads:
@@ -101,6 +101,15 @@ def test_two_takers_of_a_stale_claim_cannot_both_win(store):
         t.join(5)
     assert len(won) == 2
     won[1].release()
+
+
+def test_a_dead_owners_claim_is_taken_over_after_a_grace_for_its_requests_in_flight(store):
+    store.create("locks/r.lock", owner(dead_pid()))
+    c = ObjectClaim(store, "locks/r.lock", poll=0.05, dead_grace=0.5)
+    t0 = time.monotonic()
+    c.acquire()
+    assert 0.5 <= time.monotonic() - t0 < 5
+    c.release()
 
 
 def test_a_claim_whose_owner_stopped_beating_is_taken_over(store):

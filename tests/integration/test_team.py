@@ -109,7 +109,7 @@ def test_a_cluster_renders_the_series_like_a_local_run_and_a_killed_worker_pays_
                  "--cluster", "local:2"]) == 0
     watcher.join(5)
     assert killed.is_set()
-    assert len(sora.ledger.jobs) == 2 * local_jobs, [(j["id"], j["prompt"][:60]) for j in sora.ledger.jobs]
+    assert len(sora.ledger.jobs) == 2 * local_jobs, [(j["id"], j["prompt"][-70:], j["created_at"]) for j in sora.ledger.jobs]
     # one job per request in each run: the kill paid nothing
     cluster_jobs = sora.ledger.jobs[local_jobs:]
     assert len({(j["prompt"], j["seconds"]) for j in cluster_jobs}) == local_jobs
