@@ -154,11 +154,20 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     display = _Progress(batch, names)
     try:
-        with display:
-            results = render_batch(batch, outs, opts, confirm=confirm, progress=display)
+        with _cluster(args.cluster) as cluster, display:
+            results = render_batch(batch, outs, opts, confirm=confirm, progress=display, cluster=cluster)
     except SpendNotConfirmed as e:
         raise UsageError(f"{e}; pass --yes to spend it (see it first with `storyboard plan`)") from None
     return _report(batch, names, results, display, time.monotonic() - t0, args.verbose)
+
+
+def _cluster(address: str | None):
+    """--cluster: a Dask client for the run (storyboard.cluster), or none."""
+    import contextlib
+    if not address:
+        return contextlib.nullcontext()
+    from storyboard.cluster import connect
+    return connect(address)
 
 
 def _prepare_all(files: list[str], backend: str | None) -> list:
@@ -456,6 +465,8 @@ def _more_commands(sub) -> None:
     r.add_argument("--approved", action="store_true", help="render only the shots approved in the review room")
     r.add_argument("--status", choices=["todo", "approved", "retake"],
                    help="render only the shots with this review status (NAME.review.yaml, set in `storyboard serve`)")
+    r.add_argument("--cluster", metavar="ADDRESS", help="make the shots on a Dask cluster: tcp://HOST:8786, or local:N "
+                                                        "for N worker processes here (pip install 'storyboard[cluster]')")
     _look_commands(sub)
 
     im = _command(sub, "import", "Turn a Fountain (.fountain) or Final Draft (.fdx) screenplay into a storyboard "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from storyboard import catalog as capabilities
 from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, UsageError
@@ -140,7 +140,8 @@ def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOption
                  cache: Cache | None = None, confirm: Callable[[Plan], bool] | None = None,
                  progress: "Progress | Callable[[Event], None] | None" = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 budget: "Budget | None" = None, scorer: "Scorer | None" = None, **changes) -> Rendered:
+                 budget: "Budget | None" = None, scorer: "Scorer | None" = None, cluster: Any = None,
+                 **changes) -> Rendered:
     """Render what the plan does not find in the cache; never makes the cut.
 
     Options (a RenderOptions, or by name): concurrency and max_cost; select, new_take and takes only
@@ -149,7 +150,8 @@ def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOption
     yes, SpendNotConfirmed is raised and nothing is spent. `progress` is told of every shot.
     `clock` and `sleep` reach the backend (tests pass fakes, so no real back-off is waited out).
     A `budget` shared by several calls (the storyboards of one run) holds their max_cost together. A
-    `scorer` (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside."""
+    `scorer` (identity.Scorer) is handed each clip as it is served or made, to find its faces alongside.
+    `cluster`: a Dask client whose workers make the shots (storyboard.cluster); the rest stays here."""
     opts = RenderOptions.of(options, **changes)
     opts.refuse("render_shots", (PICK, CUT), "it never cuts nor picks takes; pass it to cut or render")
     if plan is not None:
@@ -161,7 +163,8 @@ def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOption
     shown = as_progress(progress)
     shown.start(len(p.jobs) + len(p.extra), [prep.loaded.path.stem])
     try:
-        return _render(prep, p, opts, cache, confirm, lambda e: shown.event(0, e), clock, sleep, budget, scorer)
+        return _render(prep, p, opts, cache, confirm, lambda e: shown.event(0, e), clock, sleep, budget, scorer,
+                       cluster)
     finally:
         shown.close()
 
@@ -169,7 +172,7 @@ def render_shots(prep: Prepared, plan: Plan | None = None, options: RenderOption
 def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm: Callable[[Plan], bool] | None,
             on_event: Callable[["Event"], None], clock: Callable[[], float] = time.time,
             sleep: Callable[[float], None] = time.sleep, budget: "Budget | None" = None,
-            scorer: "Scorer | None" = None) -> Rendered:
+            scorer: "Scorer | None" = None, cluster: Any = None) -> Rendered:
     from storyboard import identity
     from storyboard.backends.base import create
     from storyboard.store.budget import Budget
@@ -182,10 +185,18 @@ def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm:
     cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
     try:
-        made = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
-                        opts.concurrency or prep.caps.concurrency, budget, on_event,
-                        on_clip=(lambda o: scorer.submit(o.entry) if identity.worth_scoring(
-                            prep.loaded.storyboard, o.job.context) else None) if scorer else (lambda o: None)).run()
+        on_clip = (lambda o: scorer.submit(o.entry) if identity.worth_scoring(
+            prep.loaded.storyboard, o.job.context) else None) if scorer else (lambda o: None)
+        if cluster is None:
+            renderer = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
+                                opts.concurrency or prep.caps.concurrency, budget, on_event, on_clip=on_clip)
+        else:
+            from storyboard.backends.registry import backend_class
+            from storyboard.cluster import ClusterRenderer, slots
+            renderer = ClusterRenderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
+                                       opts.concurrency or slots(cluster), budget, on_event, on_clip=on_clip,
+                                       client=cluster, key_extra=backend_class(prep.caps.name).key_extra)
+        made = renderer.run()
     finally:
         backend.close()
     stop = next((o.error for o in made.values() if isinstance(o.error, Stop)), None)
@@ -517,9 +528,10 @@ def plan_batch(preps: list[Prepared], options: RenderOptions | None = None, *, c
 def render_batch(batch: Batch, outs: list[Path], options: RenderOptions | None = None, *,
                  cache: Cache | None = None, confirm: Callable[[Batch], bool] | None = None,
                  progress: "Progress | Callable[[Event], None] | None" = None,
-                 **changes) -> list[tuple[Rendered, "CutResult"]]:
+                 cluster: Any = None, **changes) -> list[tuple[Rendered, "CutResult"]]:
     """Render and cut every storyboard of a batch, one after another, into its own folder, with the
     render's and the cut's options (the plan's were the batch's: plan_batch took them).
+    `cluster`: a Dask client whose workers make the shots (see render_shots).
 
     One confirmation for the batch's total; max_cost and concurrency hold for the whole run
     (never more than `concurrency` jobs at once, never more than `max_cost` spent in all). Every
@@ -566,7 +578,8 @@ def render_batch(batch: Batch, outs: list[Path], options: RenderOptions | None =
                                 [pp.loaded.path.stem for pp, _ in batch.items])
                 rendered = _render(prep, replace(p, jobs=jobs), opts, cache,
                                    confirm=lambda _: True,  # confirmed as a batch; refreshing only lowers the cost
-                                   on_event=lambda e, i=i: shown.event(i, e), budget=budget, scorer=scorer)
+                                   on_event=lambda e, i=i: shown.event(i, e), budget=budget, scorer=scorer,
+                                   cluster=cluster)
                 for j in p.jobs:
                     o = rendered.outcomes[j.shot.id]
                     if j.key in failed and o.entry is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from storyboard.errors import Diagnostic, Stop, StoryboardError
 from storyboard.model.caps import BackendCaps
@@ -156,14 +156,17 @@ class Entry:
     key: str
     folder: Path
     meta: dict
+    # the cache it came from when its files are fetched on first use (object storage: `folder` is
+    # the local read-through copy); None for a local folder, whose files are simply there
+    source: Any = field(default=None, compare=False, repr=False)
 
     @property
     def clip(self) -> Path:
-        return self.folder / "clip.mp4"
+        return self.source.fetch(self, "clip.mp4") if self.source is not None else self.folder / "clip.mp4"
 
     @property
     def last_frame(self) -> Path:
-        return self.folder / "last.png"
+        return self.source.fetch(self, "last.png") if self.source is not None else self.folder / "last.png"
 
     @property
     def sealed(self) -> bool:

@@ -62,11 +62,7 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
 
     def fields_of(shot: CompiledShot) -> dict:
         fields = key_fields(shot, contexts[shot.index], caps.exact_duration, key_extra)
-        refs = sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
-                      | set(shot.reference_images) | set(shot.keyframes)
-                      | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
-                      | set(fields.get("backend_fields", {}).get("assets", [])))
-        fields["reference_digests"] = {r: asset_digest(r) for r in refs}
+        fields["reference_digests"] = {r: asset_digest(r) for r in project_files(shot, fields)}
         fields["previous"] = keys.get(shot.input_reference.shot) if shot.input_reference and shot.input_reference.shot else None
         if fields["previous"] is None and shot.depends_on:
             fields["previous"] = keys.get(shot.depends_on[0])
@@ -169,6 +165,15 @@ def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps,
 def part_key(group_key: str, position: int) -> str:
     """The cache key of one shot's part of a multi-shot clip (cut from the group's clip, at no cost)."""
     return digest({"group": group_key, "part": position})
+
+
+def project_files(shot: CompiledShot, fields: dict) -> list[str]:
+    """The project files a shot's render reads (its key covers their digests): cameo and reference
+    images, keyframes, a file input reference, and what the backend draws from (`fields`: key_fields)."""
+    return sorted({u.source for u in shot.characters if u.source and u.identity != "words"}
+                  | set(shot.reference_images) | set(shot.keyframes)
+                  | ({shot.input_reference.path} if shot.input_reference and shot.input_reference.path else set())
+                  | set(fields.get("backend_fields", {}).get("assets", [])))
 
 
 def take_key(base_key: str, take: int) -> str:

@@ -73,6 +73,15 @@ class Cache:
     """The clip store at `root` (default: $STORYBOARD_CACHE, else the user's cache folder), shared by
     every storyboard and run: a clip is made once per request and served from here after."""
 
+    def __new__(cls, root: Path | None = None, *args, **kw):
+        """`Cache()` is the configured cache: a folder, or (STORYBOARD_CACHE=s3://... or [cache] url)
+        the shared bucket of store.shared.ObjectCache. A folder given is always that folder."""
+        if cls is Cache and root is None:
+            from storyboard.store.shared import ObjectCache, object_url
+            if object_url():
+                return ObjectCache()
+        return super().__new__(cls)
+
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_root()
 
@@ -82,7 +91,7 @@ class Cache:
     @classmethod
     def of(cls, entry: Entry) -> "Cache":
         """The cache an entry lives in."""
-        return cls(entry.folder.parents[2])
+        return entry.source if entry.source is not None else Cache(entry.folder.parents[2])
 
     def _dir(self, key: str) -> Path:
         return self.root / "clips" / key[:2] / key

@@ -6,6 +6,8 @@ content is a real small MP4 of the asked length and size. Misbehaviour is switch
 
 from __future__ import annotations
 
+import contextlib
+
 import email.parser
 import email.policy
 import hashlib
@@ -26,6 +28,7 @@ class SoraFaults(Faults):
     create_delay: float = 0.0  # seconds a create takes before its job exists (and the list shows it)
     reject_prompts: tuple[str, ...] = ()  # creates refused at once (400 moderation_blocked)
     list_fails: bool = False  # GET /videos answers 500
+    download_seconds: float = 0.0  # a content download takes this long (half sent, a pause, the rest)
     report_model: str = ""  # the model the provider reports (e.g. a dated snapshot)
     # jobs whose prompt holds a key are clips of its stills, in turn (the nth such job: the nth still, cycling):
     # a face photo (on-model or another person) or a picture with no face, for the identity check
@@ -35,6 +38,7 @@ class SoraFaults(Faults):
 @dataclass
 class SoraLedger(Ledger):
     characters: list[dict] = field(default_factory=list)
+    downloading: list[str] = field(default_factory=list)  # content paths whose slow download has begun
 
     @property
     def seconds_billed(self) -> float:
@@ -223,7 +227,22 @@ class FakeSora(FakeServer):
             return h.reply(200, b"RIFF\x00\x00\x00\x00WEBPVP8 ", ctype="image/webp")
         data = self.clip(job["total"], job["size"], job.get("_still")).read_bytes()
         self.served[hashlib.sha256(data).hexdigest()] = job["id"]
+        if self.faults.download_seconds:
+            return self._slow_reply(h, data, self.faults.download_seconds)
         return h.reply(200, data, ctype="video/mp4")
+
+    def _slow_reply(self, h, data: bytes, seconds: float) -> None:
+        """Half the clip, a pause (a machine can be killed mid-download), then the rest."""
+        h.send_response(200)
+        h.send_header("Content-Type", "video/mp4")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        self.ledger.downloading.append(h.path)
+        h.wfile.write(data[: len(data) // 2])
+        h.wfile.flush()
+        time.sleep(seconds)
+        with contextlib.suppress(OSError):  # the downloader may have been killed meanwhile
+            h.wfile.write(data[len(data) // 2:])
 
     def models(self, h, m, raw):
         """GET /v1/models: the models the key may use (free; `storyboard doctor`)."""
