@@ -41,6 +41,7 @@ class Ledger:
     creates: int = 0  # create requests received, made or not
     calls: int = 0  # every request received (the count `fail_every` counts)
     downloads: list[dict] = field(default_factory=list)  # {"path", "authorization"} of every video fetched
+    requests: list[str] = field(default_factory=list)  # "METHOD /path?query" of every request received
 
     @property
     def seconds_billed(self) -> float:
@@ -198,6 +199,7 @@ class FakeServer:
             def _dispatch(self, method: str):
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n) if n else b""
+                fake.ledger.requests.append(f"{method} {self.path}")
                 path = self.path.split("?")[0]
                 for m, rx, fn in fake._routes:
                     match = rx.fullmatch(path)
