@@ -54,3 +54,15 @@ def digest(obj: object) -> str:
 def stable_int(*parts: str) -> int:
     """A number that stays the same for the same words, run after run (colours, voices, noise seeds)."""
     return int(hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:12], 16)
+
+
+def fast_length(n: int) -> int:
+    """The least length >= n with no prime factor above 5: where FFTs and resampling are quick."""
+    while True:
+        k = n
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return n
+        n += 1

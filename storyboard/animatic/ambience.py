@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from storyboard.animatic import look
-from storyboard.common import stable_int
+from storyboard.common import fast_length, stable_int
 
 BEDS: dict[str, tuple[str, ...]] = {  # bed -> the words that ask for it
     "rain": ("rain", "raining", "drizzle", "downpour", "drumming", "drips", "dripping", "rainfall", "showers"),
@@ -67,7 +67,7 @@ def shaped_noise(n: int, rate: int, rng: np.random.Generator, lo: float, hi: flo
     """Noise with energy between lo and hi Hz (soft edges), sloping by `tilt` dB per octave."""
     if n == 0:
         return np.zeros(0)
-    m = _fast_length(n)  # shaped at a length whose transforms are quick, then cut to n
+    m = fast_length(n)  # shaped at a length whose transforms are quick, then cut to n
     spec = np.fft.rfft(rng.standard_normal(m))
     f = np.fft.rfftfreq(m, 1 / rate)
     f[0] = 1.0
@@ -78,18 +78,6 @@ def shaped_noise(n: int, rate: int, rng: np.random.Generator, lo: float, hi: flo
     if tilt:
         gain *= (f / 1000.0) ** (tilt / 6.02)
     return np.fft.irfft(spec * gain, m)[:n]
-
-
-def _fast_length(n: int) -> int:
-    """The least length >= n with no prime factor above 5."""
-    while True:
-        k = n
-        for p in (2, 3, 5):
-            while k % p == 0:
-                k //= p
-        if k == 1:
-            return n
-        n += 1
 
 
 def _smooth_random(n: int, rate: int, rng: np.random.Generator, per_second: float) -> np.ndarray:

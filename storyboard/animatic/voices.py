@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from storyboard.animatic import look
-from storyboard.common import char_scripts, scripts
+from storyboard.common import char_scripts, fast_length, scripts
 from storyboard.media.clips import RATE
 
 @dataclass(frozen=True)
@@ -342,22 +342,12 @@ def to_rate(x: np.ndarray, rate: int) -> np.ndarray:
     from math import gcd
     step_in = rate // gcd(rate, RATE)
     step_out = RATE // gcd(rate, RATE)
-    m = _smooth(-(-len(x) // step_in))
+    m = fast_length(-(-len(x) // step_in))
     padded = np.zeros(m * step_in)
     padded[:len(x)] = x
     return resample(padded, m * step_out)[: int(len(x) * RATE / rate)]
 
 
-def _smooth(n: int) -> int:
-    """The least number >= n with no prime factor above 5."""
-    while True:
-        k = n
-        for p in (2, 3, 5):
-            while k % p == 0:
-                k //= p
-        if k == 1:
-            return n
-        n += 1
 
 
 def resample(x: np.ndarray, n_out: int) -> np.ndarray:

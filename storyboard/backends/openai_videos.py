@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal
+from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal, retry_after
 from storyboard.catalog import credential
 from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked
 from storyboard.model.caps import BackendCaps
@@ -35,15 +35,6 @@ def _code(e) -> tuple[str, str, str]:
         err = {}
     return str(err.get("code") or ""), str(err.get("message") or getattr(e, "message", "") or e), str(err.get("param") or "")
 
-
-def _retry_after(e) -> float | None:
-    headers = getattr(getattr(e, "response", None), "headers", {}) or {}
-    for name, div in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            return float(headers[name]) / div
-        except (KeyError, ValueError, TypeError):
-            continue
-    return None
 
 
 def _never_connected(e: BaseException) -> bool:
@@ -115,7 +106,7 @@ class OpenAIVideos(RemoteBackend):
             code, msg, _ = _code(e)
             if code in QUOTA_CODES or "quota" in msg.lower() or "billing" in msg.lower():
                 raise QuotaError(f"the provider refused for quota or billing ({code}): {msg}") from None
-            raise NotCreated(f"rate limited: {msg}", _retry_after(e)) from None
+            raise NotCreated(f"rate limited: {msg}", retry_after(e)) from None
         except (self.openai.AuthenticationError, self.openai.PermissionDeniedError) as e:
             raise self._credentials(e) from None
         except self.openai.NotFoundError:
@@ -152,7 +143,7 @@ class OpenAIVideos(RemoteBackend):
         try:
             return self._job(self.client.videos.retrieve(job_id))
         except self.openai.RateLimitError as e:
-            raise NotCreated("rate limited", _retry_after(e)) from None
+            raise NotCreated("rate limited", retry_after(e)) from None
         except (self.openai.AuthenticationError, self.openai.PermissionDeniedError) as e:
             raise self._credentials(e) from None
         except (self.openai.APIConnectionError, self.openai.InternalServerError) as e:
