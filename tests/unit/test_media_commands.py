@@ -93,7 +93,8 @@ def test_conform_cmd_with_and_without_sound():
 
 def test_slate_cmd():
     cmd = assemble.slate_cmd(X / "slate.png", X / "slate.mp4", FPS, 60)
-    assert value(cmd, "-loop") == "1" and value(cmd, "-framerate") == "24"
+    assert "-loop" not in flat(cmd)  # the picture is read and decoded once, then repeated in the graph
+    assert "loop=loop=59:size=1:start=0" in cmd.script() and "setpts=N/(24*TB)" in cmd.script()
     assert value(cmd, "-frames:v") == "60" and value(cmd, "-t") == "2.500000"
 
 
