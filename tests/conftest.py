@@ -106,6 +106,16 @@ def made_once(tmp_path_factory):
     return get
 
 
+@pytest.fixture(scope="session")
+def fake_media(tmp_path_factory) -> Path:
+    """One folder for the fake providers' clips, shared by every fake, test module and xdist worker of
+    the run: each clip (length, size, fps, tone) is encoded once (tests/media.ClipStore locks it)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-fake-media"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def copy_of(shared: Path, into: Path) -> Path:
     """A writable copy of a shared folder (made_once) in a test's own folder: the write bits the
     user's umask gives back, as if the files had been written here."""

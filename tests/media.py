@@ -47,35 +47,47 @@ def make_bursts(path: Path, seconds: float, size: str = "320x180", fps: int = 24
 
 
 class ClipStore:
-    """Test clips made once per (length, size) and kept, for fake providers to serve."""
+    """Test clips made once per (length, size, fps, rate, tone) and kept, for fake providers to serve.
+    The folder may be shared by every fake of the run and every xdist worker (tests/conftest.py
+    fake_media): a clip is made under a file lock by the first process that needs it."""
 
     def __init__(self, folder: Path, fps: int, rate: int, tone: float):
         import threading
         self.folder, self.fps, self.rate, self.tone = folder, fps, rate, tone
         self.lock = threading.Lock()
 
+    def _made(self, path: Path, make) -> Path:
+        """`path`, made by `make(part)` unless a thread or process made it already."""
+        import contextlib
+        import fcntl
+        import os
+        with self.lock, open(path.with_suffix(".lock"), "a+") as held:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+            if not path.exists():
+                part = path.with_suffix(f".part{os.getpid()}.mp4")
+                try:
+                    make(part)
+                    part.rename(path)
+                finally:
+                    with contextlib.suppress(FileNotFoundError):
+                        part.unlink()
+        return path
+
     def from_still(self, still: Path, seconds: float, size: str) -> Path:
         """A clip of a still picture (a face photo, or none), fitted into `size` on a dark ground with a
         slow push in, so that the frames differ as a generated shot's do."""
         import hashlib
         tag = hashlib.sha256(Path(still).read_bytes()).hexdigest()[:12]
-        path = self.folder / f"still-{tag}-{self.fps}-{seconds:g}-{size}.mp4"
-        with self.lock:
-            if not path.exists():
-                make_still_clip(path.with_suffix(".part.mp4"), still, seconds, size, self.fps, self.tone, self.rate)
-                path.with_suffix(".part.mp4").rename(path)
-        return path
+        path = self.folder / f"still-{tag}-{self.fps}-{self.rate}-{self.tone:g}-{seconds:g}-{size}.mp4"
+        return self._made(path, lambda part: make_still_clip(part, still, seconds, size, self.fps, self.tone,
+                                                             self.rate))
 
     def get(self, seconds: float, size: str) -> Path:
-        path = self.folder / f"clip-{self.fps}-{self.rate}-{seconds:g}-{size}.mp4"
-        with self.lock:
-            if not path.exists():
-                tmp = path.with_suffix(".part.mp4")
-                # small files (crf 45: an eighth of the default): the fakes' clips cross HTTP, are
-                # uploaded for extensions, hashed and decoded in every test
-                make_clip(tmp, seconds, size=size, fps=self.fps, tone=self.tone, rate=self.rate, house=False, crf=45)
-                tmp.rename(path)
-        return path
+        # small files (crf 45: an eighth of the default): the fakes' clips cross HTTP, are uploaded for
+        # extensions, hashed and decoded in every test
+        path = self.folder / f"clip-{self.fps}-{self.rate}-{self.tone:g}-{seconds:g}-{size}.mp4"
+        return self._made(path, lambda part: make_clip(part, seconds, size=size, fps=self.fps, tone=self.tone,
+                                                       rate=self.rate, house=False, crf=45))
 
 
 def make_still_clip(path: Path, still: Path, seconds: float, size: str, fps: int = 30, tone: float = 330.0,

@@ -67,13 +67,13 @@ def render(path: Path, backend: str, **kw) -> Run:
 
 
 @pytest.fixture(scope="session")
-def sora_media(tmp_path_factory):
-    return tmp_path_factory.mktemp("sora-media")
+def sora_media(fake_media):
+    return fake_media
 
 
 @pytest.fixture(scope="session")
-def veo_media(tmp_path_factory):
-    return tmp_path_factory.mktemp("veo-media")
+def veo_media(fake_media):
+    return fake_media
 
 
 @pytest.fixture

@@ -35,8 +35,8 @@ shots:
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    return tmp_path_factory.mktemp("fal-media")
+def media(fake_media):
+    return fake_media
 
 
 @pytest.fixture(scope="module")

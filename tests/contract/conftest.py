@@ -88,8 +88,8 @@ PROVIDERS: dict[str, Callable] = {"openai": _openai, "fal": _fal, "vertex": _ver
 
 
 @pytest.fixture(scope="session")
-def contract_media(tmp_path_factory):
-    return tmp_path_factory.mktemp("contract-media")
+def contract_media(fake_media):
+    return fake_media
 
 
 @pytest.fixture(params=list(PROVIDERS))
