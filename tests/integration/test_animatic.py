@@ -44,6 +44,12 @@ shots:
 """
 
 
+# The tests of one module-scoped render run on one xdist worker (--dist loadgroup): it is made once,
+# not once on each worker
+LANDSCAPE = pytest.mark.xdist_group("animatic-landscape")
+FILM_RENDER = pytest.mark.xdist_group("animatic-film")
+
+
 def render_shots(project, size="1280x720", move="dolly in"):
     (project / "s.yaml").write_text(STORYBOARD.format(size=size, move=move))
     prep = prepare(project / "s.yaml", "animatic")
@@ -64,6 +70,7 @@ def landscape(tmp_path_factory):
     return render_shots(p)
 
 
+@LANDSCAPE
 def test_clip_layout_to_the_frame(landscape):
     for sid, frames in (("talk", 60), ("quiet", 48)):
         info = probe(landscape[sid].clip)
@@ -73,6 +80,7 @@ def test_clip_layout_to_the_frame(landscape):
         assert abs(info.audio_duration - frames / 24) < 1 / 24
 
 
+@LANDSCAPE
 def test_panel_is_drawn_and_the_camera_moves(landscape):
     frames = video_frames(landscape["talk"].clip)
     first, last = frames[0].astype(int), frames[-2].astype(int)
@@ -82,6 +90,7 @@ def test_panel_is_drawn_and_the_camera_moves(landscape):
     assert np.abs(still[0].astype(int) - still[-2].astype(int)).mean() < 1.5  # static holds (encoder noise only)
 
 
+@LANDSCAPE
 def test_dialogue_is_heard_and_timed(landscape):
     talk, quiet = audio_samples(landscape["talk"].clip), audio_samples(landscape["quiet"].clip)
     assert rms_db(talk) > rms_db(quiet) + 15
@@ -190,6 +199,7 @@ def _line_pitch(outcome, k: int) -> float:
     return median_pitch(audio[int(line["start"] * 48000):int(line["end"] * 48000)])
 
 
+@FILM_RENDER
 def test_each_character_has_a_voice_of_their_own(film):
     ana, ben = _line_pitch(film["duet"], 0), _line_pitch(film["duet"], 1)
     assert ana > 160 and ben < 140  # a woman and a man
@@ -198,12 +208,14 @@ def test_each_character_has_a_voice_of_their_own(film):
     assert abs(12 * np.log2(ana2 / cleo)) > 1.5  # two women, the same words: still two voices
 
 
+@FILM_RENDER
 def test_the_sound_words_make_a_bed(film):
     rain = audio_samples(film["rainy"].entry.clip)
     hush = audio_samples(film["hush"].entry.clip)
     assert rms_db(rain) > rms_db(hush) + 15
 
 
+@FILM_RENDER
 def test_lines_are_timed_as_written_and_spread(film):
     lines = film["spread"].entry.meta["dialogue"]
     assert lines[2]["start"] == 9.0  # at: 9
@@ -211,6 +223,7 @@ def test_lines_are_timed_as_written_and_spread(film):
     assert lines[1]["end"] < 9.0
 
 
+@FILM_RENDER
 def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
     first = video_frames(film["firstshotwithalongname"].entry.clip)
     second = video_frames(film["b"].entry.clip)
@@ -226,6 +239,7 @@ def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
     assert white(last) == 0 and np.abs(last[picture].astype(int) - first[-1][picture].astype(int)).mean() < 6
 
 
+@FILM_RENDER
 def test_no_frame_of_the_cut_loses_its_text(film, tmp_path):
     """Every frame of final.mp4 carries its shot's HUD band, the frames at the cuts too (they used
     to flash without it for one frame at every cut)."""

@@ -59,6 +59,10 @@ ROWS = [("one", 2, "dissolve", 0.5), ("two", 2, "fade", 1), ("three", 1.5, "wipe
 EXPORTS = [("timeline.otio", "otio_json", {}), ("final.edl", "cmx_3600", {"rate": 24}), ("final.xml", "fcp_xml", {})]
 
 
+# the tests of the module's one render run on one xdist worker (--dist loadgroup): it is made once
+HANDED = pytest.mark.xdist_group("handoff")
+
+
 def wav_samples(path: Path) -> np.ndarray:
     """A WAV stem's sound as mono float (24-bit PCM decodes to packed integers)."""
     import av
@@ -91,6 +95,7 @@ def handed(tmp_path_factory):
     return root / "film"
 
 
+@HANDED
 def test_media_are_named_by_shot_and_linked_from_the_cache(handed):
     media = handed / "media"
     assert sorted(os.listdir(media)) == ["001_one_t1.mp4", "001_one_t1.wav", "002_two_t1.mp4", "002_two_t1.wav",
@@ -102,6 +107,7 @@ def test_media_are_named_by_shot_and_linked_from_the_cache(handed):
     assert decodes(media / "004_four_slate.mp4") == 36
 
 
+@HANDED
 def test_every_export_reads_back_to_the_length_of_the_cut(handed):
     tl = build(ROWS, 24, 1280, 720)
     frames = decodes(handed / "final.mp4")
@@ -120,6 +126,7 @@ def test_every_export_reads_back_to_the_length_of_the_cut(handed):
             assert len(set(named)) == 9, name
 
 
+@HANDED
 def test_stems_last_as_long_as_the_picture_they_go_with(handed):
     media = handed / "media"
     tl = build(ROWS, 24, 1280, 720)
@@ -137,6 +144,7 @@ def test_stems_last_as_long_as_the_picture_they_go_with(handed):
     assert np.abs(bed[int(1.6 * 48000):int(1.7 * 48000)]).max() > 0.01
 
 
+@HANDED
 def test_media_root_names_absolute_paths(handed, tmp_path, monkeypatch):
     film = handed.parent / "film.yaml"
     assert main(["render", str(film), "--out", str(tmp_path / "x"), "--media-root", "edit/film"]) == 2
