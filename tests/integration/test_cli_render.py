@@ -47,23 +47,20 @@ def test_on_a_terminal_the_table_ends_done_and_nothing_is_glued_to_it(film, monk
     assert not re.search(r"\$\d+\.\d\d(storyboard|one|two|warning|2 rendered)", text)
 
 
-def test_in_a_log_each_shot_and_step_is_a_line(film, capsys):
+def test_in_a_log_each_shot_and_step_is_a_line_and_the_warning_agrees_with_the_render(film, capsys):
+    """In a log, each shot and step is a line. And compile, plan and render use one estimate: the
+    shot's 'needs about' (which keeps the lines clear of the 0.5 s dissolve out) less its length and
+    that dissolve is by how much the render says the line runs past it. (One render serves both: they
+    were two tests rendering the same film.)"""
+    assert main(["plan", str(film)]) == 0
+    need = float(re.search(r"needs about ([\d.]+)s", capsys.readouterr().err).group(1))
     assert main(["render", str(film)]) == 0
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert any(x.startswith("one: done") for x in lines) and any(x.startswith("two: done") for x in lines)
     assert "cut: writing exports" in lines
     assert captured.out.startswith("2 rendered, 0 from the cache") and captured.out.count("\n") == 1
-
-
-def test_the_warning_and_the_render_agree_on_the_time_a_line_needs(film, capsys):
-    """compile, plan and render use one estimate: the shot's 'needs about' (which keeps the lines clear of
-    the 0.5 s dissolve out) less its length and that dissolve is by how much the render says the line runs
-    past it."""
-    assert main(["plan", str(film)]) == 0
-    need = float(re.search(r"needs about ([\d.]+)s", capsys.readouterr().err).group(1))
-    assert main(["render", str(film)]) == 0
-    past = float(re.search(r"runs past the end of the 2s shot by ([\d.]+)s", capsys.readouterr().err).group(1))
+    past = float(re.search(r"runs past the end of the 2s shot by ([\d.]+)s", captured.err).group(1))
     assert past == pytest.approx(need - 2 - 0.5, abs=0.051)
     man = read_manifest(film.parent / "film")
     one = man["shots"][0]
