@@ -2,42 +2,76 @@
 every process they waited for: xdist workers, ffmpeg, the CLI runs). On a machine others share, CPU
 time is the figure to compare; wall time is the one the issue's target (120 s on 2 cores) is about.
 
-    python bench/suite.py [--slow] [-- PYTEST ARGS]
+    python bench/suite.py [--slow] [--costs N] [-- PYTEST ARGS]
 
-Prints one line: tests passed, wall seconds, CPU seconds, and CPU / cores (the wall time the same
-work needs on an otherwise idle machine with perfect balance)."""
+Runs the README's test command (`pytest -q -n auto --dist loadgroup`; --slow adds the slow tests, as
+CI=true does) and prints one line: tests passed, wall seconds, CPU seconds, CPU / cores (the wall time
+the same work needs on an otherwise idle machine with perfect balance) and the load average, which
+says how much of the wall time was someone else's. --costs N also prints the N dearest tests by CPU
+and by waiting (wall less CPU), setup and call together, from tests/costs.py."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def dearest(path: Path, n: int) -> list[str]:
+    """The n tests that cost the most CPU, and the n that waited the most, from tests/costs.py's lines."""
+    wall: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        wall[r["test"]] += r["wall"]
+        cpu[r["test"]] += r["cpu"]
+    out = [f"sum over tests: wall {sum(wall.values()):.0f} s, CPU {sum(cpu.values()):.0f} s "
+           "(CPU of this process and what it waited for; each worker's start-up is not in it)",
+           f"{n} dearest by CPU (CPU s, wall s):"]
+    out += [f"  {cpu[t]:6.1f} {wall[t]:6.1f}  {t}" for t in sorted(cpu, key=lambda t: -cpu[t])[:n]]
+    out.append(f"{n} that waited the most (wall - CPU s, wall s):")
+    out += [f"  {wall[t] - cpu[t]:6.1f} {wall[t]:6.1f}  {t}"
+            for t in sorted(wall, key=lambda t: -(wall[t] - cpu[t]))[:n]]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--slow", action="store_true", help="run the slow end-to-end tests too (as CI does)")
+    ap.add_argument("--costs", type=int, default=0, metavar="N", help="print the N dearest tests too")
     ap.add_argument("rest", nargs="*", help="more pytest arguments (after --)")
     args = ap.parse_args()
-    cmd = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "-p", "no:cacheprovider", *(["--slow"] if args.slow else []),
-           *args.rest]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "-p", "no:cacheprovider",
+           *(["--slow"] if args.slow else []), *(["-p", "tests.costs"] if args.costs else []), *args.rest]
+    env = dict(os.environ)
+    costs = Path(tempfile.mkstemp(prefix="suite-costs-", suffix=".jsonl")[1])
+    if args.costs:
+        env["STORYBOARD_TEST_COSTS"] = str(costs)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.monotonic() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    summary = next((ln for ln in reversed(run.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", ln)), "?")
-    cores = os.cpu_count() or 1
-    print(f"{summary.strip('= ')}; wall {wall:.0f} s; CPU {cpu:.0f} s; CPU/{cores} cores {cpu / cores:.0f} s; "
-          f"load average at the end {os.getloadavg()[0]:.1f}")
+    try:
+        run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        summary = next((ln for ln in reversed(run.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", ln)), "?")
+        cores = os.cpu_count() or 1
+        print(f"{summary.strip('= ')}; wall {wall:.0f} s; CPU {cpu:.0f} s; CPU/{cores} cores {cpu / cores:.0f} s; "
+              f"load average at the end {os.getloadavg()[0]:.1f}")
+        if args.costs:
+            print("\n".join(dearest(costs, args.costs)))
+    finally:
+        costs.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
