@@ -76,6 +76,13 @@ def render(project, *extra) -> int:
     return main(["render", str(project / "film.yaml"), "--backend", "fal", "--yes", *extra])
 
 
+def requests_only(project, **kw):
+    """The shots rendered through fal without the cut (tests/backends' `render`): for the tests that
+    look only at what was asked and paid."""
+    from tests.backends.conftest import render as render_shots
+    return render_shots(project / "film.yaml", "fal", **kw)
+
+
 def image_of(data_uri: str):
     from PIL import Image
     return Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1]))).convert("RGB")
@@ -135,7 +142,8 @@ def test_compile_says_what_each_shot_gets(fal, project, capsys):
 def test_references_go_in_the_models_field_and_are_named_in_the_prompt(fal, project):
     film = FILM.replace("seedance-2,", "wan-2.6-reference,")
     (project / "film.yaml").write_text(film)
-    assert render(project) == 0
+    run = requests_only(project)
+    assert run.status == 0
     shots = by_shot(fal)
     walk = shots["Ana walk"]
     assert walk["endpoint"] == "wan/v2.6/reference-to-video/flash"
@@ -145,7 +153,7 @@ def test_references_go_in_the_models_field_and_are_named_in_the_prompt(fal, proj
     assert walk["input"]["enable_audio"] is True and walk["input"]["multi_shots"] is False
     assert [r["input"]["duration"] for r in fal.ledger.jobs] == ["5", "5", "5"]  # 4 s shots ask for 5
     assert shots["A storm "]["input"]["image_urls"] == []
-    assert read_manifest(project / "film")["spent"] == pytest.approx(15 * 0.05)
+    assert run.manifest["spent"] == pytest.approx(15 * 0.05)
 
 
 def test_filtered_output_is_a_slate_with_the_reason(fal, project, capsys):
@@ -161,7 +169,7 @@ def test_filtered_output_is_a_slate_with_the_reason(fal, project, capsys):
 
 def test_rate_limited_submits_are_retried(fal, project):
     fal.faults.rate_limit_creates = 2
-    assert render(project, "--concurrency", "1") == 0
+    assert requests_only(project, concurrency=1).status == 0
     assert fal.ledger.creates == 5 and len(fal.ledger.jobs) == 3
 
 
@@ -301,7 +309,7 @@ def test_a_shots_keyframes_go_to_kling_4_between_its_first_and_last_frame(fal, p
     film = FILM.replace("seedance-2,", "kling-4,").replace(
         "action: Ana walks along the pier.}", "keyframes: [pier.png], action: Ana walks along the pier.}")
     (project / "film.yaml").write_text(film)
-    assert render(project) == 0
+    assert requests_only(project).status == 0
     walk = by_shot(fal)["Ana walk"]
     assert walk["endpoint"] == "fal-ai/kling-video/v4/image-to-video"
     assert [image_of(u).getpixel((10, 10)) for u in walk["input"]["middle_image_urls"]] == [(30, 30, 200)]
