@@ -256,6 +256,9 @@ def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions,
                            "status": o.status, "key": o.job.key, "cost": o.meta.get("cost", 0.0)}
                           for name, o in rendered.extra.items()]
     _identity_in_manifest(prep, rendered.outcomes, man, cache)
+    sound = cutting.last_sound(out_dir)  # final.mp4's as it stands until the cut measures it again, so an
+    if sound:  # unchanged re-run finds the manifest as it was and writes it not even once
+        man["sound"] = sound
     cutting.write_manifest(out_dir, man)
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=opts.loudness,
                           burn_subtitles=opts.burn_subtitles, on_step=on_step, media_root=opts.media_root)
@@ -398,7 +401,7 @@ def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     check_output_folder(out_dir, force, {page.FOLDER: page.NAMES})
     with folder_lock(out_dir):
-        mark_output_folder(out_dir, [page.PAGE, page.FOLDER])
+        mark_output_folder(out_dir, [page.PAGE, page.FOLDER, page.record.STATE])  # and the record of what shaped it
         p, outcomes = from_cache(prep, out_dir, cache)
         return page.write(prep, p, outcomes, out_dir, cache)
 
@@ -414,7 +417,7 @@ def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     check_output_folder(out_dir, force)
     with folder_lock(out_dir):
-        mark_output_folder(out_dir, [sheets.PDF, sheets.CSV])
+        mark_output_folder(out_dir, [sheets.PDF, sheets.CSV, sheets.record.STATE])  # and the record of what shaped it
         p, outcomes = from_cache(prep, out_dir, cache)
         return sheets.write(prep, p, outcomes, out_dir, cache, layout, paper)
 
