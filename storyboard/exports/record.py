@@ -52,21 +52,24 @@ def digest(data, skip: frozenset[str] = frozenset()) -> str:
     return _json_digest(canon(data, skip))
 
 
-@lru_cache(maxsize=None)
 def code(modules: tuple[str, ...], files: tuple[str, ...] = (), packages: tuple[str, ...] = ()) -> str:
-    """A digest of what turns the same inputs into an output: these modules' source, these files
-    (templates, fonts: by size and time), and the installed versions of these distributions."""
+    """A digest of what turns the same inputs into an output: the tool's version, these modules'
+    source and the installed versions of these distributions (read once a process), and these files
+    (templates, fonts: by size and time, looked at every time, so a long-lived `serve` sees an edit)."""
+    return _json_digest([_sources(modules, packages), [[f, file_sign(Path(f))] for f in files]])
+
+
+@lru_cache(maxsize=None)
+def _sources(modules: tuple[str, ...], packages: tuple[str, ...]) -> str:
     from importlib.metadata import PackageNotFoundError, version
     h = hashlib.sha256()
     for name in modules:
-        h.update(name.encode() + b"\0" + Path(importlib.import_module(name).__file__).read_bytes())
-    for f in files:
-        h.update(f"{f}:{file_sign(Path(f))}".encode())
-    for p in packages:
+        h.update(b"\0" + name.encode() + b"\0" + Path(importlib.import_module(name).__file__).read_bytes())
+    for p in ("storyboard", *packages):
         try:
-            h.update(f"{p}=={version(p)}".encode())
+            h.update(f"\0{p}=={version(p)}".encode())
         except PackageNotFoundError:
-            h.update(f"{p} missing".encode())
+            h.update(f"\0{p} missing".encode())
     return h.hexdigest()
 
 

@@ -39,17 +39,17 @@ def test_the_code_digest_follows_sources_files_and_versions(tmp_path, monkeypatc
     template.write_text("{{ a }}")
     first = record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",))
     assert record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",)) == first
-    template.write_text("{{ a }}!")  # a template edited
+    template.write_text("{{ a }}!")  # a template edited: seen at once (a long-lived `serve`)
     os.utime(template, ns=(1, 1))
-    record.code.cache_clear()
     assert record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",)) != first
     assert record.code(("storyboard.exports.subtitles",), files=(str(template),), packages=("jinja2",)) != \
         record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",))  # other code
     import importlib.metadata
+    now = record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",))
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0")  # another release installed
-    record.code.cache_clear()
-    assert record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",)) != first
-    record.code.cache_clear()
+    record._sources.cache_clear()
+    assert record.code(("storyboard.exports.record",), files=(str(template),), packages=("jinja2",)) != now
+    record._sources.cache_clear()
 
 
 def test_an_output_is_unchanged_only_with_its_digest_and_its_files_as_written(tmp_path):
