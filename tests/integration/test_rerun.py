@@ -124,19 +124,26 @@ def test_the_boards_follow_their_layout_fonts_and_code_and_the_page_its_template
 def test_a_deleted_or_hand_edited_output_is_made_again_and_nothing_else(project, capsys):
     film, out = rendered(project, capsys)
     assert main(["render", str(film)]) == 0
-    made = {f: (out / f).read_bytes() for f in ("shotlist.csv", "timeline.otio")}
+    made = {f: (out / f).read_bytes() for f in ("shotlist.csv", "timeline.otio", "final.srt")}
     still = next(p for p in (out / "review").iterdir() if p.suffix == ".jpg")
     (out / "review.html").write_text("<p>mine</p>")
     (out / "boards.pdf").unlink()
     (out / "shotlist.csv").write_text("id\n")
     (out / "timeline.otio").write_text("{}")
+    (out / "final.srt").write_text("1\n")
     still.unlink()
+    sound = out / "media" / "002_two_t1.wav"
+    sound.unlink()
     before = signs(out)
     assert main(["render", str(film)]) == 0
     now = changed(before, signs(out))
-    assert {"review.html", "boards.pdf", "shotlist.csv", "timeline.otio", str(still.relative_to(out))} <= now
-    assert now <= {"review.html", "boards.pdf", "shotlist.csv", "timeline.otio", "final.edl", "final.xml",
-                   str(still.relative_to(out)), "review/.storyboard-out"}
+    mine = {"review.html", "boards.pdf", "shotlist.csv", "timeline.otio", "final.srt", str(still.relative_to(out)),
+            "media/002_two_t1.wav"}
+    assert mine <= now
+    # the media are made together; the other edit files and review/'s marker may be written, nothing else
+    assert now - mine <= {"final.edl", "final.xml", "review/.storyboard-out"} | {
+        str(p.relative_to(out)) for p in (out / "media").iterdir()}
+    assert (out / "final.srt").read_bytes() == made["final.srt"] and sound.stat().st_size > 1000
     page = (out / "review.html").read_text()
     assert "mine" not in page and 'id="shot-three"' in page and still.exists()
     assert (out / "shotlist.csv").read_bytes() == made["shotlist.csv"]
