@@ -133,18 +133,25 @@ def tree_memory_mb(root: int, kinds: bool = False):
             return os.readlink(f"/proc/{pid}/exe")
         except OSError:
             return ""
-    python = exe(root)
+    def cmdline(pid: int) -> bytes:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+    python, line = exe(root), cmdline(root)
     total, todo, by_kind = 0, [root], {}
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        if pid != root and exe(pid) == python:
+        if pid != root and exe(pid) == python and cmdline(pid) == line:
             continue  # vfork'd on its way to exec ffmpeg: it shares (and would count twice) python's memory
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
             total += kb
-            kind = "python" if pid == root else os.path.basename(exe(pid)).split("-")[0] or "other"
+            kind = ("python" if pid == root else "python child" if exe(pid) == python
+                    else os.path.basename(exe(pid)).split("-")[0] or "other")
             by_kind[kind] = by_kind.get(kind, 0) + kb / 1024  # all of a kind alive at once
         except (OSError, StopIteration, ValueError):
             pass

@@ -21,7 +21,7 @@ from storyboard.draw.colours import character_colour
 from storyboard.draw.slates import draw_slate
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
-from storyboard.media import assemble, clips, stems
+from storyboard.media import assemble, clips, memory, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, exe, run
 from storyboard.media.probe import index, probe
 from storyboard.model.jobs import Entry, Outcome, Rendered
@@ -190,6 +190,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
     that shapes it (the clips' digests, the timeline, the music, the levels asked, the code that
     makes it) is the one recorded when it was last written, and its files are still as written: a
     re-run with nothing changed rewrites nothing."""
+    memory.lean()  # the mix's and the exports' buffers are given back as each is done (media/memory.py)
     sb = loaded.storyboard
     fps, width, height = sb.defaults.fps, sb.defaults.width, sb.defaults.height
     out_dir.mkdir(parents=True, exist_ok=True)

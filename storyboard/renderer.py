@@ -21,7 +21,7 @@ from typing import Callable
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.errors import (AmbiguousSubmission, BackendUnusable, BudgetExceeded, MediaError, QuotaError,
                                ShotBlocked, StoryboardError)
-from storyboard.media import clips
+from storyboard.media import clips, memory
 from storyboard.media.ffmpeg import run as run_ffmpeg
 from storyboard.media.probe import audio_samples, decodes, probe
 from storyboard.model.jobs import Entry, GroupRequest, Plan, RenderJob, Event, Outcome
@@ -90,6 +90,7 @@ class Renderer:
         self.on_event(Event(shot, state, percent, message, self.clock() - self.t0, self.budget.spent))
 
     def run(self) -> dict[str, Outcome]:
+        memory.lean()  # what a shot used is given back when it is done (media/memory.py)
         outcomes: dict[str, Outcome] = {}
         damaged: dict[str, str] = {}  # shot -> what was wrong with its cached clip (moved aside)
         pending = list(self.plan.jobs)
@@ -118,6 +119,7 @@ class Renderer:
             else:
                 self.emit(sid, "queued", 0)
         todo = [j for j in pending if j.shot.id not in outcomes]
+        self.backend.ahead([j for j in todo if not (j.twin_of or j.follower)])
         running: dict[Future, RenderJob] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency + 2, thread_name_prefix="render")
         try:

@@ -17,9 +17,10 @@ from storyboard.animatic.compose import Composition, compose, take_seed
 from storyboard.animatic.framing import DUTCH
 from storyboard.animatic.panel import Panel, camera_words, panel_for as _panel_for
 from storyboard.animatic.camera import Layer, between
-from storyboard.animatic.voices import JOE, RATE, ScratchVoices
+from storyboard.animatic.voices import JOE, RATE, ScratchVoices, VoiceProcess
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.common import stable_int
+from storyboard.errors import StoryboardError
 from storyboard.draw import cards as text
 from storyboard.media import clips
 from storyboard.media.ffmpeg import run
@@ -86,6 +87,30 @@ def panel_for(shot: CompiledShot, ctx: ShotContext) -> Panel:
 
 
 class AnimaticBackend(Backend):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.voices = VoiceProcess()  # the voices' memory lives and ends in a child process
+
+    def ahead(self, jobs) -> None:
+        """Voice every line of these jobs first, and end the voices' process, so that their memory is
+        never held beside the drawing and the encoders. A line not voiced here is voiced when its shot is."""
+        lines = []
+        for job in jobs:
+            if job.group is not None:
+                continue
+            seconds = to_frames(job.shot.duration, job.shot.fps) / job.shot.fps
+            panel = panel_for(job.shot, job.context)
+            spans, _ = self.line_spans(panel, seconds)
+            lines += [(ln.text, ln.voice or JOE, end - start, ln.delivery)
+                      for ln, (start, end) in zip(panel.dialogue, spans) if int(start * RATE) < int(round(seconds * RATE))]
+        try:
+            self.voices.speak_all(lines)
+        except StoryboardError:
+            pass  # each shot asks again for its lines, and fails on its own with the reason
+
+    def close(self) -> None:
+        self.voices.close()
+
     @classmethod
     def key_extra(cls, shot: CompiledShot, ctx: ShotContext) -> dict:
         """The drawn panel and the spoken lines shape the clip: both are in its key."""
@@ -107,7 +132,7 @@ class AnimaticBackend(Backend):
             panel, w, h, fps, n, req.asset, work, take=req.job.take)
 
         req.report("voicing", 25)
-        said, warnings, mix = self._sound(panel, spans, overrun, seconds, comp.flashes, shot)
+        said, warnings, mix = self._sound(panel, spans, overrun, seconds, comp.flashes, shot, self.voices.speak)
         write_wav(work / "sound.wav", mix)
 
         opening = None
@@ -272,7 +297,8 @@ class AnimaticBackend(Backend):
         return [layer for layer in layers if layer is not None]
 
     @staticmethod
-    def _sound(panel: Panel, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot):
+    def _sound(panel: Panel, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot,
+               speak=ScratchVoices.speak):
         """Room tone, the `sound:` bed (ducked under speech), and every line in its character's voice,
         each lasting exactly the shared estimate of its speaking time."""
         total = int(round(seconds * RATE))
@@ -287,7 +313,7 @@ class AnimaticBackend(Backend):
                 warnings.append(f"line {k + 1} ({ln.name}: {ln.text[:40]!r}) starts after the end of the "
                                 f"{shot.duration:g}s shot and is not heard; lengthen the shot or move the line")
                 continue
-            audio = ScratchVoices.speak(ln.text, ln.voice or JOE, end - start, ln.delivery)
+            audio = speak(ln.text, ln.voice or JOE, end - start, ln.delivery)
             piece = audio[: total - a].copy()
             if len(piece) < len(audio):
                 fade = min(len(piece), int(0.02 * RATE))

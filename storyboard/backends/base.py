@@ -69,6 +69,9 @@ class Backend(ABC):
     @abstractmethod
     def render(self, req: RenderRequest) -> RenderResult: ...
 
+    def ahead(self, jobs: list) -> None:  # noqa: B027 - optional hook: most backends do each job on its own
+        """Told every job it is about to render, before any starts (the animatic voices their lines)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing
         """Release connections or models."""
 
