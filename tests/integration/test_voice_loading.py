@@ -81,7 +81,13 @@ from storyboard.store.cache import Cache
 heavy = ("onnxruntime", "piper", "parselmouth")
 prep = storyboard.compile(Path(sys.argv[1]), backend="animatic")
 made = storyboard.render_shots(prep, cache=Cache(Path(sys.argv[2])))
-children = [d for d in os.listdir("/proc") if d.isdigit() and open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+def parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[1]
+    except (OSError, IndexError):
+        return None
+children = [d for d in os.listdir("/proc") if d.isdigit() and parent(d) == str(os.getpid())]
 print(json.dumps({"loaded": [m for m in heavy if m in sys.modules], "children": children,
                   "said": {sid: o.entry.meta["dialogue"] for sid, o in made.outcomes.items()}}))
 """
