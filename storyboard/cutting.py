@@ -190,7 +190,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
     that shapes it (the clips' digests, the timeline, the music, the levels asked, the code that
     makes it) is the one recorded when it was last written, and its files are still as written: a
     re-run with nothing changed rewrites nothing."""
-    memory.lean()  # the mix's and the exports' buffers are given back as each is done (media/memory.py)
+    memory.lean()  # the threads share two arenas (media/memory.py)
     sb = loaded.storyboard
     fps, width, height = sb.defaults.fps, sb.defaults.width, sb.defaults.height
     out_dir.mkdir(parents=True, exist_ok=True)

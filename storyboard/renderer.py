@@ -90,7 +90,7 @@ class Renderer:
         self.on_event(Event(shot, state, percent, message, self.clock() - self.t0, self.budget.spent))
 
     def run(self) -> dict[str, Outcome]:
-        memory.lean()  # what a shot used is given back when it is done (media/memory.py)
+        memory.lean()  # the threads share two arenas, trimmed after each shot (media/memory.py)
         outcomes: dict[str, Outcome] = {}
         damaged: dict[str, str] = {}  # shot -> what was wrong with its cached clip (moved aside)
         pending = list(self.plan.jobs)
@@ -382,6 +382,7 @@ class Renderer:
         finally:
             self._release(held)
             purse.close(unclear=outcome is not None and isinstance(outcome.error, AmbiguousSubmission))
+            memory.give_back()  # what the shot's drawing and sound freed goes back to the system
         outcome.spent, outcome.unconfirmed = round(purse.spent, 4), round(purse.unconfirmed, 4)
         outcome.spent_earlier = round(outcome.spent_earlier + purse.earlier, 4)
         return outcome

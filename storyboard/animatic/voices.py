@@ -390,7 +390,7 @@ class VoiceProcess:
 
     def _start(self) -> None:
         here = str(Path(__file__).resolve().parents[2])  # the folder holding the storyboard package
-        env = dict(os.environ, **memory.ENV,
+        env = dict(os.environ, **memory.LEANEST_ENV,
                    PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen([sys.executable, "-c", "from storyboard.animatic.voices import serve; serve()"],
