@@ -177,6 +177,7 @@ class Renderer:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        memory.give_back()  # the cut starts from what the run holds, not from what its busiest moment left
         return {j.shot.id: outcomes[j.shot.id] for j in self.plan.jobs}
 
     def _told(self, outcome: Outcome) -> None:
