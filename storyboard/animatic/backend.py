@@ -27,8 +27,9 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 4  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
-# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder)
+LOOK = 5  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
+# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder;
+# 5: the house encode at a constant quantiser, qp 23, not crf 23)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 
@@ -111,8 +112,9 @@ class AnimaticBackend(Backend):
         write_wav(work / "sound.wav", mix)
 
         opening = None
-        if panel.continues and req.input_image is not None:
-            opening = req.input_image  # the previous shot's last frame: picture only, no text
+        if panel.continues and req.input_image is not None:  # the previous shot's last frame: picture only, no text
+            with Image.open(req.input_image) as im:
+                opening = _world(im, work / "opening.rgb")
 
         req.report("encoding", 45)
         out = work / "clip.mp4"
@@ -122,7 +124,8 @@ class AnimaticBackend(Backend):
         last = work / "last.png"  # the picture a continuous shot after this one starts from: no text
         camera.picture_at(n - 1, fps, comp.world, rig, w, h, self._images(comp, world_layers),
                           self._images(comp, screen_layers, screen=True)).save(last, compress_level=1)
-        for f in [work / "sound.wav", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers))]:
+        for f in [work / "sound.wav", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers,
+                                                                   *([opening] if opening else [])))]:
             f.unlink(missing_ok=True)
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
                             extra={"house": clips.house_signature(w, h, fps)},  # joins by stream copy
