@@ -15,10 +15,11 @@ from pathlib import Path
 
 import ffmpeg as ff  # ffmpeg-python
 
-from storyboard.media.clips import AUDIO, BITEXACT, source, video_codec
+from storyboard.media.clips import AUDIO, BITEXACT, RATE, source, video_codec
 from storyboard.media.ffmpeg import Command, compile, safe_path, timeout_for
 
 ZOOM_CANVAS = 1.35  # dollies, zooms, cranes: the world is this much larger than the frame each way
+PCM = {"f": "s16le", "ar": RATE, "ch_layout": "stereo"}  # the scratch track as the backend writes it (write_pcm)
 OPENING = 0.5  # seconds a continuous shot takes to dissolve from the previous shot's last picture
 
 
@@ -154,7 +155,7 @@ def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, heigh
                  opening: Layer | None = None) -> Command:
     """One shot's clip: the world held for the shot's frames, its layers, the camera, the frame's
     layers, the previous shot's picture dissolving away (`opening`), the text on every frame, the
-    sound. (The last picture without its text is composed apart: `picture_at`.) Built with
+    sound (`audio`: raw samples, PCM). (The last picture without its text is composed apart: `picture_at`.) Built with
     ffmpeg-python, which escapes every expression; the graph goes by file."""
     v = (world.input().video.filter("format", pix_fmts="yuv420p")
          .filter("loop", loop=frames - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)"))
@@ -186,7 +187,8 @@ def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, heigh
     # one encoder thread and one filter thread: the renderer runs several of these at once (more threads only
     # add their hand-overs); the bits do not depend on the cores.
     # The fast AAC coder: a scratch track, mixed and encoded again by the cut, at half the cost
-    spec = ff.output(v, source(audio).audio, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
+    sound = source(audio, **PCM).audio  # raw samples: nothing to probe
+    spec = ff.output(v, sound, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
                      aac_coder="fast", **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT,
                      movflags="+faststart")
     cmd = compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))
