@@ -26,7 +26,6 @@ import pickle
 import shutil
 import tempfile
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -154,6 +153,7 @@ def render_task(payload: dict) -> dict:
         renderer = Renderer(Plan(payload["backend"], [job]), backend, cache, lambda rel: folder / rel, 1,
                             Budget(payload["held"] if payload["capped"] else None),
                             on_event=lambda e: send({"event": [e.shot, e.state, e.percent, e.message]}))
+        renderer.budget.run = payload["run"]  # jobs this run's other attempts paid are spent in this run
         purse = _ReportingPurse(renderer.budget, payload["held"], payload["refuse_new"], send)
         renderer.budget.reserved = payload["held"]
         prev = cache.get(payload["prev"]) if payload["prev"] else None
@@ -162,13 +162,9 @@ def render_task(payload: dict) -> dict:
         done.set()
         backend.close()
         shutil.rmtree(folder, ignore_errors=True)
-    journal = cache.record("jobs", job.key) or {}
     return {"status": outcome.status, "key": outcome.entry.key if outcome.entry else None,
             "reason": outcome.reason, "warnings": outcome.warnings, "error": _portable(outcome.error),
-            "paid": [[j, a, e] for j, (a, e) in purse._paid.items()],
-            "times": {r.get("job_id"): float(r.get("intent_at") or 0.0)
-                      for r in journal.get("segments", []) if isinstance(r, dict) and r.get("job_id")},
-            "worker": worker.address}
+            "paid": [[j, a, e] for j, (a, e) in purse._paid.items()], "worker": worker.address}
 
 
 def _stop_when_asked(stop, backend, done: threading.Event) -> None:
@@ -191,7 +187,6 @@ class ClusterRenderer(Renderer):
         super().__init__(*args, **kw)
         self.client = client
         self.key_extra = key_extra
-        self.started = time.time()
         self._purses: dict[str, Purse] = {}
         self._paying = threading.Lock()
         from distributed import Event as DaskEvent
@@ -222,7 +217,7 @@ class ClusterRenderer(Renderer):
     def _locked(self, job: RenderJob, prev: Entry | None, report, purse: Purse, damage: str | None) -> Outcome:
         token = uuid.uuid4().hex
         self._purses[token] = purse
-        payload = {"token": token, "stop": self.stop_name, "job": job, "prev": prev.key if prev else None, "damage": damage,
+        payload = {"token": token, "stop": self.stop_name, "run": self.budget.run, "job": job, "prev": prev.key if prev else None, "damage": damage,
                    "held": purse.held, "capped": self.budget.max_cost is not None, "refuse_new": purse.refuse_new, "backend": self.backend.caps.name,
                    "cache": cache_spec(self.cache), "files": shot_files(job, self.asset, self.key_extra)}
         future = self.client.submit(render_task, payload, pure=False, key=f"shot-{job.shot.id}-{token[:8]}")
@@ -260,11 +255,9 @@ class ClusterRenderer(Renderer):
         return Outcome(job, got["status"], entry, reason=got["reason"], error=error, warnings=got["warnings"])
 
     def _settle(self, purse: Purse, got: dict) -> None:
-        """Every payment the task reports (events may have told some already). A job the journal says
-        was submitted after this run started was paid in this run, by a worker that died before it
-        could say so: it counts as spent now, not earlier."""
+        """Every payment the task reports (events may have told some already). A job an attempt of
+        this task paid for before its worker died is re-attached as this run's spend (the journal
+        names the run that submitted it), so it is counted once, and as spent now."""
         with self._paying:
             for job_id, amount, earlier in got["paid"]:
-                if earlier and got["times"].get(job_id, 0.0) >= self.started:
-                    earlier = False
                 purse.paid(amount, job_id, earlier)

@@ -21,6 +21,8 @@ from storyboard.draw.colours import character_colour
 from storyboard.draw.slates import draw_slate
 from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
+from storyboard.exports.record import (STATE, digest as _digest, file_sign as _file_sign, read_state as _read_state,
+                                       record as _record, unchanged as _unchanged, write_if_changed as _write_if_changed)
 from storyboard.media import assemble, clips, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, exe, run
 from storyboard.media.probe import index, probe
@@ -28,9 +30,8 @@ from storyboard.model.jobs import Entry, Outcome, Rendered
 from storyboard.model.loaded import Loaded
 from storyboard.redact import redact
 from storyboard.stages.timeline import Timeline, build, rows_of, shot_lines, timecode, frames as to_frames
-from storyboard.store.files import atomic_write_json, atomic_write_text, publish, temp_name
+from storyboard.store.files import atomic_write_json, publish, temp_name
 
-STATE = ".storyboard-cut.json"  # in the output folder: the digest of what shaped each output, to skip an unchanged one
 CUT_FORMAT = 2  # bump to make every cut again (a change to the cut's code does so by itself: see _code)
 
 
@@ -136,10 +137,6 @@ def _marked_lines(lines: list[dict], shot) -> list[dict]:
     return out
 
 
-def _digest(data) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
 @lru_cache(maxsize=1)
 def _code() -> str:
     """A digest of the code that turns the same inputs into final.mp4 and media/ (these modules'
@@ -153,34 +150,6 @@ def _code() -> str:
     binary = Path(exe())
     h.update(f"{binary}:{(_file_sign(binary) or [0])[0]}".encode())
     return h.hexdigest()
-
-
-def _file_sign(path: Path) -> list | None:
-    """Size and modification time of a file we wrote: changed, it is not the one we recorded."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
-def _read_state(out_dir: Path) -> dict:
-    try:
-        state = json.loads((out_dir / STATE).read_text())
-        return state if isinstance(state, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _unchanged(state: dict, name: str, digest: str, files: list[Path]) -> bool:
-    """Was `name` made from inputs with this digest, and is every file it wrote still as written?"""
-    rec = state.get(name)
-    return (isinstance(rec, dict) and rec.get("digest") == digest
-            and rec.get("files") == {str(f): _file_sign(f) for f in files} and None not in rec["files"].values())
-
-
-def _record(state: dict, name: str, digest: str, files: list[Path], **extra) -> None:
-    state[name] = {"digest": digest, "files": {str(f): _file_sign(f) for f in files}, **extra}
 
 
 def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: float = -14.0,
@@ -267,23 +236,14 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    """Write a text export atomically, unless it already holds exactly this."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except (OSError, UnicodeDecodeError):
-        pass
-    atomic_write_text(path, text)
-
-
 def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, sources: Callable[[], list[Path]],
                     music: Path | None, out_dir: Path, media_root: str | None,
                     on_step: Callable[[str], None], state: dict | None = None, shaped: str = "") -> dict[str, Path]:
     """Subtitles, and the editor's hand-off: media/ (each shot's picture linked from the cache or
     copied, its sound and the music bed as WAV) and the timeline, EDL and FCP XML naming them.
     media/ is skipped when `shaped` (a digest of what shapes it) with the names is as recorded and
-    its files are as written; a text export is rewritten only when its text changed."""
+    its files are as written, and so are the editor's files when a digest of what they are made from
+    is; subtitles are rewritten only when their text changed."""
     sb = loaded.storyboard
     fps = tl.fps
     state = {} if state is None else state
@@ -328,10 +288,16 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
             slate="" if o.entry else ": ".join(x for x in (o.status, o.reason) if x),
             warnings=tuple(o.warnings or meta.get("warnings", [])),
             notes=tuple(notes.note_lines(reviews.of(shot.id)))))
-    otl = editorial.build_otio(tl, sb.title, shots, bed)
-    for name, text in editorial.exports(otl, tl.width, tl.height).items():
-        _write_if_changed(out_dir / name, text)
-        files[name] = out_dir / name
+    edits = [out_dir / name for name in editorial.NAMES]
+    edits_key = editorial.shaped_by(tl, sb.title, shots, bed)
+    if not (shaped and _unchanged(state, "editorial", edits_key, edits)):
+        otl = editorial.build_otio(tl, sb.title, shots, bed)
+        for name, text in editorial.exports(otl, tl.width, tl.height).items():
+            _write_if_changed(out_dir / name, text)
+        if shaped:
+            _record(state, "editorial", edits_key, edits)
+            atomic_write_json(out_dir / STATE, state)
+    files.update({p.name: p for p in edits})
     return files
 
 
@@ -385,6 +351,16 @@ def sound_record(result: CutResult, target: float, ceiling: float = -1.0) -> dic
 
 
 def write_manifest(out_dir: Path, data: dict) -> Path:
+    """manifest.json, written (atomically) only when what it says changed."""
     path = out_dir / "manifest.json"
-    atomic_write_json(path, data)
+    _write_if_changed(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return path
+
+
+def last_sound(out_dir: Path) -> dict | None:
+    """The manifest's record of the sound of final.mp4 as it stands (None without one)."""
+    try:
+        sound = json.loads((out_dir / "manifest.json").read_text("utf-8")).get("sound")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return sound if isinstance(sound, dict) else None

@@ -256,6 +256,9 @@ def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions,
                            "status": o.status, "key": o.job.key, "cost": o.meta.get("cost", 0.0)}
                           for name, o in rendered.extra.items()]
     _identity_in_manifest(prep, rendered.outcomes, man, cache)
+    sound = cutting.last_sound(out_dir)  # final.mp4's as it stands until the cut measures it again, so an
+    if sound:  # unchanged re-run finds the manifest as it was and writes it not even once
+        man["sound"] = sound
     cutting.write_manifest(out_dir, man)
     result = cutting.make(prep.loaded, rendered.outcomes, out_dir, loudness=opts.loudness,
                           burn_subtitles=opts.burn_subtitles, on_step=on_step, media_root=opts.media_root)
@@ -393,12 +396,13 @@ def review(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
     """Rebuild review.html and review/ in `out_dir` from the cache. A folder holding files storyboard
     did not write is refused unless `force`; a review/ that is a link to another folder always is."""
     from storyboard.exports import review as page
+    from storyboard.exports.record import STATE
     from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     check_output_folder(out_dir, force, {page.FOLDER: page.NAMES})
     with folder_lock(out_dir):
-        mark_output_folder(out_dir, [page.PAGE, page.FOLDER])
+        mark_output_folder(out_dir, [page.PAGE, page.FOLDER, STATE])  # STATE: the record of what shaped them
         p, outcomes = from_cache(prep, out_dir, cache)
         return page.write(prep, p, outcomes, out_dir, cache)
 
@@ -408,13 +412,14 @@ def boards(prep: Prepared, out_dir: Path | None = None, cache: Cache | None = No
     """Write boards.pdf and shotlist.csv in `out_dir` from the cache. A folder holding files
     storyboard did not write (a boards.pdf of your own) is refused unless `force`."""
     from storyboard.exports import boards as sheets
+    from storyboard.exports.record import STATE
     from storyboard.store.files import check_output_folder, folder_lock, mark_output_folder
     layout = sheets.Grid.parse(grid)
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     check_output_folder(out_dir, force)
     with folder_lock(out_dir):
-        mark_output_folder(out_dir, [sheets.PDF, sheets.CSV])
+        mark_output_folder(out_dir, [sheets.PDF, sheets.CSV, STATE])  # STATE: the record of what shaped them
         p, outcomes = from_cache(prep, out_dir, cache)
         return sheets.write(prep, p, outcomes, out_dir, cache, layout, paper)
 

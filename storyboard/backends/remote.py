@@ -327,12 +327,12 @@ class RemoteBackend(Backend):
             job_id = rec.get("job_id")
             if job_id:
                 req.report("re-attached", None)
-                purse.paid(float(rec.get("price", price)), job_id, earlier=True)
+                purse.paid(float(rec.get("price", price)), job_id, earlier=not purse.this_run(rec))
             elif rec.get("state") == "intent":  # a crash or an unclear reply in an earlier run: look first
                 job_id = self._reconcile(req, self.identity(req, seg, float(rec.get("intent_at") or 0.0)), journal)
                 if job_id:
                     self._record(journal, rec, job_id)
-                    purse.paid(price, job_id, earlier=True)  # accepted when that run asked
+                    purse.paid(price, job_id, earlier=not purse.this_run(rec))  # accepted when the intent's run asked
             if not job_id:
                 job_id = self._submit(req, seg, journal, rec, purse, price)
             job = self._wait(req, job_id, i, len(shot.segments), purse)
@@ -359,7 +359,7 @@ class RemoteBackend(Backend):
             ident = self.identity(req, seg, self.clock())
             rec.clear()
             rec.update(state="intent", intent_at=ident.since, attempt=attempt, seconds=seg.seconds, price=price,
-                       segment=seg.index, take=ident.take, key=ident.key, extends=seg.extends)
+                       segment=seg.index, take=ident.take, key=ident.key, extends=seg.extends, run=purse.run)
             self._save(journal)  # the intent, and what it is, on disk before the request leaves
             req.report("submitting", 1)
             try:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import MediaError, UsageError
-from storyboard.exports.sheet import BIG, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel, panel_name
+from storyboard.exports import record
+from storyboard.exports.sheet import (BIG, NOT_DIGESTED, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel,
+                                      panel_name)
 from storyboard.model.jobs import Plan, Outcome, Prepared
 from storyboard.store.cache import Cache
-from storyboard.store.files import atomic_write_bytes, atomic_write_text
+from storyboard.store.files import atomic_write_bytes
 
 
 PDF, CSV = "boards.pdf", "shotlist.csv"
@@ -45,12 +47,31 @@ class Grid:
 
 def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
           grid: Grid = Grid(), paper: str = "a4") -> dict[str, Path]:
-    """Write boards.pdf and shotlist.csv into `out_dir`."""
+    """Write boards.pdf and shotlist.csv into `out_dir`: the list only when its text changed, the boards
+    only when a digest of what they show (all but the date), of the layout, the fonts and this code
+    is not the one recorded, or boards.pdf is not as written."""
+    if paper.lower() not in PAPERS:
+        raise UsageError(f"--paper {paper!r}: one of {', '.join(PAPERS)}")
     sheet = build_sheet(prep, plan, outcomes, cache)
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / CSV, shot_list(sheet))
-    atomic_write_bytes(out_dir / PDF, _pdf(sheet, prep, out_dir, grid, paper))
-    return {PDF: out_dir / PDF, CSV: out_dir / CSV}
+    record.write_if_changed(out_dir / CSV, shot_list(sheet))
+    pdf = out_dir / PDF
+    key = record.digest({"code": _code(), "sheet": sheet, "grid": grid, "paper": paper.lower(),
+                         # a shot without a clip shows its drawn panel: named by what it draws
+                         "panels": [panel_name(s.compiled, prep.contexts[s.compiled.index]) for s in sheet.shots
+                                    if s.entry is None]}, skip=NOT_DIGESTED)
+    state = record.read_state(out_dir)
+    if not record.unchanged(state, PDF, key, [pdf]):
+        atomic_write_bytes(pdf, _pdf(sheet, prep, out_dir, grid, paper))
+        record.record(state, PDF, key, [pdf])
+        record.save_state(out_dir, state)
+    return {PDF: pdf, CSV: out_dir / CSV}
+
+
+def _code() -> str:
+    """What turns the same sheet into the same boards: this code, its fonts, fpdf2's and fontTools' versions."""
+    return record.code(("storyboard.exports.boards", "storyboard.exports.sheet"), files=tuple(map(str, fonts())),
+                       packages=("fpdf2", "fonttools"))
 
 
 FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as the start of a formula (OWASP)
@@ -124,8 +145,6 @@ def needs_cjk(sheet: Sheet) -> bool:
 
 def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) -> bytes:
     from fpdf import FPDF
-    if paper.lower() not in PAPERS:
-        raise UsageError(f"--paper {paper!r}: one of {', '.join(PAPERS)}")
     pdf = FPDF(orientation="landscape", unit="mm", format=PAPERS[paper.lower()])
     pdf.set_auto_page_break(False)
     pdf.set_margins(10, 10, 10)

@@ -325,7 +325,18 @@ def _complete_transition(t: ET.Element, kind: str) -> None:
         align.text = {"start-black": "start", "end-black": "end"}.get(align.text, align.text)
 
 
+NAMES = ("timeline.otio", "final.edl", "final.xml")  # what `exports` writes, in the output folder
+
+
 def exports(otl: otio.schema.Timeline, width: int, height: int) -> dict[str, str]:
     """Every editor file by its name in the output folder."""
-    return {"timeline.otio": to_otio_json(otl), "final.edl": to_edl(otl),
-            "final.xml": to_fcp_xml(otl, width, height)}
+    return dict(zip(NAMES, (to_otio_json(otl), to_edl(otl), to_fcp_xml(otl, width, height))))
+
+
+def shaped_by(tl: Timeline, title: str, shots: list[ShotClip], music: Bed | None = None) -> str:
+    """A digest of everything `build_otio` and `exports` make the files from: the same means the same
+    files (the timeline, the shots as presented, this code and the OTIO adapters' versions)."""
+    from storyboard.exports import record
+    return record.digest({"code": record.code(("storyboard.exports.editorial",),
+                                              packages=("opentimelineio", "otio-cmx3600-adapter", "otio-fcp-adapter")),
+                          "timeline": repr(tl), "title": title, "shots": shots, "music": music})

@@ -14,13 +14,14 @@ from typing import Callable
 import jinja2
 
 from storyboard.errors import MediaError
+from storyboard.exports import record
 from storyboard.exports.handoff import place
-from storyboard.exports.sheet import (BIG, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock, drawn_panel, jpeg,
-                                      panel_name)
+from storyboard.exports.sheet import (BIG, NOT_DIGESTED, SMALL, Sheet, ShotSheet, build_sheet, clip_stills, clock,
+                                      drawn_panel, jpeg, panel_name)
 from storyboard.model.jobs import Entry, Plan, Outcome, Prepared
 from storyboard.store.cache import Cache
-from storyboard.store.files import (atomic_write_bytes, atomic_write_text, mark_output_folder, no_link, sweep,
-                                    written)
+from storyboard.store.files import (MARKER, atomic_write_bytes, atomic_write_text, mark_output_folder, no_link,
+                                    sweep, written)
 
 
 FOLDER = "review"
@@ -37,10 +38,30 @@ def _env() -> jinja2.Environment:
 def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
           spent: float | None = None) -> dict[str, Path]:
     """Write review.html and review/ into `out_dir`; files review/ no longer needs (those an earlier
-    run recorded writing there) are removed. The caller has checked `out_dir` is the tool's."""
+    run recorded writing there) are removed. The caller has checked `out_dir` is the tool's.
+    Nothing is written when a digest of what the page shows (all but the time it was made), of the
+    template and of this code is the one recorded, and the page and review/ are as written."""
     page = out_dir / PAGE
-    atomic_write_text(page, render(PAGE + ".j2", gather(prep, plan, outcomes, out_dir, cache, spent)))
+    context, files = _context(prep, plan, outcomes, out_dir, cache, spent)
+    made = [page, files.folder / MARKER, *(files.folder / name for name in files.todo)]
+    key = record.digest({"code": _code(), "context": {k: v for k, v in context.items() if k != "date"}},
+                        skip=NOT_DIGESTED)
+    state = record.read_state(out_dir)
+    files.clean()
+    if not record.unchanged(state, PAGE, key, made):
+        files.write()
+        files.sweep()
+        atomic_write_text(page, render(PAGE + ".j2", context))
+        record.record(state, PAGE, key, made)
+        record.save_state(out_dir, state)
     return {PAGE: page, FOLDER: out_dir / FOLDER}
+
+
+def _code() -> str:
+    """What turns the same context into the same page: the template, this code, Jinja's version."""
+    from storyboard.stages.compiler import templates_dir
+    return record.code(("storyboard.exports.review", "storyboard.exports.sheet"),
+                       files=(str(templates_dir() / (PAGE + ".j2")),), packages=("jinja2",))
 
 
 def render(template: str, context: dict) -> str:
@@ -53,9 +74,17 @@ def gather(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: 
     """What the review page shows, with review/ filled (stills and clips linked from the cache, drawn
     panels for shots without a clip) and swept of what earlier runs wrote there that it no longer
     needs (nothing else): the template's context."""
+    context, files = _context(prep, plan, outcomes, out_dir, cache, spent)
+    files.write()
+    files.sweep()
+    return context
+
+
+def _context(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
+             spent: float | None = None) -> tuple[dict, "_Files"]:
+    """The template's context, and the files review/ is to hold (not written yet)."""
     sheet = build_sheet(prep, plan, outcomes, cache, spent)
-    folder = out_dir / FOLDER
-    files = _Files(folder)
+    files = _Files(out_dir / FOLDER)
     entries: dict[str, Entry] = {}
     for s in sheet.shots:
         if s.entry is not None:
@@ -63,15 +92,13 @@ def gather(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: 
         entries.update({t.key: t.entry for t in s.takes if t.entry is not None})
     stills = _stills(entries)
     shots = [_shot_view(s, prep, sheet, files, stills) for s in sheet.shots]
-    files.write()
-    files.sweep()
     return dict(
         title=sheet.title, backend=sheet.backend, shots=shots, count=len(shots), duration=clock(sheet.duration),
         spent=f"${sheet.spent:.2f}", spent_now=None if sheet.spent_now is None else f"${sheet.spent_now:.2f}",
         date=time.strftime("%Y-%m-%d %H:%M", time.localtime(sheet.made)), ratio=f"{sheet.width} / {sheet.height}",
         characters=sorted({(p.id, p.name) for s in sheet.shots for p in s.people}, key=lambda c: c[1].lower()),
         locations=sorted({(s.location_id, s.location) for s in sheet.shots if s.location_id}, key=lambda c: c[1].lower()),
-        sheet=sheet)
+        sheet=sheet), files
 
 
 def _stills(entries: dict[str, Entry]) -> dict[str, tuple[list[Path], float] | str]:
@@ -115,11 +142,16 @@ class _Files:
         self.todo.setdefault(name, lambda dst: dst.exists() or atomic_write_bytes(dst, data))
         return f"{FOLDER}/{name}"
 
+    def clean(self) -> None:
+        """Refuse a review/ that links elsewhere; sweep what a killed run left half-written here (a dead owner's)."""
+        no_link(self.folder)
+        if self.folder.is_dir():
+            sweep(self.folder, (".*.part*",))
+
     def write(self) -> None:
         """Record every name first (a run killed midway leaves only recorded files), then write them."""
-        no_link(self.folder)
+        self.clean()
         self.folder.mkdir(parents=True, exist_ok=True)
-        sweep(self.folder, (".*.part*",))  # what a killed run left half-written here (a dead owner's)
         self.before = written(self.folder, NAMES)
         mark_output_folder(self.folder, list(self.todo), legacy=NAMES)
         for name, put in self.todo.items():

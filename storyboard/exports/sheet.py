@@ -21,8 +21,9 @@ from storyboard.store.cache import Cache
 from storyboard.takes import Take, list_takes
 
 
-# what a shot's state reads as, on the page and in the shot list
-STATUS_WORDS = {"rendered": "done", "cached": "cached", "kept": "kept", "blocked": "blocked", "failed": "failed",
+# what a shot's state reads as, on the page and in the shot list: the state of its clip, not of this run
+# (a clip made last run and found in the cache now is done either way, and the pages need not change)
+STATUS_WORDS = {"rendered": "done", "cached": "done", "kept": "kept", "blocked": "blocked", "failed": "failed",
                 "skipped": "not rendered"}
 
 
@@ -68,7 +69,7 @@ class ShotSheet:
     sound: str
     transition: str
     continuity: str  # "cut" or "continuous from <id>"
-    status: str  # done | cached | kept | blocked | failed | not rendered
+    status: str  # done | kept | blocked | failed | not rendered
     reason: str
     model: str  # as the provider reported it
     seconds_billed: float
@@ -133,6 +134,11 @@ class Sheet:
     made: float = field(default_factory=time.time)
     shots: list[ShotSheet] = field(default_factory=list)
     judge: "Judge | None" = None  # the identity check's view of the references (stills for the page)
+
+
+# Sheet fields left out of the digests of what the page and the boards show: when they were made (an
+# unchanged page keeps its date) and the judge (what it found is in the scores, its stills named by content)
+NOT_DIGESTED = frozenset({"made", "judge"})
 
 
 def _transition(written: str, span, last: bool) -> str:

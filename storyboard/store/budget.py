@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
 
 from storyboard.errors import BackendError, BudgetExceeded, UsageError
 
@@ -22,6 +23,7 @@ class Budget:
         self.max_cost = check_max_cost(max_cost)
         self.spent = 0.0  # accepted by the provider in this run
         self.reserved = 0.0  # held for jobs about to be submitted, or whose outcome is unknown
+        self.run = uuid.uuid4().hex  # journaled with every job this run submits (see Purse.this_run)
         self._lock = threading.Lock()
 
     def _room(self, amount: float) -> bool:
@@ -68,6 +70,16 @@ class Purse:
                 raise BudgetExceeded(self.budget.over(need))
             self.budget.reserved += need
         self.held += need
+
+    @property
+    def run(self) -> str:
+        return self.budget.run if self.budget is not None else ""
+
+    def this_run(self, rec: dict) -> bool:
+        """Was the job a journal record names submitted by this run (by another of its workers, or an
+        attempt of this shot's task that was killed)? Then re-attaching to it is money spent in this
+        run, not earlier. Told by the run's id in the record, not by clocks."""
+        return bool(self.run) and rec.get("run") == self.run
 
     def paid(self, amount: float, job_id: str, earlier: bool = False) -> None:
         """The provider accepted `job_id` (in this run, or in an earlier one): the money is spent."""

@@ -269,7 +269,11 @@ def mark_output_folder(folder: Path, names: list[str], exact: bool = False, lega
     """Record that `names` in `folder` are the tool's (written before the files themselves); with
     `exact`, that only they are (once the others are deleted)."""
     before = set() if exact else written(folder, legacy)
-    atomic_write_json(folder / MARKER, {"written_by": "storyboard", "files": sorted(before | set(names))})
+    data = {"written_by": "storyboard", "files": sorted(before | set(names))}
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads((folder / MARKER).read_text("utf-8")) == data:
+            return  # as it is: a re-run that changes nothing writes nothing
+    atomic_write_json(folder / MARKER, data)
 
 
 # -- one request at a time, across processes and machines ------------------------------------------

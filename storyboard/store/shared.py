@@ -6,7 +6,8 @@ What is where (keys under the cache URL; the local folder's layout, with objects
 - clips/<k2>/<key>/meta.json: the entry, created conditionally (If-None-Match: *) and LAST, after
   its clip and stills were uploaded under a fresh name (<nonce>/clip.mp4...) and their stored size
   checked; it names each object with its size and sha256. No meta, no entry: a process killed
-  mid-upload leaves only unreferenced parts behind, never a half entry.
+  mid-upload leaves only unreferenced parts behind, never a half entry, and whoever publishes
+  that request next deletes them.
 - clips/<k2>/<key>/house.json: the conformed copies the cut made, each uploaded first, the record
   updated by compare-and-swap on its ETag.
 - locks/<key>.lock: the per-request claim (owner, heartbeat), see ObjectClaim.
@@ -369,6 +370,7 @@ class ObjectCache(Cache):
             self.quarantine(key)  # a broken leftover: replace it
         else:
             raise OSError(f"cannot publish {key[:12]} in {self.url}: it keeps changing")
+        self._drop_leftovers(key, meta)
         final = self._dir(key)
         shutil.rmtree(final, ignore_errors=True)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -383,6 +385,17 @@ class ObjectCache(Cache):
             self._local_bytes = None
         self._trim()
         return Entry(key, final, meta, source=self)
+
+    def _drop_leftovers(self, key: str, meta: dict) -> None:
+        """Delete the parts of this request that no entry names: uploads of a process killed before
+        its meta was created. Only the publisher does it, holding the request's claim, so no live
+        upload of this request is under way."""
+        keep = {rec["object"] for rec in meta["objects"].values()} | {self._obj(key, "meta.json"),
+                                                                      self._obj(key, "house.json")}
+        house = self._obj(key, "house/")
+        for obj in self.store.keys(self._obj(key, "")):
+            if obj not in keep and not obj.startswith(house):
+                self.store.delete(obj)
 
     # -- conformed copies --------------------------------------------------------------------------
     def _house(self, key: str) -> tuple[dict, str | None]:

@@ -80,6 +80,17 @@ def test_a_500_during_the_extension_resumes_from_the_paid_base(sora, project, fa
     assert run.rendered.spent == pytest.approx(1.6)
 
 
+def test_a_lost_reply_for_a_prompt_in_any_script_is_found_by_its_words(sora, project):
+    """The lookup compares the prompt the provider reports with the one sent, so every character
+    must survive the trip (the fake once read form fields as ASCII: "Inès" came back as "In??s",
+    and a cluster worker killed after its create paid the shot again)."""
+    sora.behaviour.lose_reply_creates = 1
+    run = render(write(project, "version: 1\nshots:\n  - {id: one, duration: 4, action: Inès hails a taxi in "
+                                "the rain; 雨が降る.}\n"), "openai")
+    assert run.status == 0, run.outcomes["one"].reason
+    assert len(sora.ledger.jobs) == 1 and "Inès" in sora.ledger.jobs[0]["prompt"]
+
+
 def test_an_interrupted_extension_resumes_from_the_base_already_paid_for(sora, project):
     sora.behaviour.faults_on = "/v1/videos/extensions"
     sora.behaviour.fail_5xx_creates = 99  # the extension cannot get through in this run
@@ -127,6 +138,35 @@ def test_a_500_on_a_new_take_never_returns_the_old_take(sora, project, fault):
 
 
 # -- spend is what the provider billed ------------------------------------------------------------
+
+class Killed(BaseException):
+    """The process dies between the provider's answer and the journal's record of it."""
+
+
+@pytest.mark.parametrize("same_run", [True, False], ids=["a-killed-attempt-of-this-run", "an-earlier-run"])
+def test_a_job_paid_before_a_kill_is_reattached_once_and_counted_in_the_run_that_paid(sora, project, monkeypatch,
+                                                                                    same_run):
+    """A cluster task killed right after its create is run again in the same run: the job it paid
+    for is found, paid nothing more, and is this run's spend; found by a later run, it was spent
+    earlier. (The journal names the run that submitted it; a clock would not tell.)"""
+    from storyboard.backends.remote import RemoteBackend
+    from storyboard.store.budget import Budget
+    path = write(project, "version: 1\nshots:\n  - {id: one, duration: 4, action: A calm sea at dawn.}\n")
+    record = RemoteBackend._record
+
+    def dies(self, journal, rec, job_id):
+        raise Killed()
+    monkeypatch.setattr(RemoteBackend, "_record", dies)
+    budget = Budget()
+    with pytest.raises(Killed):
+        render(path, "openai", budget=budget)
+    monkeypatch.setattr(RemoteBackend, "_record", record)
+    run = render(path, "openai", budget=budget if same_run else Budget())
+    assert run.status == 0, run.outcomes["one"].reason
+    assert len(sora.ledger.jobs) == 1  # found by its identity, not paid again
+    o = run.outcomes["one"]
+    assert (o.spent, o.spent_earlier) == ((pytest.approx(0.4), 0.0) if same_run else (0.0, pytest.approx(0.4)))
+
 
 BUDGET = """
 version: 1

@@ -179,6 +179,11 @@ def test_an_entry_is_visible_only_once_its_meta_is_created_last(bucket, tmp_path
     # a half-written entry (its clip uploaded, the process killed before the meta): not served
     a.store.put(f"clips/cd/{'cd' * 32}/0123/clip.mp4", b"\x00" * 5000)
     assert b.get("cd" * 32) is None
+    # whoever publishes that request next removes the killed upload's parts, and only those
+    again = b.publish("cd" * 32, staged(b), {"key": "cd" * 32})
+    named = {r["object"] for r in again.meta["objects"].values()}
+    assert set(a.store.keys(f"clips/cd/{'cd' * 32}/")) == named | {f"clips/cd/{'cd' * 32}/meta.json"}
+    assert set(a.store.keys(f"clips/ab/{entry.key}/")) >= {r["object"] for r in entry.meta["objects"].values()}
 
 
 def test_a_corrupted_object_is_quarantined(bucket, tmp_path):

@@ -96,7 +96,10 @@ class FakeSora(FakeServer):
         out: dict = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            out[name] = part.get_content() if part.get_filename() is None else part.get_payload(decode=True)
+            data = part.get_payload(decode=True)
+            # a text field is UTF-8, as the SDK (httpx) sends it and the real API reads it; the email
+            # parser's get_content() would read it as ASCII and turn "Inès" into "In\ufffd\ufffds"
+            out[name] = data.decode("utf-8") if part.get_filename() is None else data
         return out
 
     def public(self, job: dict) -> dict:

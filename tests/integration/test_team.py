@@ -80,12 +80,7 @@ def test_a_machine_killed_mid_download_leaves_its_claim_to_the_other(sora, film,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill", [
-    False,
-    pytest.param(True, marks=pytest.mark.xfail(
-        strict=False, reason="KNOWN MONEY BUG, open (issue 28): in about half the runs the provider's ledger shows "
-        "7 jobs for 6 requests after a worker is killed mid-run; README 'Working as a team' says so")),
-], ids=["all-workers-live", "a-worker-killed"])
+@pytest.mark.parametrize("kill", [False, True], ids=["all-workers-live", "a-worker-killed"])
 def test_a_cluster_renders_the_series_like_a_local_run(sora, project, tmp_path, monkeypatch, moto_url, kill):
     series = project / "series"
     series.mkdir()
