@@ -22,6 +22,11 @@ def cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def ffmpeg_cpu() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
+
+
 def main() -> None:
     examples = [ROOT / "examples/keeper/keeper.yaml", ROOT / "examples/series/ep01.yaml", ROOT / "examples/series/ep02.yaml"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -29,11 +34,18 @@ def main() -> None:
         import storyboard
         from storyboard.animatic.voices import ScratchVoices
         from storyboard.store.cache import Cache
-        t = time.perf_counter()
+        from storyboard.draw.fonts import Type
+        t, c = time.perf_counter(), cpu()
         ScratchVoices.raw("warm up")
-        load = time.perf_counter() - t
-        print(f"voice model load: {load:.2f}s (once per process)")
+        voice = time.perf_counter() - t
+        t = time.perf_counter()
+        Type(20).length("warm up")  # the fonts' character maps (Latin and CJK), read once per process
+        fonts = time.perf_counter() - t
+        load, load_cpu = voice + fonts, cpu() - c
+        print(f"voice model load: {voice:.2f}s, fonts: {fonts:.2f}s ({load_cpu:.2f} CPU-s; once per process)")
+        print(f"load average {os.getloadavg()[0]:.2f} (wall time is shared with whatever else runs)")
         total_film = total_wall = total_cpu = 0.0
+        encode = ffmpeg_cpu()
         for path in examples:
             prep = storyboard.compile(path, backend="animatic")
             plan = storyboard.plan(prep, cache=Cache())
@@ -48,7 +60,11 @@ def main() -> None:
                   f"{used / film:4.2f} CPU-s per film second ({prep.loaded.storyboard.defaults.size})")
         print(f"all shots    {total_film:5.1f}s of film in {total_wall:5.2f}s: {total_film / total_wall:4.1f}x realtime "
               f"({total_film / (total_wall + load):.1f}x with the voice load); "
-              f"{total_cpu / total_film:.2f} CPU-s per film second, so {2 * total_film / total_cpu:.1f}x on 2 idle cores")
+              f"{total_cpu / total_film:.3f} CPU-s per film second, so {2 * total_film / total_cpu:.1f}x on 2 idle cores "
+              f"({2 * total_film / (total_cpu + load_cpu):.1f}x with the loads)")
+        encode = ffmpeg_cpu() - encode
+        print(f"of which ffmpeg {encode / total_film:.3f} and Python {(total_cpu - encode) / total_film:.3f} CPU-s per "
+              f"film second; load average {os.getloadavg()[0]:.2f}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak memory: {peak:.0f} MB in python, {child:.0f} MB in the largest ffmpeg")

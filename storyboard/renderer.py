@@ -23,7 +23,7 @@ from storyboard.errors import (AmbiguousSubmission, BackendUnusable, BudgetExcee
                                ShotBlocked, StoryboardError)
 from storyboard.media import clips, memory
 from storyboard.media.ffmpeg import run as run_ffmpeg
-from storyboard.media.probe import audio_samples, decodes, probe
+from storyboard.media.probe import audio_samples, decodes, packets, probe
 from storyboard.model.jobs import Entry, GroupRequest, Plan, RenderJob, Event, Outcome
 from storyboard.stages.grouping import boundaries
 from storyboard.stages.planner import part_key
@@ -36,15 +36,17 @@ FATAL = (QuotaError, BackendUnusable)  # no other shot can work either: the run 
 
 
 def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path | None,
-                makes_sound: bool = True) -> tuple[list[str], dict]:
+                makes_sound: bool = True, house_encoded: bool = False) -> tuple[list[str], dict]:
     """A clip enters the cache only if it decodes and has the length and picture asked for.
-    The same decode leaves its last frame (for a continuous shot after it) in `last_frame`.
+    The same decode leaves its last frame (for a continuous shot after it) in `last_frame`. A clip
+    the house encoder made on this machine (`house_encoded`: the animatic's, which brings its own
+    last frame) is not a download to distrust: its frames are counted by their packets.
     Returns warnings, and the verified frame and sample counts (recorded with the entry)."""
     shot = job.shot
     info = probe(path)
     if not info.has_video:
         raise MediaError(f"shot '{shot.id}': the clip has no video stream")
-    n = decodes(path, last_frame, shot.dimensions)
+    n = packets(path) if house_encoded and last_frame is None else decodes(path, last_frame, shot.dimensions)
     want = to_frames(shot.duration, shot.fps)
     warnings = []
     if exact:
@@ -196,7 +198,8 @@ class Renderer:
             return f"it cannot be read ({e.strerror or e})"
         if problem is None and not entry.sealed:
             try:
-                _, counts = verify_clip(entry.clip, job, self.backend.caps.exact_duration, None, False)
+                _, counts = verify_clip(entry.clip, job, self.backend.caps.exact_duration, None, False,
+                                        self.backend.caps.house_encoded)
             except (MediaError, OSError) as e:
                 return str(e)
             with contextlib.suppress(OSError):  # a read-only shared cache: served, checked again next time
@@ -416,7 +419,7 @@ class Renderer:
             caps = self.backend.caps
             own_last = result.last_frame is not None and result.last_frame.is_file()
             warnings, counts = verify_clip(result.clip, job, caps.exact_duration, None if own_last else staging / "last.png",
-                                           caps.model(job.shot.model)[1].makes_sound)
+                                           caps.model(job.shot.model)[1].makes_sound, caps.house_encoded)
             if own_last and result.last_frame != staging / "last.png":
                 shutil.move(result.last_frame, staging / "last.png")
             warnings += list(result.warnings)

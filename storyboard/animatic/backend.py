@@ -6,7 +6,6 @@ they speak in voices of their own; the weather falls and flashes, the sound bed 
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,9 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 4  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
-# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder)
+LOOK = 5  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
+# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder;
+# 5: the house encode at a constant quantiser, qp 23, not crf 23)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 
@@ -45,14 +45,11 @@ def room_tone(samples: int, seed: int) -> np.ndarray:
     return (soft / rms * 10 ** (ROOM_TONE_DBFS / 20)).astype(np.float32)
 
 
-def write_wav(path: Path, mono: np.ndarray) -> None:
+def write_pcm(path: Path, mono: np.ndarray) -> None:
+    """The scratch track as raw 16-bit stereo at RATE (camera.PCM): what a WAV holds, without the
+    header that ffmpeg would probe (its probe of a WAV's samples cost more than encoding a shot's sound)."""
     pcm = (np.clip(mono, -1, 1) * 32767).astype("<i2")
-    stereo = np.repeat(pcm[:, None], 2, axis=1)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(stereo.tobytes())
+    path.write_bytes(np.repeat(pcm[:, None], 2, axis=1).tobytes())
 
 
 def _raw(im: Image.Image, path: Path, x: int | str = 0, y: int | str = 0, enable: str | None = None,
@@ -133,21 +130,23 @@ class AnimaticBackend(Backend):
 
         req.report("voicing", 25)
         said, warnings, mix = self._sound(panel, spans, overrun, seconds, comp.flashes, shot, self.voices.speak)
-        write_wav(work / "sound.wav", mix)
+        write_pcm(work / "sound.pcm", mix)
 
         opening = None
-        if panel.continues and req.input_image is not None:
-            opening = req.input_image  # the previous shot's last frame: picture only, no text
+        if panel.continues and req.input_image is not None:  # the previous shot's last frame: picture only, no text
+            with Image.open(req.input_image) as im:
+                opening = _world(im, work / "opening.rgb")
 
         req.report("encoding", 45)
         out = work / "clip.mp4"
-        run(camera.animatic_cmd(world, rig, work / "sound.wav", out, w, h, fps, n,
+        run(camera.animatic_cmd(world, rig, work / "sound.pcm", out, w, h, fps, n,
                                 world_layers, screen_layers, text_layers, opening),
             what=f"animatic of shot '{shot.id}'")
         last = work / "last.png"  # the picture a continuous shot after this one starts from: no text
         camera.picture_at(n - 1, fps, comp.world, rig, w, h, self._images(comp, world_layers),
                           self._images(comp, screen_layers, screen=True)).save(last, compress_level=1)
-        for f in [work / "sound.wav", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers))]:
+        for f in [work / "sound.pcm", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers,
+                                                                   *([opening] if opening else [])))]:
             f.unlink(missing_ok=True)
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
                             extra={"house": clips.house_signature(w, h, fps)},  # joins by stream copy
@@ -229,9 +228,9 @@ class AnimaticBackend(Backend):
             panel = panel_for(shot, ctx)
             rig, _, world, world_layers, screen_layers, text_layers, _, _ = cls._picture(
                 panel, width, height, shot.fps, n, asset, work)
-            write_wav(work / "sound.wav", np.zeros(RATE // shot.fps + 1, dtype=np.float32))
+            write_pcm(work / "sound.pcm", np.zeros(RATE // shot.fps + 1, dtype=np.float32))
             out = work / "first.mp4"
-            run(camera.animatic_cmd(world, rig, work / "sound.wav", out, width, height, shot.fps, 1,
+            run(camera.animatic_cmd(world, rig, work / "sound.pcm", out, width, height, shot.fps, 1,
                                     world_layers, screen_layers, text_layers, None),
                 what=f"the opening picture of shot '{shot.id}'")
             with av.open(str(out), options={"protocol_whitelist": "file"}) as c:
