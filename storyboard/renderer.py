@@ -121,7 +121,8 @@ class Renderer:
             else:
                 self.emit(sid, "queued", 0)
         todo = [j for j in pending if j.shot.id not in outcomes]
-        self.backend.ahead([j for j in todo if not (j.twin_of or j.follower)])
+        self.backend.ahead([j for j in todo if not (j.twin_of or j.follower)],
+                           lambda sid, state: self.emit(sid, state, 0 if state == "queued" else None))
         running: dict[Future, RenderJob] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency + 2, thread_name_prefix="render")
         try:
@@ -179,7 +180,7 @@ class Renderer:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        memory.give_back()  # the cut starts from what the run holds, not from what its busiest moment left
+        memory.give_back(always=True)  # the cut starts from what the run holds, not from what its busiest moment left
         return {j.shot.id: outcomes[j.shot.id] for j in self.plan.jobs}
 
     def _told(self, outcome: Outcome) -> None:

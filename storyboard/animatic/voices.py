@@ -23,6 +23,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -311,7 +312,7 @@ class ScratchVoices:
         with cls._lock:
             cls._voice = None
         gc.collect()
-        memory.give_back()
+        memory.give_back(always=True)
 
 
 Line = tuple  # (text, Voice, seconds, delivery): what ScratchVoices.speak is asked
@@ -343,14 +344,21 @@ class VoiceProcess:
                 return np.fromfile(path, dtype=np.float32)
             return self._ask(line)
 
-    def speak_all(self, lines: list[Line]) -> None:
-        """Voice every line not voiced yet, keep the samples on disk, and end the child."""
+    def speak_all(self, lines: list[Line], told: Callable[[int], None] = lambda i: None) -> None:
+        """Voice every line not voiced yet, keep the samples on disk, and end the child. `told(i)` is
+        called as the i-th of `lines` is about to be voiced (for progress)."""
         with self._lock:
             todo = [line for line in dict.fromkeys(lines) if line not in self._spoken]
             if not todo:
                 return
+            first = {}
+            for i, line in enumerate(lines):
+                first.setdefault(line, i)
             try:
-                for line, audio in zip(todo, self._ask_many(todo)):
+                told(first[todo[0]])
+                for k, (line, audio) in enumerate(zip(todo, self._ask_many(todo))):
+                    if k + 1 < len(todo):
+                        told(first[todo[k + 1]])
                     if self._folder is None:
                         self._folder = Path(tempfile.mkdtemp(prefix="storyboard-voices-"))
                     path = self._folder / f"{len(self._spoken)}.f32"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import mmap
 import threading
 from functools import lru_cache
 
@@ -23,6 +24,7 @@ ARENAS = 2  # arenas shared by every thread (glibc's default is 8 per core)
 # instead of 237, for ~10% more of its CPU, about 1% of a film's): large buffers mapped apart too.
 LEANEST_ENV = {"MALLOC_ARENA_MAX": str(ARENAS), "MALLOC_MMAP_THRESHOLD_": "262144", "MALLOC_TRIM_THRESHOLD_": "262144"}
 
+PAGE = mmap.PAGESIZE
 _done = False
 _lock = threading.Lock()
 
@@ -48,9 +50,22 @@ def lean() -> None:
             libc.mallopt(M_ARENA_MAX, ARENAS)
 
 
-def give_back() -> None:
-    """Return the allocator's free pages to the system now (after a shot, or a phase that freed
-    much): about a millisecond."""
+HOLD = 192 * 2**20  # bytes of resident memory under which free pages are kept for the next shot
+
+
+def _resident() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return HOLD + 1  # cannot tell: give back
+
+
+def give_back(always: bool = False) -> None:
+    """Return the allocator's free pages to the system (after a shot; `always` after a phase that
+    freed much): about a millisecond, but the next shot then faults in and zeroes its buffers again,
+    which cost 7% of the animatic's CPU when done after every shot; so a process holding less than
+    HOLD keeps them."""
     libc = _libc()
-    if libc is not None:
+    if libc is not None and (always or _resident() > HOLD):
         libc.malloc_trim(0)
