@@ -88,22 +88,37 @@ class AnimaticBackend(Backend):
         super().__init__(*args, **kwargs)
         self.voices = VoiceProcess()  # the voices' memory lives and ends in a child process
 
-    def ahead(self, jobs) -> None:
+    def ahead(self, jobs, report=lambda shot, state: None) -> None:
         """Voice every line of these jobs first, and end the voices' process, so that their memory is
-        never held beside the drawing and the encoders. A line not voiced here is voiced when its shot is."""
-        lines = []
+        never held beside the drawing and the encoders. A line not voiced here is voiced when its shot
+        is. Each shot is shown "voicing" while its lines are said, then "queued" again."""
+        lines, whose = [], []
         for job in jobs:
             if job.group is not None:
                 continue
             seconds = to_frames(job.shot.duration, job.shot.fps) / job.shot.fps
             panel = panel_for(job.shot, job.context)
             spans, _ = self.line_spans(panel, seconds)
-            lines += [(ln.text, ln.voice or JOE, end - start, ln.delivery)
-                      for ln, (start, end) in zip(panel.dialogue, spans) if int(start * RATE) < int(round(seconds * RATE))]
+            said = [(ln.text, ln.voice or JOE, end - start, ln.delivery)
+                    for ln, (start, end) in zip(panel.dialogue, spans) if int(start * RATE) < int(round(seconds * RATE))]
+            lines += said
+            whose += [job.shot.id] * len(said)
+        shown = [""]
+
+        def told(i: int) -> None:  # the i-th line is being voiced (len(lines): all are done)
+            sid = whose[i] if i < len(whose) else ""
+            if sid != shown[0]:
+                if shown[0]:
+                    report(shown[0], "queued")
+                if sid:
+                    report(sid, "voicing")
+                shown[0] = sid
         try:
-            self.voices.speak_all(lines)
+            self.voices.speak_all(lines, told)
         except StoryboardError:
             pass  # each shot asks again for its lines, and fails on its own with the reason
+        finally:
+            told(len(whose))
 
     def close(self) -> None:
         self.voices.close()

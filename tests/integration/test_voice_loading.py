@@ -126,3 +126,17 @@ def test_the_voice_process_says_each_line_with_the_samples_this_process_would():
         want = ScratchVoices.speak(*line)
         assert samples.dtype == want.dtype and samples.tobytes() == want.tobytes(), line[0]
     assert np.any(got[0]) and not np.any(got[3])
+
+
+def test_voicing_a_film_ahead_shows_which_shot_is_being_voiced(project):
+    """The lines are voiced before any shot is drawn: the display says so, shot by shot, instead of
+    sitting on "queued" for as long as a long film's lines take."""
+    import storyboard
+    from storyboard.store.cache import Cache
+    (project / "s.yaml").write_text(SPOKEN)
+    events = []
+    prep = storyboard.compile(project / "s.yaml", backend="animatic")
+    storyboard.render_shots(prep, cache=Cache(project / "cache"), progress=lambda e: events.append((e.shot, e.state)))
+    voicing = events.index(("talk", "voicing"))
+    drawn = next(i for i, (_, state) in enumerate(events) if state == "drawing")
+    assert events[voicing:drawn] == [("talk", "voicing"), ("talk", "queued"), ("again", "voicing"), ("again", "queued")]
