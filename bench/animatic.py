@@ -22,18 +22,32 @@ def cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def ffmpeg_cpu() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
+
+
 def main() -> None:
     examples = [ROOT / "examples/keeper/keeper.yaml", ROOT / "examples/series/ep01.yaml", ROOT / "examples/series/ep02.yaml"]
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["STORYBOARD_CACHE"] = str(Path(tmp) / "cache")
         import storyboard
-        from storyboard.animatic.voices import ScratchVoices
+        from storyboard.animatic.voices import JOE, VoiceProcess
+        from storyboard.draw.fonts import Type
         from storyboard.store.cache import Cache
         t = time.perf_counter()
-        ScratchVoices.raw("warm up")
-        load = time.perf_counter() - t
-        print(f"voice model load: {load:.2f}s (once per process)")
+        Type(20).length("warm up")  # the fonts' character maps (Latin and CJK), read once per process
+        fonts = time.perf_counter() - t
+        t, c = time.perf_counter(), cpu()
+        voices = VoiceProcess()  # what each render pays once: the voices' process and its model
+        voices.speak("Warm up.", JOE, 1.0)
+        voices.close()
+        voice, voice_cpu = time.perf_counter() - t, cpu() - c
+        print(f"fonts: {fonts:.2f}s once per process; the voices' process and model: {voice:.2f}s, "
+              f"{voice_cpu:.2f} CPU-s once per render")
+        print(f"load average {os.getloadavg()[0]:.2f} (wall time is shared with whatever else runs)")
         total_film = total_wall = total_cpu = 0.0
+        encode = ffmpeg_cpu()
         for path in examples:
             prep = storyboard.compile(path, backend="animatic")
             plan = storyboard.plan(prep, cache=Cache())
@@ -46,12 +60,17 @@ def main() -> None:
             total_cpu += used
             print(f"{path.name:12s} {film:5.1f}s of film in {wall:5.2f}s: {film / wall:4.1f}x realtime, "
                   f"{used / film:4.2f} CPU-s per film second ({prep.loaded.storyboard.defaults.size})")
-        print(f"all shots    {total_film:5.1f}s of film in {total_wall:5.2f}s: {total_film / total_wall:4.1f}x realtime "
-              f"({total_film / (total_wall + load):.1f}x with the voice load); "
-              f"{total_cpu / total_film:.2f} CPU-s per film second, so {2 * total_film / total_cpu:.1f}x on 2 idle cores")
+        drawn = total_cpu - len(examples) * voice_cpu  # the films' own work, each render's voice start apart
+        print(f"all shots    {total_film:5.1f}s of film in {total_wall:5.2f}s: {total_film / total_wall:4.1f}x realtime; "
+              f"{drawn / total_film:.3f} CPU-s per film second, so {2 * total_film / drawn:.1f}x on 2 idle cores "
+              f"({2 * total_film / total_cpu:.1f}x with each of the {len(examples)} renders' voice start, which a "
+              "20-minute episode pays once)")
+        encode = ffmpeg_cpu() - encode
+        print(f"of which child processes (ffmpeg, the voices) {encode / total_film:.3f} and this process "
+              f"{(total_cpu - encode) / total_film:.3f} CPU-s per film second; load average {os.getloadavg()[0]:.2f}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"peak memory: {peak:.0f} MB in python, {child:.0f} MB in the largest ffmpeg")
+        print(f"peak memory: {peak:.0f} MB in python, {child:.0f} MB in the largest child")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 process tree (python and every ffmpeg it runs at once, as PSS), for 150, 500 and 1,500 shots of 2 s.
 
     python bench/scale.py [--shots 150 500 1500] [--keep DIR]
+    python bench/scale.py --film examples/screenplay/ferry.yaml     # a storyboard of your own instead
 
 Each size runs in a fresh child process (a fresh cache: every shot is rendered), sampled every 50 ms
 from /proc, for the render and the cut apart; the cut's milliseconds per shot should stay flat as the
@@ -59,7 +60,7 @@ def top_python(limit: int = 8) -> list[str]:
             f"{st.traceback[0].lineno}" for st in stats[:limit]]
 
 
-def one(shots: int, folder: Path, trace: bool = False) -> dict:
+def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None) -> dict:
     """Render and cut in this process; the figures as a dict (the parent adds the memory). With
     `trace`, Python's own allocations are traced (tracemalloc: slower) and the largest reported."""
     os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
@@ -72,9 +73,11 @@ def one(shots: int, folder: Path, trace: bool = False) -> dict:
     from storyboard.store.cache import Cache
     from storyboard.pipeline import make_plan, prepare
     from storyboard.renderer import Renderer
-    path = folder / f"scale{shots}.yaml"
-    path.write_text(storyboard_yaml(shots))
+    path = film or folder / f"scale{shots}.yaml"
+    if film is None:
+        path.write_text(storyboard_yaml(shots))
     prep = prepare(path, "animatic")
+    shots = len(prep.shots)
     (folder / "phase").write_text("render")  # read by the parent's memory sampler
     t, c = time.perf_counter(), cpu_seconds()
     plan = make_plan(prep, Cache())
@@ -133,40 +136,48 @@ def tree_memory_mb(root: int, kinds: bool = False):
             return os.readlink(f"/proc/{pid}/exe")
         except OSError:
             return ""
-    python = exe(root)
+    def cmdline(pid: int) -> bytes:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+    python, line = exe(root), cmdline(root)
     total, todo, by_kind = 0, [root], {}
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        if pid != root and exe(pid) == python:
+        if pid != root and exe(pid) == python and cmdline(pid) == line:
             continue  # vfork'd on its way to exec ffmpeg: it shares (and would count twice) python's memory
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 kb = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
             total += kb
-            kind = "python" if pid == root else os.path.basename(exe(pid)).split("-")[0] or "other"
+            kind = ("python" if pid == root else "python child" if exe(pid) == python
+                    else os.path.basename(exe(pid)).split("-")[0] or "other")
             by_kind[kind] = by_kind.get(kind, 0) + kb / 1024  # all of a kind alive at once
         except (OSError, StopIteration, ValueError):
             pass
     return (total / 1024, by_kind) if kinds else total / 1024
 
 
-def measure(shots: int, keep: Path | None, trace: bool = False) -> dict | None:
+def measure(shots: int, keep: Path | None, trace: bool = False, film: Path | None = None) -> dict | None:
     """One size in a fresh child process: its figures with the peak PSS of the tree per phase, and
     the peak PSS of each kind of process in it (python, ffmpeg)."""
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
         proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp]
-                                + (["--trace"] if trace else []),
+                                + (["--trace"] if trace else []) + (["--film", str(film)] if film else []),
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
         peaks = {"render": 0.0, "cut": 0.0}
         done = threading.Event()
 
         def sample():
+            phase = "render"
             while not done.is_set():
                 try:
-                    phase = (Path(tmp) / "phase").read_text()
+                    phase = (Path(tmp) / "phase").read_text() or phase  # empty while being written
                 except OSError:
-                    phase = "render"
+                    pass
                 total, by_kind = tree_memory_mb(proc.pid, kinds=True)
                 peaks[phase] = max(peaks.get(phase, 0.0), total)
                 for kind, mb in by_kind.items():
@@ -179,7 +190,7 @@ def measure(shots: int, keep: Path | None, trace: bool = False) -> dict | None:
         done.set()
         th.join()
         if proc.returncode:
-            print(f"{shots:6d} shots: failed (exit {proc.returncode})", flush=True)
+            print(f"{film or shots} shots: failed (exit {proc.returncode})", flush=True)
             return None
         r = json.loads(out.strip().splitlines()[-1])
         r["pss_render"], r["pss_cut"] = peaks["render"], peaks["cut"]
@@ -210,17 +221,18 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="folder for the temporary work (default: the system's)")
     ap.add_argument("--json", action="store_true", help="one JSON object per size instead of a line")
     ap.add_argument("--trace", action="store_true", help="trace Python's allocations too (tracemalloc; slower)")
+    ap.add_argument("--film", type=Path, help="measure this storyboard (on the animatic) instead of the sizes")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.one:
+    if args.one is not None:
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(one(args.one, args.dir, args.trace)))
+        print(json.dumps(one(args.one, args.dir, args.trace, args.film)))
         return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr, flush=True)
     failed = False
-    for n in args.shots:
-        r = measure(n, args.keep, args.trace)
+    for n in [0] if args.film else args.shots:
+        r = measure(n, args.keep, args.trace, args.film and args.film.resolve())
         failed |= r is None
         if r is not None:
             print(json.dumps(r), flush=True) if args.json else show(r)

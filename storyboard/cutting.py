@@ -23,7 +23,7 @@ from storyboard.errors import MediaError
 from storyboard.exports import editorial, handoff, subtitles
 from storyboard.exports.record import (STATE, digest as _digest, file_sign as _file_sign, read_state as _read_state,
                                        record as _record, unchanged as _unchanged, write_if_changed as _write_if_changed)
-from storyboard.media import assemble, clips, stems
+from storyboard.media import assemble, clips, memory, stems
 from storyboard.media.ffmpeg import ConcatEntry, Script, concat_script, exe, run
 from storyboard.media.probe import index, probe
 from storyboard.model.jobs import Entry, Outcome, Rendered
@@ -159,6 +159,7 @@ def make(loaded: Loaded, outcomes: dict[str, Outcome], out_dir: Path, loudness: 
     that shapes it (the clips' digests, the timeline, the music, the levels asked, the code that
     makes it) is the one recorded when it was last written, and its files are still as written: a
     re-run with nothing changed rewrites nothing."""
+    memory.lean()  # the threads share two arenas (media/memory.py)
     sb = loaded.storyboard
     fps, width, height = sb.defaults.fps, sb.defaults.width, sb.defaults.height
     out_dir.mkdir(parents=True, exist_ok=True)

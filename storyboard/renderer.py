@@ -21,9 +21,9 @@ from typing import Callable
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.errors import (AmbiguousSubmission, BackendUnusable, BudgetExceeded, MediaError, QuotaError,
                                ShotBlocked, StoryboardError)
-from storyboard.media import clips
+from storyboard.media import clips, memory
 from storyboard.media.ffmpeg import run as run_ffmpeg
-from storyboard.media.probe import audio_samples, decodes, probe
+from storyboard.media.probe import audio_samples, decodes, packets, probe
 from storyboard.model.jobs import Entry, GroupRequest, Plan, RenderJob, Event, Outcome
 from storyboard.stages.grouping import boundaries
 from storyboard.stages.planner import part_key
@@ -36,15 +36,17 @@ FATAL = (QuotaError, BackendUnusable)  # no other shot can work either: the run 
 
 
 def verify_clip(path: Path, job: RenderJob, exact: bool, last_frame: Path | None,
-                makes_sound: bool = True) -> tuple[list[str], dict]:
+                makes_sound: bool = True, house_encoded: bool = False) -> tuple[list[str], dict]:
     """A clip enters the cache only if it decodes and has the length and picture asked for.
-    The same decode leaves its last frame (for a continuous shot after it) in `last_frame`.
+    The same decode leaves its last frame (for a continuous shot after it) in `last_frame`. A clip
+    the house encoder made on this machine (`house_encoded`: the animatic's, which brings its own
+    last frame) is not a download to distrust: its frames are counted by their packets.
     Returns warnings, and the verified frame and sample counts (recorded with the entry)."""
     shot = job.shot
     info = probe(path)
     if not info.has_video:
         raise MediaError(f"shot '{shot.id}': the clip has no video stream")
-    n = decodes(path, last_frame, shot.dimensions)
+    n = packets(path) if house_encoded and last_frame is None else decodes(path, last_frame, shot.dimensions)
     want = to_frames(shot.duration, shot.fps)
     warnings = []
     if exact:
@@ -90,6 +92,7 @@ class Renderer:
         self.on_event(Event(shot, state, percent, message, self.clock() - self.t0, self.budget.spent))
 
     def run(self) -> dict[str, Outcome]:
+        memory.lean()  # the threads share two arenas, trimmed after each shot (media/memory.py)
         outcomes: dict[str, Outcome] = {}
         damaged: dict[str, str] = {}  # shot -> what was wrong with its cached clip (moved aside)
         pending = list(self.plan.jobs)
@@ -118,6 +121,8 @@ class Renderer:
             else:
                 self.emit(sid, "queued", 0)
         todo = [j for j in pending if j.shot.id not in outcomes]
+        self.backend.ahead([j for j in todo if not (j.twin_of or j.follower)],
+                           lambda sid, state: self.emit(sid, state, 0 if state == "queued" else None))
         running: dict[Future, RenderJob] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency + 2, thread_name_prefix="render")
         try:
@@ -175,6 +180,7 @@ class Renderer:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        memory.give_back(always=True)  # the cut starts from what the run holds, not from what its busiest moment left
         return {j.shot.id: outcomes[j.shot.id] for j in self.plan.jobs}
 
     def _told(self, outcome: Outcome) -> None:
@@ -193,7 +199,8 @@ class Renderer:
             return f"it cannot be read ({e.strerror or e})"
         if problem is None and not entry.sealed:
             try:
-                _, counts = verify_clip(entry.clip, job, self.backend.caps.exact_duration, None, False)
+                _, counts = verify_clip(entry.clip, job, self.backend.caps.exact_duration, None, False,
+                                        self.backend.caps.house_encoded)
             except (MediaError, OSError) as e:
                 return str(e)
             with contextlib.suppress(OSError):  # a read-only shared cache: served, checked again next time
@@ -380,6 +387,7 @@ class Renderer:
         finally:
             self._release(held)
             purse.close(unclear=outcome is not None and isinstance(outcome.error, AmbiguousSubmission))
+            memory.give_back()  # what the shot's drawing and sound freed goes back to the system
         outcome.spent, outcome.unconfirmed = round(purse.spent, 4), round(purse.unconfirmed, 4)
         outcome.spent_earlier = round(outcome.spent_earlier + purse.earlier, 4)
         return outcome
@@ -412,7 +420,7 @@ class Renderer:
             caps = self.backend.caps
             own_last = result.last_frame is not None and result.last_frame.is_file()
             warnings, counts = verify_clip(result.clip, job, caps.exact_duration, None if own_last else staging / "last.png",
-                                           caps.model(job.shot.model)[1].makes_sound)
+                                           caps.model(job.shot.model)[1].makes_sound, caps.house_encoded)
             if own_last and result.last_frame != staging / "last.png":
                 shutil.move(result.last_frame, staging / "last.png")
             warnings += list(result.warnings)

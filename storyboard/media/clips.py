@@ -12,6 +12,8 @@ from storyboard.media.ffmpeg import SAFE, Command, compile, run, safe_path, time
 
 RATE = 48_000
 X264_PRESET = "ultrafast"  # measured here: drawn panels encode fastest this way; see bench/animatic.py
+X264_QP = 23  # a constant quantiser, not crf 23: crf gave flat drawings QP 13 (large, slow to encode: a fifth of
+# x264's time) and holds the same picture init QP (23), so the stream parameters match
 # output options (ffmpeg-python keyword arguments)
 AUDIO = {"c:a": "aac", "b:a": "160k", "ar": RATE, "ac": 2}
 BITEXACT = {"map_metadata": -1, "fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact"}
@@ -19,13 +21,13 @@ BITEXACT = {"map_metadata": -1, "fflags": "+bitexact", "flags:v": "+bitexact", "
 
 def video_codec(fps: int) -> dict:
     """The house video format: H.264 yuv420p, no B-frames, a key frame every second (cheap smart cuts)."""
-    return {"c:v": "libx264", "preset": X264_PRESET, "crf": 23, "pix_fmt": "yuv420p", "profile:v": "high",
+    return {"c:v": "libx264", "preset": X264_PRESET, "qp": X264_QP, "pix_fmt": "yuv420p", "profile:v": "high",
             "bf": 0, "g": fps, "keyint_min": fps, "sc_threshold": 0, "r": fps}
 
 
 def house_signature(width: int, height: int, fps: int) -> str:
     """Clips with this signature join by stream copy: same size, rate and encoder settings."""
-    return f"h264-high-bf0-g{fps}-{X264_PRESET}-crf23/{width}x{height}@{fps}/aac{RATE}s2"
+    return f"h264-high-bf0-g{fps}-{X264_PRESET}-qp{X264_QP}/{width}x{height}@{fps}/aac{RATE}s2"
 
 
 def source(path: Path, **options):

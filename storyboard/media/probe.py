@@ -94,16 +94,30 @@ def index(path: Path, fps: int) -> VideoIndex:
     return VideoIndex(frames, tuple(sorted(keys)))
 
 
+def packets(path: Path) -> int:
+    """The video frames of a clip encoded here, counted by their packets (one a frame, nothing
+    decoded); MediaError if the file cannot be read."""
+    import av
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
+            v = c.streams.video[0]
+            for s in c.streams:
+                s.discard = av.stream.Discard.default if s is v else av.stream.Discard.all
+            return sum(1 for pkt in c.demux(v) if pkt.size)
+    except (av.error.FFmpegError, OSError, IndexError) as e:
+        raise MediaError(f"{path.name}: cannot read the media ({e})") from None
+
+
 def decodes(path: Path, last_frame_png: Path | None = None, size: tuple[int, int] | None = None) -> int:
     """Decode every video frame; the count, or MediaError if the file is broken. The last frame
-    is saved as a PNG (fitted to `size`, letterboxed) when asked: one pass does both."""
+    is saved as a PNG (fitted to `size`, letterboxed) when asked: one pass does both. One thread:
+    shots are verified side by side, and frame threads cost a quarter more CPU for the same frames."""
     import av
     n = 0
     last = None
     try:
         with av.open(str(path), options={"protocol_whitelist": "file"}) as c:
             stream = c.streams.video[0]
-            stream.thread_type = "AUTO"
             for frame in c.decode(stream):
                 n += 1
                 last = frame

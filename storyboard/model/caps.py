@@ -94,6 +94,7 @@ class BackendCaps(BaseModel):
     any_size: bool = False  # makes any frame size
     any_model: bool = False  # stands in for whatever model the storyboard names
     draws_references: bool = False  # every reference is drawn into the picture; none is sent as a first frame
+    house_encoded: bool = False  # its clips are encoded on this machine by the house encoder: frames counted, not decoded
     poll_seconds: float = 5.0  # between status checks of a remote job
     job_timeout_seconds: float = 3600.0  # a job not finished by then is given up (and re-attached next run)
     submit_attempts: int = 5  # creates retried only when the provider surely made nothing (429, reconciled)

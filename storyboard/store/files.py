@@ -277,63 +277,79 @@ def mark_output_folder(folder: Path, names: list[str], exact: bool = False, lega
 
 
 # -- one request at a time, across processes and machines ------------------------------------------
-class RequestLock:
-    """An exclusive lock on a file in a shared folder, held by one process on one machine at a time.
+class Claim:
+    """One process's hold on a request, wherever the hold lives (a file in a shared folder: RequestLock;
+    an object in a bucket: store.shared.ObjectClaim), with one set of rules:
+    - taken by an exclusive create: one of any number of processes, on any machines, wins;
+    - the hold names its owner (host, pid, a nonce) and a heartbeat counter the owner rewrites every
+      `beat` seconds, only over the version it last wrote: finding another's there means it was
+      taken over (`lost`); a store that does not answer is tried again until a waiter could judge
+      the hold stale;
+    - a waiter judges it stale when its owner is a dead process on the waiter's machine (after
+      `dead_grace` seconds, for a request the dead process may still have in flight), or when it
+      has watched the version stay the same for `stale_after` seconds of its own clock (no clocks
+      are compared across machines);
+    - a stale hold is taken over by a swap on exactly the version judged stale, so of two takers
+      one wins, and a beat that lands meanwhile keeps the owner's;
+    - released by removing our own version only.
+    A subclass says how to create, read, swap, rewrite and remove; the waiting is here."""
 
-    Chosen to work where teams keep a shared cache (NFS, SMB) as well as on a local disk:
-    - taken by creating the lock file with O_CREAT|O_EXCL, which is atomic on local file systems,
-      on NFSv3/v4 (an exclusive CREATE at the server) and on SMB (a create-new disposition);
-      flock/fcntl locks are not: flock is local-only on some NFS and SMB clients, fcntl locks
-      need lockd (a `nolock` mount silently makes them local) or the client's byte-range support
-      (`nobrl`), and both are per process, so threads of one process would share them. A lock
-      that silently is not one is worse than none;
-    - the file names its owner (host, pid, a nonce) and carries a heartbeat counter the owner
-      rewrites every `beat` seconds; a waiter takes the lock over when the owner is a dead process
-      on its own machine, or when it has watched the content stay the same for `stale_after`
-      seconds of its own clock (so no clocks are compared across machines, and NFS attribute
-      caching cannot fake a beat: the content is read after an open, which revalidates);
-    - a takeover renames the stale file aside (one rename wins), checks it moved the very content
-      it judged stale, and otherwise puts it back: a live owner is never robbed by two waiters
-      racing."""
-
-    def __init__(self, path: Path, beat: float = 2.0, stale_after: float = 30.0, poll: float = 0.2):
-        self.path = Path(path)
-        self.beat, self.stale_after, self.poll = beat, stale_after, poll
+    def __init__(self, beat: float = 2.0, stale_after: float = 30.0, poll: float = 0.2, dead_grace: float = 0.0):
+        self.beat, self.stale_after, self.poll, self.dead_grace = beat, stale_after, poll, dead_grace
         self.nonce = uuid.uuid4().hex
-        self.lost = False  # set if another process displaced this lock while it was held
+        self.lost = False  # set if another process displaced this hold while it was held
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: bytes | None = None
+        self._seen: Any = None
         self._seen_at = 0.0
+        self._dead_since: float | None = None
 
-    def _content(self, count: int) -> bytes:
-        doc = json.dumps({"host": HOST, "tag": HOST_TAG, "pid": os.getpid(), "nonce": self.nonce, "beat": count,
-                          "since": time.time()})
-        return doc.encode().ljust(384)  # the same length every beat: a rewrite never leaves a tail
-
+    # -- what a subclass provides ------------------------------------------------------------------
     def _create(self, data: bytes) -> bool:
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        return True
+        """Create the hold with `data` if there is none: True when it is now ours."""
+        raise NotImplementedError
+
+    def _read(self) -> tuple[bytes, Any] | None:
+        """The hold's content and version; None when there is none; version None: unreadable now."""
+        raise NotImplementedError
+
+    def _swap(self, data: bytes, version: Any) -> bool:
+        """Take over the hold seen as `version`, only if it is still that: True when it is now ours
+        (False: another taker won, the owner beat, or it is free to be created anew)."""
+        raise NotImplementedError
+
+    def _rewrite(self, count: int) -> bool:
+        """The heartbeat's write over our own version: False when the hold is no longer ours; OSError
+        when the store does not answer."""
+        raise NotImplementedError
+
+    def _remove(self, version: Any) -> bool:
+        """Remove the hold if it is still `version`: True when it is gone."""
+        raise NotImplementedError
+
+    def _mine(self) -> Any:
+        """Our version of the hold, to release it; None when it is not ours (any more)."""
+        raise NotImplementedError
+
+    # -- the rules ---------------------------------------------------------------------------------
+    def _content(self, count: int) -> bytes:
+        return json.dumps({"host": HOST, "tag": HOST_TAG, "pid": os.getpid(), "nonce": self.nonce, "beat": count,
+                           "since": time.time()}).encode()
 
     def acquire(self, cancelled: threading.Event | None = None, waiting: Callable[[], None] = lambda: None) -> None:
-        """Block until the lock is ours. `waiting` is called once if it is not free at first;
+        """Block until the hold is ours. `waiting` is called once if it is not free at first;
         `cancelled` set (Ctrl-C) makes the wait end with KeyboardInterrupt."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         told = False
         while True:
             if self._create(self._content(0)):
-                self._thread = threading.Thread(target=self._heartbeat, name="lock-heartbeat", daemon=True)
-                self._thread.start()
-                return
-            if self._stale():
-                self._take_over()
+                return self._won()
+            got = self._read()
+            if got is None:
+                continue  # released meanwhile: try again at once
+            if self._stale(*got):
+                if self._swap(self._content(0), got[1]):
+                    return self._won()
+                self._seen = None  # another taker won, the owner beat, or it is free: look again
                 continue
             if not told:
                 told = True
@@ -344,82 +360,154 @@ class RequestLock:
             else:
                 time.sleep(self.poll)
 
-    def _stale(self) -> bool:
-        try:
-            with open(self.path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            return False  # released meanwhile: try again at once
-        except OSError:
-            return False
-        now = time.monotonic()
+    def _won(self) -> None:
+        self._seen, self._dead_since, self.lost = None, None, False
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._heartbeat, name="claim-heartbeat", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _dead_here(data: bytes) -> bool:
+        """Is the owner `data` names a dead process on this machine?"""
         try:
             owner = json.loads(data)
-            if owner.get("tag") == HOST_TAG and not pid_alive(int(owner["pid"])):
-                self._seen = data
-                return True
+            return owner.get("tag") == HOST_TAG and not pid_alive(int(owner["pid"]))
         except (ValueError, KeyError, TypeError, AttributeError):
-            pass  # half written (the owner is creating it), or torn by a beat: alive
-        if data != self._seen:
-            self._seen, self._seen_at = data, now
-            return False
-        return now - self._seen_at >= self.stale_after
+            return False  # half written (the owner is creating it), or torn by a beat: alive
 
-    def _take_over(self) -> None:
-        aside = self.path.with_name(f".{self.path.name}.{owner_tag()}-{uuid.uuid4().hex[:8]}.part")
-        try:
-            os.rename(self.path, aside)
-        except OSError:
-            return  # someone else took it over, or the owner released it
-        try:
-            if aside.read_bytes() != self._seen:  # we moved a live lock (a beat just landed): put it back
-                self._create(aside.read_bytes())
-        finally:
-            with contextlib.suppress(OSError):
-                aside.unlink()
-            self._seen = None
-
-    def clear_if_abandoned(self) -> bool:
-        """Remove the lock file if its owner is a dead process on this machine (the sweep)."""
-        if not self.path.exists() or not self._stale() or self._seen is None:
+    def _stale(self, data: bytes, version: Any) -> bool:
+        if version is None:
+            return False  # unreadable just now: not judged
+        if self._dead_here(data):
+            self._seen = version
+            self._dead_since = self._dead_since or time.monotonic()
+            return time.monotonic() - self._dead_since >= self.dead_grace
+        if version != self._seen:
+            self._seen, self._seen_at = version, time.monotonic()
             return False
-        self._take_over()
-        return not self.path.exists()
+        return time.monotonic() - self._seen_at >= self.stale_after
 
     def _heartbeat(self) -> None:
-        count = 0
+        count, failing_since = 0, None
         while not self._stop.wait(self.beat):
             count += 1
             try:
-                with open(self.path, "r+b") as f:
-                    if json.loads(f.read()).get("nonce") != self.nonce:
-                        self.lost = True
-                        return
-                    f.seek(0)
-                    f.write(self._content(count))
-                    f.flush()
-                    os.fsync(f.fileno())
-            except (OSError, ValueError, AttributeError):
-                self.lost = True
+                ours = self._rewrite(count)
+            except OSError:  # the store did not answer: try again, until a waiter could judge us stale
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > self.stale_after / 2:
+                    self.lost = True
+                    return
+                continue
+            failing_since = None
+            if not ours:
+                self.lost = True  # taken over: whoever holds it now owns the request
                 return
+
+    def clear_if_abandoned(self) -> bool:
+        """Remove the hold if its owner is a dead process on this machine (the sweep)."""
+        got = self._read()
+        return got is not None and got[1] is not None and self._dead_here(got[0]) and self._remove(got[1])
 
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        try:
-            with open(self.path, "rb") as f:
-                mine = json.loads(f.read()).get("nonce") == self.nonce
-        except (OSError, ValueError, AttributeError):
-            mine = False
-        if mine:
+        version = None if self.lost else self._mine()
+        if version is not None:
             with contextlib.suppress(OSError):
-                os.unlink(self.path)
+                self._remove(version)
 
-    def __enter__(self) -> "RequestLock":
+    def __enter__(self) -> "Claim":
         self.acquire()
         return self
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class RequestLock(Claim):
+    """The per-request lock of a cache folder, which may be shared (NFS, SMB) as well as local:
+    - created with O_CREAT|O_EXCL, which is atomic on local file systems, on NFSv3/v4 (an exclusive
+      CREATE at the server) and on SMB (a create-new disposition); flock/fcntl locks are not:
+      flock is local-only on some NFS and SMB clients, fcntl locks need lockd (a `nolock` mount
+      silently makes them local) or the client's byte-range support (`nobrl`), and both are per
+      process, so threads of one process would share them. A lock that silently is not one is
+      worse than none;
+    - its version is its content, read after an open (which revalidates), so NFS attribute caching
+      cannot fake a beat;
+    - a takeover renames the stale file aside (one rename wins), checks it moved the very content
+      it judged stale, and otherwise puts it back; then the lock is created anew.
+    A dead owner's lock on this machine is taken over at once: the next run is someone's later
+    command (a cluster's rescheduled task waits for requests in flight, see ObjectClaim)."""
+
+    def __init__(self, path: Path, beat: float = 2.0, stale_after: float = 30.0, poll: float = 0.2,
+                 dead_grace: float = 0.0):
+        super().__init__(beat, stale_after, poll, dead_grace)
+        self.path = Path(path)
+
+    def _content(self, count: int) -> bytes:
+        return super()._content(count).ljust(384)  # the same length every beat: a rewrite never leaves a tail
+
+    def _create(self, data: bytes) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return True
+
+    def _read(self) -> tuple[bytes, Any] | None:
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return b"", None
+        return data, data
+
+    def _swap(self, data: bytes, version: Any) -> bool:
+        self._remove(version)
+        return False  # free now, or the owner's again: the next round creates it, whoever is first
+
+    def _remove(self, version: Any) -> bool:
+        aside = self.path.with_name(f".{self.path.name}.{owner_tag()}-{uuid.uuid4().hex[:8]}.part")
+        try:
+            os.rename(self.path, aside)
+        except OSError:
+            return False  # someone else took it over, or the owner released it
+        try:
+            moved = aside.read_bytes()
+            if moved != version:  # we moved a live lock (a beat just landed): put it back
+                self._create(moved)
+                return False
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                aside.unlink()
+
+    def _rewrite(self, count: int) -> bool:
+        try:
+            with open(self.path, "r+b") as f:
+                if json.loads(f.read()).get("nonce") != self.nonce:
+                    return False
+                f.seek(0)
+                f.write(self._content(count))
+                f.flush()
+                os.fsync(f.fileno())
+        except (FileNotFoundError, ValueError, AttributeError):
+            return False  # moved aside by a taker, or no lock of ours any more
+        return True
+
+    def _mine(self) -> Any:
+        got = self._read()
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
+            if got is not None and got[1] is not None and json.loads(got[0]).get("nonce") == self.nonce:
+                return got[1]
+        return None

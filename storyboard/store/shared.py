@@ -36,7 +36,7 @@ from typing import Any, Callable
 from storyboard.errors import StoryboardError, UsageError
 from storyboard.model.jobs import Entry
 from storyboard.store.cache import Cache, _clip_fields, check_file, seal_file
-from storyboard.store.files import HOST, HOST_TAG, atomic_write_json, owner_tag, pid_alive, publish, temp_name
+from storyboard.store.files import Claim, atomic_write_json, owner_tag, publish, temp_name
 from storyboard.store.objects import ObjectStore, describe_error, is_object_url, open_store
 
 DEFAULT_LOCAL_LIMIT = 20 * 2**30  # bytes of read-through copies kept on this machine
@@ -90,132 +90,45 @@ def open_cache(url: str | None = None) -> Cache:
 
 # -- one request at a time, across machines, on object storage -------------------------------------
 
-class ObjectClaim:
-    """The per-request lock of a shared bucket, with the local RequestLock's interface and rules.
-
-    - taken by a conditional create of the claim object (If-None-Match: *): one of any number of
-      processes, on any machines, wins;
-    - the object names its owner (host, pid, a nonce) and a heartbeat counter the owner rewrites
-      every `beat` seconds by compare-and-swap on the ETag it last wrote; a beat that fails to
-      match means another process took the claim over (`lost`);
-    - a waiter judges the claim stale when its owner is a dead process on the waiter's machine, or
-      when it has watched the ETag stay the same for `stale_after` seconds of its own clock (no
-      clocks are compared across machines);
-    - a stale claim is taken over by replacing exactly the version judged stale (If-Match): of two
-      takers, one wins; a beat that landed meanwhile makes both lose, and the owner keeps it;
-    - released by deleting exactly our version (If-Match), so a release never removes a claim
-      another process took over."""
+class ObjectClaim(Claim):
+    """The per-request claim in a shared bucket (the rules are Claim's): created with
+    `If-None-Match: *`, its version is the object's ETag; a takeover replaces exactly the version
+    judged stale (`If-Match`), a beat rewrites our own, a release deletes our own. A dead owner's
+    claim waits `dead_grace` seconds before it is taken: a cluster reschedules a killed worker's
+    task at once, and that worker's create may still be in flight at the provider, so the journal's
+    unclear intent is looked up once that job can be listed, not before."""
 
     def __init__(self, store: ObjectStore, key: str, beat: float = 2.0, stale_after: float = 30.0, poll: float = 0.2,
                  dead_grace: float = 5.0):
+        super().__init__(beat, stale_after, poll, dead_grace)
         self.store, self.key = store, key
-        self.beat, self.stale_after, self.poll = beat, stale_after, poll
-        # a dead owner's create may still be in flight at the provider (a worker killed mid-request,
-        # then rescheduled at once): wait this long after seeing it dead, so the journal's unclear
-        # intent is looked up once that job can be listed, not before
-        self.dead_grace = dead_grace
-        self._dead_since: float | None = None
-        self.nonce = uuid.uuid4().hex
-        self.lost = False
         self._etag: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._seen: str | None = None
-        self._seen_at = 0.0
 
-    def _content(self, count: int) -> bytes:
-        return json.dumps({"host": HOST, "tag": HOST_TAG, "pid": os.getpid(), "nonce": self.nonce, "beat": count,
-                           "since": time.time()}).encode()
+    def _create(self, data: bytes) -> bool:
+        self._etag = self.store.create(self.key, data)
+        return self._etag is not None
 
-    def _won(self, etag: str) -> None:
-        self._etag, self._seen, self._dead_since = etag, None, None
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._heartbeat, name="claim-heartbeat", daemon=True)
-        self._thread.start()
+    def _read(self) -> tuple[bytes, Any] | None:
+        return self.store.read(self.key)
 
-    def acquire(self, cancelled: threading.Event | None = None, waiting: Callable[[], None] = lambda: None) -> None:
-        told = False
-        while True:
-            etag = self.store.create(self.key, self._content(0))
-            if etag is not None:
-                return self._won(etag)
-            got = self.store.read(self.key)
-            if got is None:
-                continue  # released meanwhile: try again at once
-            if self._stale(*got):
-                etag = self.store.replace(self.key, self._content(0), got[1])
-                if etag is not None:
-                    return self._won(etag)
-                self._seen = None  # another taker won, or the owner beat: watch again
-                continue
-            if not told:
-                told = True
-                waiting()
-            if cancelled is not None:
-                if cancelled.wait(self.poll):
-                    raise KeyboardInterrupt
-            else:
-                time.sleep(self.poll)
+    def _swap(self, data: bytes, version: Any) -> bool:
+        self._etag = self.store.replace(self.key, data, version)
+        return self._etag is not None
 
-    def _stale(self, data: bytes, etag: str) -> bool:
-        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
-            owner = json.loads(data)
-            if owner.get("tag") == HOST_TAG and not pid_alive(int(owner["pid"])):
-                self._dead_since = self._dead_since or time.monotonic()
-                return time.monotonic() - self._dead_since >= self.dead_grace
-        if etag != self._seen:
-            self._seen, self._seen_at = etag, time.monotonic()
+    def _rewrite(self, count: int) -> bool:
+        etag = self.store.replace(self.key, self._content(count), self._etag or "")
+        if etag is None:
             return False
-        return time.monotonic() - self._seen_at >= self.stale_after
+        self._etag = etag
+        return True
 
-    def _heartbeat(self) -> None:
-        count, failing_since = 0, None
-        while not self._stop.wait(self.beat):
-            count += 1
-            try:
-                etag = self.store.replace(self.key, self._content(count), self._etag or "")
-            except OSError:  # the store did not answer: try again, until a waiter could judge us stale
-                failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since > self.stale_after / 2:
-                    self.lost = True
-                    return
-                continue
-            failing_since = None
-            if etag is None:
-                self.lost = True  # taken over: whoever holds it now owns the request
-                return
-            self._etag = etag
+    def _remove(self, version: Any) -> bool:
+        return self.store.delete(self.key, version)
 
-    def clear_if_abandoned(self) -> bool:
-        """Remove the claim if its owner is a dead process on this machine (the sweep)."""
-        got = self.store.read(self.key)
-        if got is None:
-            return False
-        with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
-            owner = json.loads(got[0])
-            if owner.get("tag") == HOST_TAG and not pid_alive(int(owner["pid"])):
-                return self.store.delete(self.key, got[1])
-        return False
+    def _mine(self) -> Any:
+        etag, self._etag = self._etag, None
+        return etag
 
-    def release(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._etag is not None and not self.lost:
-            with contextlib.suppress(OSError):
-                self.store.delete(self.key, self._etag)
-        self._etag = None
-
-    def __enter__(self) -> "ObjectClaim":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-# -- the cache ---------------------------------------------------------------------------------------
 
 def _doc(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()

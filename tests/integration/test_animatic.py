@@ -290,3 +290,40 @@ def test_the_last_picture_is_the_clips_last_frame_without_text(tmp_path, move):
     clip = video_frames(res.clip)[-1].astype(int)
     picture = (slice(190, 520), slice(0, 1280))  # between the HUD's band and the subtitles
     assert np.abs(last[picture] - clip[picture]).mean() < 3.2, move  # the encoder's loss only
+
+
+def test_hard_cuts_copy_the_animatics_clips_to_the_frame(film, tmp_path):
+    """The animatic encodes in the house format (its signature in the entry), so the cut copies its
+    clips' pictures at hard cuts instead of conforming them: no conformed copy is made, and the
+    cut's picture packets are the clips' own, frame for frame."""
+    import av
+
+    from storyboard.media.clips import house_signature
+    folder = film["duet"].entry.folder
+    prep = storyboard.compile(folder.parents[3] / "film.yaml", backend="animatic")
+    rendered = storyboard.render_shots(prep, cache=Cache(folder.parents[2]))  # all cached
+    result = storyboard.cut(prep, rendered, tmp_path / "out")
+
+    def packets(path):
+        """Each picture's NAL units, without the stream parameters the cut repeats at key frames."""
+        out = []
+        with av.open(str(path)) as c:
+            for p in c.demux(c.streams.video[0]):
+                data, k, units = bytes(p), 0, []
+                while k < len(data):
+                    n = int.from_bytes(data[k:k + 4], "big")
+                    if data[k + 4] & 0x1F not in (7, 8):  # SPS, PPS
+                        units.append(data[k + 4:k + 4 + n])
+                    k += 4 + n
+                if p.size:
+                    out.append(units)
+        return out
+    ids = [s.id for s in prep.shots]
+    for sid in ids:
+        assert film[sid].entry.meta["house"] == house_signature(1280, 720, 24)
+        assert not list(film[sid].entry.folder.glob("house-*.mp4")), f"{sid} was conformed, not copied"
+    cut = packets(result.final)
+    assert len(cut) == sum(round(s.duration * 24) for s in prep.shots)
+    first, second = packets(film[ids[0]].entry.clip), packets(film[ids[1]].entry.clip)
+    assert ids[1] != "b" and cut[:len(first)] == first  # a hard cut: the first shot's packets as encoded
+    assert cut[len(first):len(first) + len(second)] == second

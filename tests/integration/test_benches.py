@@ -19,5 +19,6 @@ def test_scale_bench_runs_at_a_small_size(tmp_path):
     assert r["shots"] == 3 and r["failed"] == 0
     assert r["frames"] == r["timeline"] == 3 * 2 * 24  # the cut is frame-exact
     assert r["pss_render"] > 0 and r["pss_cut"] > 0  # the whole tree was sampled
+    assert r["pss_by_kind"].get("render_python child", 0) > 0  # the voices' process too (shot 1 has a line)
     assert r["render_cpu"] > 0 and r["cut_cpu"] > 0
     assert abs(r["loudness"] - -14.0) <= 0.5 and r["true_peak"] <= -1.0

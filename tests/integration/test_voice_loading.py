@@ -51,3 +51,92 @@ def test_the_voice_model_loads_only_when_a_line_is_voiced(project):
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["import"] == seen["plan"] == seen["render"] == []
     assert "onnxruntime" in seen["voiced"] and "piper" in seen["voiced"] and seen["once"]
+
+
+SPOKEN = """
+version: 1
+characters:
+  ana: {description: a tall woman, voice: low and calm}
+  ben: {description: an old man, voice: gravelly}
+shots:
+  - id: talk
+    duration: 3
+    characters: [ana, ben]
+    action: Ana turns to Ben.
+    dialogue:
+      - ana: "(whispering) Did you hear that?"
+      - ben: It's only the wind.
+  - id: again
+    duration: 2
+    characters: [ben]
+    action: Ben listens.
+    dialogue: [{ben: "It's only the wind."}]
+"""
+
+PROBE_SPOKEN = """
+import json, os, sys
+from pathlib import Path
+import storyboard
+from storyboard.store.cache import Cache
+heavy = ("onnxruntime", "piper", "parselmouth")
+prep = storyboard.compile(Path(sys.argv[1]), backend="animatic")
+made = storyboard.render_shots(prep, cache=Cache(Path(sys.argv[2])))
+def parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[1]
+    except (OSError, IndexError):
+        return None
+children = [d for d in os.listdir("/proc") if d.isdigit() and parent(d) == str(os.getpid())]
+print(json.dumps({"loaded": [m for m in heavy if m in sys.modules], "children": children,
+                  "said": {sid: o.entry.meta["dialogue"] for sid, o in made.outcomes.items()}}))
+"""
+
+
+def test_a_film_s_lines_are_voiced_in_a_child_process_that_has_ended_when_the_render_returns(project):
+    """The voice stack (about 200 MB) never loads in the storyboard process, and its process is gone
+    once the shots are rendered: the cut never runs beside it."""
+    (project / "s.yaml").write_text(SPOKEN)
+    out = subprocess.run([sys.executable, "-c", PROBE_SPOKEN, str(project / "s.yaml"), str(project / "cache")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["loaded"] == [] and seen["children"] == []
+    assert [len(seen["said"][s]) for s in ("talk", "again")] == [2, 1]
+
+
+def test_the_voice_process_says_each_line_with_the_samples_this_process_would():
+    """Voiced ahead in a batch (readings first, then Praat) or one at a time, a line's samples are
+    byte for byte ScratchVoices.speak's: moving the voices out of the process changes no clip."""
+    import numpy as np
+
+    from storyboard.animatic.voices import JOE, ScratchVoices, VoiceProcess, _variant
+    lines = [("(whispering) Did you hear that?", _variant("woman", 1), 1.8, "whispering"),
+             ("It's only the wind.", _variant("old-man", 0), 1.5, ""),
+             ("It's only the wind.", JOE, 2.2, "calm"),
+             ("你好", JOE, 1.0, "")]
+    voices = VoiceProcess()
+    try:
+        voices.speak_all(lines[:3])
+        assert voices._proc is None  # ended once the batch was voiced
+        got = [voices.speak(*line) for line in lines]  # the last one is asked of a new child
+    finally:
+        voices.close()
+    for line, samples in zip(lines, got):
+        want = ScratchVoices.speak(*line)
+        assert samples.dtype == want.dtype and samples.tobytes() == want.tobytes(), line[0]
+    assert np.any(got[0]) and not np.any(got[3])
+
+
+def test_voicing_a_film_ahead_shows_which_shot_is_being_voiced(project):
+    """The lines are voiced before any shot is drawn: the display says so, shot by shot, instead of
+    sitting on "queued" for as long as a long film's lines take."""
+    import storyboard
+    from storyboard.store.cache import Cache
+    (project / "s.yaml").write_text(SPOKEN)
+    events = []
+    prep = storyboard.compile(project / "s.yaml", backend="animatic")
+    storyboard.render_shots(prep, cache=Cache(project / "cache"), progress=lambda e: events.append((e.shot, e.state)))
+    voicing = events.index(("talk", "voicing"))
+    drawn = next(i for i, (_, state) in enumerate(events) if state == "drawing")
+    assert events[voicing:drawn] == [("talk", "voicing"), ("talk", "queued"), ("again", "voicing"), ("again", "queued")]

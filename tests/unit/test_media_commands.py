@@ -51,10 +51,11 @@ def test_animatic_cmd_escapes_expressions_and_keeps_the_house_format():
     rig = camera.rig("handheld", 48, 1280, 720, FPS)
     layers = [camera.Layer(X / "hud.rgba", 2, 4, size=(1280, 200)),
               camera.Layer(X / "it's, [odd]; name.png", 0, 100, camera.between(0.5, 1.5))]
-    cmd = camera.animatic_cmd(camera.Layer(X / "world.rgb", size=(1356, 760), pix_fmt="rgb24"), rig, X / "sound.wav",
-                              X / "clip.mp4", 1280, 720, FPS, 48, text_layers=layers, opening=X / "prev.png")
+    cmd = camera.animatic_cmd(camera.Layer(X / "world.rgb", size=(1356, 760), pix_fmt="rgb24"), rig, X / "sound.pcm",
+                              X / "clip.mp4", 1280, 720, FPS, 48, text_layers=layers,
+                              opening=camera.Layer(X / "prev.rgb", size=(1280, 720), pix_fmt="rgb24"))
     assert_graph_by_file(cmd)
-    assert inputs(cmd) == ["/x/world.rgb", "/x/prev.png", "/x/hud.rgba", "/x/it's, [odd]; name.png", "/x/sound.wav"]
+    assert inputs(cmd) == ["/x/world.rgb", "/x/prev.rgb", "/x/hud.rgba", "/x/it's, [odd]; name.png", "/x/sound.pcm"]
     world = flat(cmd)[:flat(cmd).index("/x/world.rgb")]  # drawn pixels, raw: nothing to compress or decode
     opt = lambda o: world[world.index(o) + 1]  # noqa: E731
     assert (opt("-f"), opt("-pix_fmt"), opt("-s")) == ("rawvideo", "rgb24", "1356x760")
@@ -62,8 +63,11 @@ def test_animatic_cmd_escapes_expressions_and_keeps_the_house_format():
     # commas inside an option value are escaped for the graph parser; the file names never enter the graph
     assert "between(t\\,0.500\\,1.500)" in graph and "lt(n" not in graph  # text stays to the last frame
     assert "odd" not in graph and "loop=loop=47:size=1:start=0" in graph
+    # the previous shot's picture is read once and held for the dissolve's 12 frames, not decoded per frame
+    assert "loop=loop=11:size=1:start=0" in graph and "-loop" not in flat(cmd)
+    assert value(cmd, "-filter_complex_threads") == "1" and value(cmd, "-qp") == "23" and "-crf" not in flat(cmd)
     assert value(cmd, "-g") == "24" and value(cmd, "-bf") == "0" and value(cmd, "-sc_threshold") == "0"
-    out_opts = flat(cmd)[flat(cmd).index("/x/sound.wav") + 1:]  # the output's options (the opening has its own -t)
+    out_opts = flat(cmd)[flat(cmd).index("/x/sound.pcm") + 1:]  # the output's options (the opening has its own -t)
     assert out_opts[out_opts.index("-t") + 1] == "2.000000"
     assert value(cmd, "-frames:v") == "48" and value(cmd, "-threads") == "1"
     assert value(cmd, "-c:a") == "aac" and value(cmd, "-ar") == "48000"
