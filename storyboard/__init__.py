@@ -15,28 +15,39 @@ or in one call, locked and checked like the command line (options as a RenderOpt
 Errors are subclasses of storyboard.StoryboardError (see storyboard.errors for the tree).
 """
 
-from storyboard.errors import (AmbiguousSubmission, BackendError, BackendUnusable, BudgetExceeded, Diagnostic,
-                               FormatError, Locked, MediaError, QuotaError, RetriesExhausted, ShotBlocked,
-                               SpendNotConfirmed, Stop, StoryboardError, UsageError)
-from storyboard.displays import RichProgress, TqdmProgress
-from storyboard.model.jobs import Event, Outcome, Plan, Prepared, Rendered, RenderJob
-from storyboard.model.loaded import Loaded
-from storyboard.model.options import RenderOptions
-from storyboard.pipeline import cut, plan, render, render_shots, prepare as compile  # noqa: A001 - the format's verb
-from storyboard.progress import Progress
-from storyboard.store.cache import Cache
-from storyboard.stages.loader import load, loads
-
 __version__ = "0.1.0"
+
+# Each public name is imported from its module when first asked for: `import storyboard` stays light,
+# and so does any process that needs one part only (the voices' child process imports
+# storyboard.animatic.voices, and with eager imports paid for the whole pipeline: 0.4 CPU-s a render).
+_WHERE = {
+    **{name: "storyboard.errors" for name in (
+        "AmbiguousSubmission", "BackendError", "BackendUnusable", "BudgetExceeded", "Diagnostic", "FormatError",
+        "Locked", "MediaError", "QuotaError", "RetriesExhausted", "ShotBlocked", "SpendNotConfirmed", "Stop",
+        "StoryboardError", "UsageError")},
+    "RichProgress": "storyboard.displays", "TqdmProgress": "storyboard.displays",
+    **{name: "storyboard.model.jobs" for name in ("Event", "Outcome", "Plan", "Prepared", "Rendered", "RenderJob")},
+    "Loaded": "storyboard.model.loaded", "RenderOptions": "storyboard.model.options",
+    "cut": "storyboard.pipeline", "plan": "storyboard.pipeline", "render": "storyboard.pipeline",
+    "render_shots": "storyboard.pipeline", "compile": "storyboard.pipeline",  # pipeline.prepare: the format's verb
+    "Progress": "storyboard.progress", "Cache": "storyboard.store.cache", "CutResult": "storyboard.cutting",
+    "load": "storyboard.stages.loader", "loads": "storyboard.stages.loader",
+}
 
 
 def __getattr__(name: str):
-    """CutResult comes with the cut's media stack: imported when first asked for, so `import storyboard`
-    (and the command line's start) stays light."""
-    if name == "CutResult":
-        from storyboard.cutting import CutResult
-        return CutResult
-    raise AttributeError(f"module 'storyboard' has no attribute {name!r}")
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'storyboard' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(module), "prepare" if name == "compile" else name)
+    globals()[name] = value  # asked once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "load", "loads", "compile", "plan", "render_shots", "cut", "render",
