@@ -379,7 +379,6 @@ class Claim:
         if version is None:
             return False  # unreadable just now: not judged
         if self._dead_here(data):
-            self._seen = version
             self._dead_since = self._dead_since or time.monotonic()
             return time.monotonic() - self._dead_since >= self.dead_grace
         if version != self._seen:
