@@ -293,8 +293,10 @@ def handoff_exports(loaded: Loaded, outcomes: dict[str, Outcome], tl: Timeline, 
     edits_key = editorial.shaped_by(tl, sb.title, shots, bed)
     if not (shaped and _unchanged(state, "editorial", edits_key, edits)):
         otl = editorial.build_otio(tl, sb.title, shots, bed)
-        for name, text in editorial.exports(otl, tl.width, tl.height).items():
+        for name, text in editorial.each_export(otl, tl.width, tl.height):
             _write_if_changed(out_dir / name, text)
+            del text  # not held while the next one is made
+        del otl
         if shaped:
             _record(state, "editorial", edits_key, edits)
             atomic_write_json(out_dir / STATE, state)

@@ -13,9 +13,11 @@ Pure: paths arrive as the exports should write them."""
 
 from __future__ import annotations
 
+import collections
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import opentimelineio as otio
 
@@ -244,8 +246,8 @@ def to_fcp_xml(otl: otio.schema.Timeline, width: int, height: int, sample_rate: 
     places where the adapter's output strays from FCP 7's (a doubled rate, clip durations,
     point markers)."""
     fps = int(otl.duration().rate)
-    root = ET.fromstring(otio.adapters.write_to_string(otl.deepcopy(), adapter_name="fcp_xml"))
-    for el in root.iter():  # drop the adapter's pretty-printing; indented again below
+    root = _fcp_tree(otl)
+    for el in root.iter():  # no whitespace-only text (as the adapter's pretty-printing read back had none)
         if el.text is not None and not el.text.strip():
             el.text = None
         if el.tail is not None and not el.tail.strip():
@@ -292,6 +294,23 @@ def to_fcp_xml(otl: otio.schema.Timeline, width: int, height: int, sample_rate: 
             + ET.tostring(root, encoding="unicode") + "\n")
 
 
+def _fcp_tree(otl: otio.schema.Timeline) -> ET.Element:
+    """The FCP 7 XML adapter's element tree of a timeline, built as its `write_to_string` builds it,
+    without the step that ends it: a round trip through minidom to pretty-print the text, which
+    held a DOM of the whole document at once (~65 KB a shot: 95 MB of a 1,500-shot cut's memory,
+    and half the export's CPU), only for the text to be parsed and indented again here. The writer
+    only reads the timeline, so it is given the timeline itself, not a copy (another 10 KB a shot).
+    tests/unit/test_editorial.py checks both against the adapter's own output."""
+    adapter = otio.adapters.from_name("fcp_xml").module()
+    root = ET.Element("xmeml", version="4")
+    project = ET.SubElement(root, "project")
+    ET.SubElement(project, "name").text = otl.name
+    children = ET.SubElement(project, "children")
+    whole = otio.opentime.TimeRange(start_time=otl.global_start_time, duration=otl.duration())
+    children.append(adapter._build_sequence_for_timeline(otl, whole, collections.defaultdict(dict)))
+    return root
+
+
 def _el(tag: str, text: str | None = None, *children: ET.Element) -> ET.Element:
     e = ET.Element(tag)
     e.text = text
@@ -328,9 +347,17 @@ def _complete_transition(t: ET.Element, kind: str) -> None:
 NAMES = ("timeline.otio", "final.edl", "final.xml")  # what `exports` writes, in the output folder
 
 
+def each_export(otl: otio.schema.Timeline, width: int, height: int) -> Iterator[tuple[str, str]]:
+    """Every editor file by its name in the output folder, one at a time: written as it comes, only
+    one file's text is held at once (the OTIO JSON is 5.6 KB a shot)."""
+    yield NAMES[0], to_otio_json(otl)
+    yield NAMES[1], to_edl(otl)
+    yield NAMES[2], to_fcp_xml(otl, width, height)
+
+
 def exports(otl: otio.schema.Timeline, width: int, height: int) -> dict[str, str]:
     """Every editor file by its name in the output folder."""
-    return dict(zip(NAMES, (to_otio_json(otl), to_edl(otl), to_fcp_xml(otl, width, height))))
+    return dict(each_export(otl, width, height))
 
 
 def shaped_by(tl: Timeline, title: str, shots: list[ShotClip], music: Bed | None = None) -> str:

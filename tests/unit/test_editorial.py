@@ -233,6 +233,27 @@ def test_fcp_xml_is_strict_xml_with_a_complete_format():
     assert len(seq.findall("./media/video/track")) == 1 and len(seq.findall("./media/audio/track")) == 2
 
 
+def test_fcp_xml_is_built_from_the_adapters_own_tree_without_a_dom_of_the_whole_file(monkeypatch):
+    """The adapter's elements, taken before its minidom pretty-printing (which held ~65 KB a shot
+    at once): the same document as its public write_to_string, and no DOM is built on the way."""
+    _, otl = film()
+    adapter = ET.fromstring(otio.adapters.write_to_string(otl, adapter_name="fcp_xml"))
+    for el in adapter.iter():
+        el.text = el.text if el.text and el.text.strip() else None
+        el.tail = None
+    ours = editorial._fcp_tree(otl)
+    for el in ours.iter():
+        el.text = el.text if el.text and el.text.strip() else None
+    assert ET.tostring(ours, encoding="unicode") == ET.tostring(adapter, encoding="unicode")
+
+    import xml.dom.minidom
+
+    def no_dom(*a, **k):
+        raise AssertionError("the whole document was parsed into a DOM")
+    monkeypatch.setattr(xml.dom.minidom, "parseString", no_dom)
+    ET.fromstring(editorial.to_fcp_xml(otl, 1280, 720).encode())
+
+
 def test_fcp_xml_fades_are_cross_dissolves_to_and_from_black():
     tl, otl = film()
     root = ET.fromstring(editorial.to_fcp_xml(otl, 1280, 720).encode())
