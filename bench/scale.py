@@ -3,10 +3,14 @@ process tree (python and every ffmpeg it runs at once, as PSS), for 150, 500 and
 
     python bench/scale.py [--shots 150 500 1500] [--keep DIR]
     python bench/scale.py --film examples/screenplay/ferry.yaml     # a storyboard of your own instead
+    python bench/scale.py --shots 1500 --cache /tmp/scale-cache      # keep the clips: the next run cuts only
 
 Each size runs in a fresh child process (a fresh cache: every shot is rendered), sampled every 50 ms
 from /proc, for the render and the cut apart; the cut's milliseconds per shot should stay flat as the
-film grows.
+film grows. With `--cache DIR` the clips are rendered into DIR (one storyboard and cache per size) and
+kept: a later run with the same DIR finds every shot there, renders nothing, and measures the cut alone
+(made afresh every time, into a new folder), which is how to work on the cut's memory and time without
+waiting for 1,500 shots to render again. Its render figures are then those of a cached run.
 A 1,500-shot run takes many minutes on a loaded machine; run it in the background."""
 
 from __future__ import annotations
@@ -60,10 +64,14 @@ def top_python(limit: int = 8) -> list[str]:
             f"{st.traceback[0].lineno}" for st in stats[:limit]]
 
 
-def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None) -> dict:
+def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None, cache: Path | None = None) -> dict:
     """Render and cut in this process; the figures as a dict (the parent adds the memory). With
-    `trace`, Python's own allocations are traced (tracemalloc: slower) and the largest reported."""
-    os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
+    `trace`, Python's own allocations are traced (tracemalloc: slower) and the largest reported.
+    With `cache`, the storyboard and the clips are kept there (see --cache)."""
+    if cache is not None and film is None:
+        cache = cache / f"scale{shots}"
+        cache.mkdir(parents=True, exist_ok=True)
+    os.environ["STORYBOARD_CACHE"] = str((cache or folder) / "cache")
     if trace:
         import tracemalloc
         tracemalloc.start()
@@ -73,7 +81,7 @@ def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None)
     from storyboard.store.cache import Cache
     from storyboard.pipeline import make_plan, prepare
     from storyboard.renderer import Renderer
-    path = film or folder / f"scale{shots}.yaml"
+    path = film or (cache or folder) / f"scale{shots}.yaml"
     if film is None:
         path.write_text(storyboard_yaml(shots))
     prep = prepare(path, "animatic")
@@ -161,12 +169,14 @@ def tree_memory_mb(root: int, kinds: bool = False):
     return (total / 1024, by_kind) if kinds else total / 1024
 
 
-def measure(shots: int, keep: Path | None, trace: bool = False, film: Path | None = None) -> dict | None:
+def measure(shots: int, keep: Path | None, trace: bool = False, film: Path | None = None,
+            cache: Path | None = None) -> dict | None:
     """One size in a fresh child process: its figures with the peak PSS of the tree per phase, and
     the peak PSS of each kind of process in it (python, ffmpeg)."""
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
         proc = subprocess.Popen([sys.executable, __file__, "--one", str(shots), "--dir", tmp]
-                                + (["--trace"] if trace else []) + (["--film", str(film)] if film else []),
+                                + (["--trace"] if trace else []) + (["--film", str(film)] if film else [])
+                                + (["--cache", str(cache)] if cache else []),
                                 stdout=subprocess.PIPE, text=True, cwd=ROOT)
         peaks = {"render": 0.0, "cut": 0.0}
         done = threading.Event()
@@ -222,17 +232,18 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="one JSON object per size instead of a line")
     ap.add_argument("--trace", action="store_true", help="trace Python's allocations too (tracemalloc; slower)")
     ap.add_argument("--film", type=Path, help="measure this storyboard (on the animatic) instead of the sizes")
+    ap.add_argument("--cache", type=Path, help="keep the rendered clips in this folder: a later run cuts only")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(one(args.one, args.dir, args.trace, args.film)))
+        print(json.dumps(one(args.one, args.dir, args.trace, args.film, args.cache)))
         return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr, flush=True)
     failed = False
     for n in [0] if args.film else args.shots:
-        r = measure(n, args.keep, args.trace, args.film and args.film.resolve())
+        r = measure(n, args.keep, args.trace, args.film and args.film.resolve(), args.cache and args.cache.resolve())
         failed |= r is None
         if r is not None:
             print(json.dumps(r), flush=True) if args.json else show(r)
