@@ -102,9 +102,9 @@ def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None,
         tracemalloc.reset_peak()
     failed = [sid for sid, o in outcomes.items() if o.entry is None]
     (folder / "phase").write_text("cut")
-    t, c = time.perf_counter(), cpu_seconds()
+    t, c, own = time.perf_counter(), cpu_seconds(), cpu_seconds(children=False)
     result = cutting.make(prep.loaded, outcomes, folder / "out")
-    cut_s, cut_cpu = time.perf_counter() - t, cpu_seconds() - c
+    cut_s, cut_cpu, cut_own = time.perf_counter() - t, cpu_seconds() - c, cpu_seconds(children=False) - own
     if trace:
         traced["cut_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         traced["after_cut"] = top_python()
@@ -113,16 +113,17 @@ def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None,
         frames = sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
     import resource
     return {"shots": shots, "render": render, "cut": cut_s, "render_cpu": render_cpu, "cut_cpu": cut_cpu,
+            "cut_cpu_python": cut_own,
             "failed": len(failed), "frames": frames,
             "timeline": result.timeline.total_frames, "python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "loudness": result.loudness, "true_peak": result.true_peak, **traced}
 
 
-def cpu_seconds() -> float:
+def cpu_seconds(children: bool = True) -> float:
     """CPU-seconds of this process and every child it has waited for (every ffmpeg run to its end):
-    steadier than wall time on a shared machine."""
+    steadier than wall time on a shared machine. Without `children`, this process's own."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return t.user + t.system + ((t.children_user + t.children_system) if children else 0.0)
 
 
 def tree_memory_mb(root: int, kinds: bool = False):
@@ -212,7 +213,8 @@ def show(r: dict) -> None:
     shots = r["shots"]
     exact = "exact" if r["frames"] == r["timeline"] else f"{r['frames']} frames of {r['timeline']}"
     print(f"{shots:6d} shots  render {r['render']:7.1f}s ({r['render_cpu']:7.1f} CPU-s)  cut {r['cut']:6.1f}s "
-          f"({r['cut_cpu']:6.1f} CPU-s, {1000 * r['cut_cpu'] / shots:5.1f} CPU-ms/shot)  "
+          f"({r['cut_cpu']:6.1f} CPU-s, {1000 * r['cut_cpu'] / shots:5.1f} CPU-ms/shot, "
+          f"{1000 * r.get('cut_cpu_python', 0.0) / shots:4.1f} of them in python)  "
           f"peak PSS of the tree: render {r['pss_render']:4.0f} MB, cut {r['pss_cut']:4.0f} MB "
           f"(python alone {r['python_mb']:.0f} MB)  "
           f"{r['loudness']:.1f} LUFS {r['true_peak']:+.1f} dBTP  {r['failed']} failed, frames {exact}", flush=True)
