@@ -64,6 +64,7 @@ def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None)
     """Render and cut in this process; the figures as a dict (the parent adds the memory). With
     `trace`, Python's own allocations are traced (tracemalloc: slower) and the largest reported."""
     os.environ["STORYBOARD_CACHE"] = str(folder / "cache")
+    os.environ.pop("STORYBOARD_VOICE_CACHE", None)  # every line voiced, as on a first render
     if trace:
         import tracemalloc
         tracemalloc.start()
