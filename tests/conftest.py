@@ -72,8 +72,11 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     """The tier is the folder: tests/unit, tests/backends, tests/integration (select with -m). A test
-    marked slow (a few end-to-end runs of whole processes, browsers and kills) runs in CI, or with
-    --slow; a developer's run skips it and says so."""
+    marked slow runs in CI, or with --slow; a developer's run skips it and says so. Slow is for the
+    end-to-end runs of whole `storyboard` processes that are killed, interrupted or run two at once
+    (each pays every process's start and a provider's latency), a real browser, a whole example film,
+    a Dask cluster. What they guard (a resumed journal, a lost reply, a claim) is also tested
+    in-process in the developer's run."""
     run_slow = config.getoption("--slow") or os.environ.get("CI", "").lower() in ("1", "true", "yes")
     later = pytest.mark.skip(reason="slow end-to-end test: CI runs it (CI=true), or pass --slow")
     for item in items:
