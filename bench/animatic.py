@@ -31,6 +31,7 @@ def main() -> None:
     examples = [ROOT / "examples/keeper/keeper.yaml", ROOT / "examples/series/ep01.yaml", ROOT / "examples/series/ep02.yaml"]
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["STORYBOARD_CACHE"] = str(Path(tmp) / "cache")
+        os.environ.pop("STORYBOARD_VOICE_CACHE", None)  # every line voiced, as on a first render
         import storyboard
         from storyboard.animatic.voices import JOE, VoiceProcess
         from storyboard.draw.fonts import Type

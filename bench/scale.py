@@ -72,6 +72,7 @@ def one(shots: int, folder: Path, trace: bool = False, film: Path | None = None,
         cache = cache / f"scale{shots}"
         cache.mkdir(parents=True, exist_ok=True)
     os.environ["STORYBOARD_CACHE"] = str((cache or folder) / "cache")
+    os.environ.pop("STORYBOARD_VOICE_CACHE", None)  # every line voiced, as on a first render (kept with --cache)
     if trace:
         import tracemalloc
         tracemalloc.start()

@@ -2,13 +2,14 @@
 every process they waited for: xdist workers, ffmpeg, the CLI runs). On a machine others share, CPU
 time is the figure to compare; wall time is the one the issue's target (120 s on 2 cores) is about.
 
-    python bench/suite.py [--slow] [--costs N] [-- PYTEST ARGS]
+    python bench/suite.py [--slow] [--costs N] [--costs-file FILE] [-- PYTEST ARGS]
 
 Runs the README's test command (`pytest -q -n auto --dist loadgroup`; --slow adds the slow tests, as
 CI=true does) and prints one line: tests passed, wall seconds, CPU seconds, CPU / cores (the wall time
 the same work needs on an otherwise idle machine with perfect balance) and the load average, which
 says how much of the wall time was someone else's. --costs N also prints the N dearest tests by CPU
-and by waiting (wall less CPU), setup and call together, from tests/costs.py."""
+and by waiting (wall less CPU), setup and call together, and the dearest test files, from
+tests/costs.py (--costs-file keeps its lines). A failed test is named."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ def dearest(path: Path, n: int) -> list[str]:
            "(CPU of this process and what it waited for; each worker's start-up is not in it)",
            f"{n} dearest by CPU (CPU s, wall s):"]
     out += [f"  {cpu[t]:6.1f} {wall[t]:6.1f}  {t}" for t in sorted(cpu, key=lambda t: -cpu[t])[:n]]
+    files: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for t in cpu:
+        files[t.split("::")[0]][0] += 1
+        files[t.split("::")[0]][1] += cpu[t]
+    out.append(f"{n} dearest test files by CPU (tests, CPU s):")
+    out += [f"  {k:4d} {c:6.1f}  {f}" for f, (k, c) in sorted(files.items(), key=lambda x: -x[1][1])[:n]]
     out.append(f"{n} that waited the most (wall - CPU s, wall s):")
     out += [f"  {wall[t] - cpu[t]:6.1f} {wall[t]:6.1f}  {t}"
             for t in sorted(wall, key=lambda t: -(wall[t] - cpu[t]))[:n]]
@@ -49,12 +56,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--slow", action="store_true", help="run the slow end-to-end tests too (as CI does)")
     ap.add_argument("--costs", type=int, default=0, metavar="N", help="print the N dearest tests too")
+    ap.add_argument("--costs-file", type=Path, metavar="FILE", help="keep the per-test costs (JSON lines) in FILE")
     ap.add_argument("rest", nargs="*", help="more pytest arguments (after --)")
     args = ap.parse_args()
-    cmd = [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "-p", "no:cacheprovider",
+    if args.costs_file:
+        args.costs = args.costs or 20
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rfE", "-n", "auto", "--dist", "loadgroup", "-p", "no:cacheprovider",
            *(["--slow"] if args.slow else []), *(["-p", "tests.costs"] if args.costs else []), *args.rest]
     env = dict(os.environ)
-    costs = Path(tempfile.mkstemp(prefix="suite-costs-", suffix=".jsonl")[1])
+    costs = args.costs_file or Path(tempfile.mkstemp(prefix="suite-costs-", suffix=".jsonl")[1])
+    if args.costs_file:
+        costs.write_text("")
     if args.costs:
         env["STORYBOARD_TEST_COSTS"] = str(costs)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -70,8 +82,12 @@ def main() -> None:
               f"load average at the end {os.getloadavg()[0]:.1f}")
         if args.costs:
             print("\n".join(dearest(costs, args.costs)))
+        failed = [ln for ln in run.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+        if failed:
+            print("\n".join(failed))
     finally:
-        costs.unlink(missing_ok=True)
+        if not args.costs_file:
+            costs.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _run_folder(tmp_path_factory) -> Path:
+    """The folder every xdist worker's temporary folders sit in: shared by the whole test run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory, monkeypatch):
-    """No test reads the user's config or cache, or a real API key."""
+    """No test reads the user's config or cache, or a real API key. The voiced lines (the animatic's
+    scratch voices, the same samples whoever voices them) are shared by the whole run: a test that
+    is about voicing itself asks for `fresh_voices`."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
+    monkeypatch.setenv("STORYBOARD_VOICE_CACHE", str(_run_folder(tmp_path_factory) / "shared-voice-lines"))
     monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # crash logs (platformdirs' user_log_dir)
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
@@ -39,6 +48,13 @@ def _isolated(tmp_path_factory, monkeypatch):
                 "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS",
                 "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def fresh_voices(tmp_path, monkeypatch) -> Path:
+    """An empty line store of this test's own: every line it asks for is voiced."""
+    monkeypatch.setenv("STORYBOARD_VOICE_CACHE", str(tmp_path / "voice-lines"))
+    return tmp_path / "voice-lines"
 
 
 @pytest.fixture
@@ -56,8 +72,11 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     """The tier is the folder: tests/unit, tests/backends, tests/integration (select with -m). A test
-    marked slow (a few end-to-end runs of whole processes, browsers and kills) runs in CI, or with
-    --slow; a developer's run skips it and says so."""
+    marked slow runs in CI, or with --slow; a developer's run skips it and says so. Slow is for the
+    end-to-end runs of whole `storyboard` processes that are killed, interrupted or run two at once
+    (each pays every process's start and a provider's latency), a real browser, a whole example film,
+    a Dask cluster. What they guard (a resumed journal, a lost reply, a claim) is also tested
+    in-process in the developer's run."""
     run_slow = config.getoption("--slow") or os.environ.get("CI", "").lower() in ("1", "true", "yes")
     later = pytest.mark.skip(reason="slow end-to-end test: CI runs it (CI=true), or pass --slow")
     for item in items:
@@ -87,8 +106,7 @@ def made_once(tmp_path_factory):
     """made_once(name, make) -> the folder `make(folder)` filled, made by the first worker that asks and
     shared by the rest of this run (the folder all xdist workers' temporary folders sit in). Its files
     are read-only: a test copies what it changes (see copy_of)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = _run_folder(tmp_path_factory)
 
     def get(name: str, make: Callable[[Path], None]) -> Path:
         folder = root / f"shared-{name}"
@@ -110,8 +128,7 @@ def made_once(tmp_path_factory):
 def fake_media(tmp_path_factory) -> Path:
     """One folder for the fake providers' clips, shared by every fake, test module and xdist worker of
     the run: each clip (length, size, fps, tone) is encoded once (tests/media.ClipStore locks it)."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-fake-media"
+    folder = _run_folder(tmp_path_factory) / "shared-fake-media"
     folder.mkdir(exist_ok=True)
     return folder
 

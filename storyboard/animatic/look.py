@@ -298,7 +298,8 @@ def figure(cid: str, name: str, colour: RGB, description: str, wardrobe: str, pr
     else:
         style = "bald"
     return Figure(id=cid, name=name, colour=colour, female=gender(voice, description), age=years, hair=hair,
-                  hair_style=style, garments=garments(wardrobe, colour), props=props(props_words),
+                  hair_style=style, garments=garments(wardrobe if wardrobe.strip() else description, colour),
+                  props=props(props_words),
                   glasses=has_any(d, ("glasses", "spectacles", "specs")), wardrobe=wardrobe.strip(),
                   props_words=props_words.strip(), portrait=portrait)
 

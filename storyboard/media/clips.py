@@ -8,9 +8,9 @@ from pathlib import Path
 import ffmpeg as ff  # ffmpeg-python
 
 from storyboard.model.caps import ASPECT_TOLERANCE
+from storyboard.media import RATE
 from storyboard.media.ffmpeg import SAFE, Command, compile, run, safe_path, timeout_for
 
-RATE = 48_000
 X264_PRESET = "ultrafast"  # measured here: drawn panels encode fastest this way; see bench/animatic.py
 X264_QP = 23  # a constant quantiser, not crf 23: crf gave flat drawings QP 13 (large, slow to encode: a fifth of
 # x264's time) and holds the same picture init QP (23), so the stream parameters match

@@ -35,6 +35,17 @@ def default_root() -> Path:
     return Path(user_cache_dir("storyboard"))
 
 
+def local_root() -> Path:
+    """A folder on this machine for what is kept beside the clips (the voices' lines and models):
+    the cache's folder, or the user's cache folder when the cache is a bucket (STORYBOARD_CACHE=s3://...)."""
+    from storyboard.store.objects import is_object_url
+    env = os.environ.get("STORYBOARD_CACHE")
+    if env and is_object_url(env):
+        from platformdirs import user_cache_dir
+        return Path(user_cache_dir("storyboard"))
+    return default_root()
+
+
 def _signature(st: os.stat_result) -> tuple:
     return st.st_ino, st.st_size, st.st_mtime_ns
 

@@ -179,6 +179,7 @@ def test_exhausted_balance_stops_the_run(fal, project, capsys):
     assert "Exhausted balance" in capsys.readouterr().err and not fal.ledger.jobs
 
 
+@pytest.mark.slow
 def test_killed_mid_poll_resumes_without_a_second_submit(fal, project):
     fal.faults.latency = 30  # requests that take a while: the kill lands while they run
     cmd = [sys.executable, "-m", "storyboard", "render", str(project / "film.yaml"), "--backend", "fal", "--yes"]

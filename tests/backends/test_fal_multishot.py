@@ -3,6 +3,8 @@ fal-client SDK and the fake queue, one ledger job per group, cut back into shots
 
 from __future__ import annotations
 
+import pytest
+
 from storyboard.cli import main
 from storyboard.media.probe import decodes
 from storyboard.stages.timeline import frames
@@ -77,6 +79,7 @@ def test_a_group_whose_submit_reply_was_lost_is_found_in_the_history_not_paid_ag
     assert decodes(project / "film" / "final.mp4") == frames(14.5, 24)
 
 
+@pytest.mark.slow
 def test_a_group_killed_mid_poll_resumes_without_a_second_submit(fal, project):  # noqa: F811
     import os
     import signal

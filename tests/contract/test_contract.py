@@ -129,6 +129,7 @@ def test_expired_download(provider, project):
     report(provider, "expired download", REQUESTS, run.status)
 
 
+@pytest.mark.slow
 def test_kill_and_resume(provider, project):
     path = film(provider, project, SHORT)
     provider.fake.faults.latency = 30  # jobs that take a while: the kill lands while they run
@@ -146,6 +147,7 @@ def test_kill_and_resume(provider, project):
     report(provider, "kill and resume", REQUESTS, done.returncode)
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_request(provider, project):
     path = film(provider, project, SHORT)
     provider.fake.faults.latency = 2

@@ -117,6 +117,7 @@ def test_killed_render_resumes_without_paying_twice(sora, film):
     assert man["spent"] + man["spent_earlier"] == pytest.approx(sora.ledger.billed(0.10))
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_at_once_and_resumes(sora, film):
     sora.behaviour.latency = 60  # jobs that would take a minute
     cmd = command(film, "--backend", "openai", "--yes")

@@ -243,6 +243,7 @@ def test_shot_keeps_the_other_shots_clips(project, capsys):
     assert decodes(project / "film" / "final.mp4") == 48 + 48 + 36 - 12
     page = (project / "film" / "review.html").read_text()
     assert page.count('class="badge">kept<') == 2 and "not rendered" not in page
+    assert 'id="f-drift"' not in page  # no character was checked: nothing to filter by drift
     # a clip of the current request is used however the take count moved: a pruned newest take
     one = Cache().get(man["shots"][0]["key"])
     shutil.rmtree(one.folder)

@@ -283,6 +283,7 @@ def test_a_second_room_on_the_same_file_is_refused(room):
     assert "a review room is already open for film.yaml" in second.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_closes_the_room_cleanly_then_render_by_review_status(room):
     """Ctrl-C in the middle of a render: the room closes at once, as the CLI's render does (the cache
     resumes it); then `render --status retake` renders only the shot the room marked."""

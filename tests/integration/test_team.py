@@ -44,6 +44,7 @@ def render(path: Path, out: str, scratch: Path, **popen) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, **popen)
 
 
+@pytest.mark.slow
 def test_two_machines_on_one_bucket_pay_each_request_once(sora, film, tmp_path):
     sora.behaviour.latency = 1.0
     sora.behaviour.create_delay = 0.5
@@ -58,6 +59,7 @@ def test_two_machines_on_one_bucket_pay_each_request_once(sora, film, tmp_path):
         {p.name for p in (tmp_path / "scratch-a" / "clips").glob("*/*")}  # each fetched its own copies
 
 
+@pytest.mark.slow
 def test_a_machine_killed_mid_download_leaves_its_claim_to_the_other(sora, film, tmp_path):
     """The first process is killed while a clip is half downloaded: its claim and journal are in the
     bucket; the second takes the claim over (its owner is a dead process), re-attaches to the paid

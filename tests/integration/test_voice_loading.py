@@ -93,7 +93,7 @@ print(json.dumps({"loaded": [m for m in heavy if m in sys.modules], "children": 
 """
 
 
-def test_a_film_s_lines_are_voiced_in_a_child_process_that_has_ended_when_the_render_returns(project):
+def test_a_film_s_lines_are_voiced_in_a_child_process_that_has_ended_when_the_render_returns(project, fresh_voices):
     """The voice stack (about 200 MB) never loads in the storyboard process, and its process is gone
     once the shots are rendered: the cut never runs beside it."""
     (project / "s.yaml").write_text(SPOKEN)
@@ -105,7 +105,7 @@ def test_a_film_s_lines_are_voiced_in_a_child_process_that_has_ended_when_the_re
     assert [len(seen["said"][s]) for s in ("talk", "again")] == [2, 1]
 
 
-def test_the_voice_process_says_each_line_with_the_samples_this_process_would():
+def test_the_voice_process_says_each_line_with_the_samples_this_process_would(fresh_voices):
     """Voiced ahead in a batch (readings first, then Praat) or one at a time, a line's samples are
     byte for byte ScratchVoices.speak's: moving the voices out of the process changes no clip."""
     import numpy as np
@@ -128,7 +128,7 @@ def test_the_voice_process_says_each_line_with_the_samples_this_process_would():
     assert np.any(got[0]) and not np.any(got[3])
 
 
-def test_voicing_a_film_ahead_shows_which_shot_is_being_voiced(project):
+def test_voicing_a_film_ahead_shows_which_shot_is_being_voiced(project, fresh_voices):
     """The lines are voiced before any shot is drawn: the display says so, shot by shot, instead of
     sitting on "queued" for as long as a long film's lines take."""
     import storyboard
@@ -140,3 +140,55 @@ def test_voicing_a_film_ahead_shows_which_shot_is_being_voiced(project):
     voicing = events.index(("talk", "voicing"))
     drawn = next(i for i, (_, state) in enumerate(events) if state == "drawing")
     assert events[voicing:drawn] == [("talk", "voicing"), ("talk", "queued"), ("again", "voicing"), ("again", "queued")]
+
+
+def test_a_shot_drawn_again_says_its_lines_from_the_store_without_the_voices(project, fresh_voices, monkeypatch):
+    """A voiced line is kept (STORYBOARD_VOICE_CACHE): a shot rendered again for another reason (its
+    action reworded here) reads its lines back, byte for byte, and never starts the voices' process.
+    A line file of the wrong length is voiced again."""
+    import numpy as np
+
+    import storyboard
+    from storyboard.animatic.voices import JOE, LineStore, VoiceProcess
+    from storyboard.store.cache import Cache
+    line = ("It's only the wind.", JOE, 1.5, "")
+    first = VoiceProcess()
+    try:
+        said = first.speak(*line)
+    finally:
+        first.close()
+    kept = LineStore().path(line)
+    assert kept.is_relative_to(fresh_voices) and np.fromfile(kept, dtype=np.float32).tobytes() == said.tobytes()
+
+    (project / "s.yaml").write_text(SPOKEN)
+    storyboard.render_shots(storyboard.compile(project / "s.yaml", backend="animatic"), cache=Cache(project / "cache"))
+    started = []
+    monkeypatch.setattr(VoiceProcess, "_start", lambda self: started.append(1) or (_ for _ in ()).throw(
+        AssertionError("the voices were started for lines already voiced")))
+    (project / "s.yaml").write_text(SPOKEN.replace("Ana turns to Ben.", "Ana turns sharply to Ben."))
+    made = storyboard.render_shots(storyboard.compile(project / "s.yaml", backend="animatic"), cache=Cache(project / "cache"))
+    assert made.outcomes["talk"].status == "rendered" and not started
+    assert [d["text"] for d in made.outcomes["talk"].entry.meta["dialogue"]] == ["Did you hear that?", "It's only the wind."]
+
+    kept.write_bytes(kept.read_bytes()[:100])  # cut short (a disk that filled up): voiced again
+    assert not LineStore().has(line)
+    monkeypatch.undo()
+    monkeypatch.setenv("STORYBOARD_VOICE_CACHE", str(fresh_voices))
+    again = VoiceProcess()
+    try:
+        assert again.speak(*line).tobytes() == said.tobytes()
+    finally:
+        again.close()
+    assert kept.stat().st_size == 4 * len(said)
+
+
+def test_lines_are_kept_on_this_machine_when_the_clips_are_in_a_bucket(monkeypatch, tmp_path):
+    """STORYBOARD_CACHE=s3://... names a bucket, not a folder: the voiced lines (and the Japanese
+    model) go to the user's cache folder, never to a folder called 's3:' under the current one."""
+    from storyboard.animatic.voices import JOE, LineStore, store_root
+    monkeypatch.delenv("STORYBOARD_VOICE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("STORYBOARD_CACHE", "s3://studio-media/storyboard")
+    assert store_root().is_absolute() and store_root().is_relative_to(tmp_path / "xdg")
+    monkeypatch.setenv("STORYBOARD_CACHE", str(tmp_path / "cache"))
+    assert LineStore().path(("Hello.", JOE, 1.0, "")).is_relative_to(tmp_path / "cache" / "voices" / "lines")

@@ -273,3 +273,15 @@ def test_word_matching_folds_accents_and_case():
     assert plain.interior
     assert look.garments("a Navy Sweater", (0, 0, 0)) == look.garments("a navy sweater", (0, 0, 0))
     assert look.figure("z", "Zoë", (1, 2, 3), "a grey-haired WOMAN, élégante", "", "", "").female is True
+
+
+def test_a_character_without_a_wardrobe_wears_what_their_description_names():
+    """'JUNO (30s, a paramedic in a soaked red jacket)': the description is how they look, so with no
+    `wardrobe:` the figure wears a red jacket; a wardrobe (or a change to one) is worn instead."""
+    juno = look.figure("juno", "Juno", (90, 90, 200), "30s, a paramedic in a soaked red jacket", "", "", "")
+    assert [(g.kind, g.colour) for g in juno.garments] == [("jacket", look.COLOURS["red"])]
+    changed = look.figure("juno", "Juno", (90, 90, 200), "30s, a paramedic in a soaked red jacket",
+                          "a navy sweater", "", "")
+    assert [(g.kind, g.colour) for g in changed.garments] == [("top", look.COLOURS["navy"])]
+    plain = look.figure("ana", "Ana", (90, 90, 200), "a NASA astronaut in her forties", "", "", "")
+    assert [g.kind for g in plain.garments] == ["top"]  # nothing named: a top in a shade of her colour
