@@ -121,11 +121,17 @@ def test_killed_render_resumes_without_paying_twice(sora, film):
 def test_ctrl_c_stops_at_once_and_resumes(sora, film):
     sora.behaviour.latency = 60  # jobs that would take a minute
     cmd = command(film, "--backend", "openai", "--yes")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # faulthandler: should it not stop, every thread's stack is dumped where it waits (SIGABRT below)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONFAULTHANDLER="1"))
     wait_for(lambda: len(sora.ledger.jobs) >= 2)
     t = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=30)[1]
+    try:
+        err = proc.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        pytest.fail("the render was still running 30 s after Ctrl-C; its threads:\n" + proc.communicate(timeout=30)[1])
     assert proc.returncode == 130 and time.monotonic() - t < 10
     assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
     sora.behaviour.latency = 0
