@@ -30,7 +30,7 @@ from storyboard.animatic import look
 from storyboard.common import char_scripts, fast_length, scripts
 from storyboard.errors import MediaError
 from storyboard.media import RATE, memory
-from storyboard.store.files import UMASK
+from storyboard.store.files import atomic_write_bytes
 
 @dataclass(frozen=True)
 class Voice:
@@ -371,34 +371,24 @@ class LineStore:
     def get(self, line: Line) -> np.ndarray | None:
         path = self.path(line)
         try:
-            if path.stat().st_size != 4 * self._samples(line):
-                return None
-            return np.fromfile(path, dtype=np.float32)
+            return np.fromfile(path, dtype=np.float32) if self._whole(path, line) else None
         except OSError:
             return None
 
     def has(self, line: Line) -> bool:
+        return self._whole(self.path(line), line)
+
+    def _whole(self, path: Path, line: Line) -> bool:
         try:
-            return self.path(line).stat().st_size == 4 * self._samples(line)
+            return path.stat().st_size == 4 * self._samples(line)
         except OSError:
             return False
 
     def put(self, line: Line, audio: np.ndarray) -> None:
         """Kept under a temporary name, then renamed: a reader sees the whole line or none. Not
         synced: a line lost to a crash is only voiced again (its length is checked on reading)."""
-        path = self.path(line)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
-                os.chmod(tmp, 0o666 & ~UMASK)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            atomic_write_bytes(self.path(line), np.ascontiguousarray(audio, dtype=np.float32).tobytes(), durable=False)
         except OSError:
             pass  # a store that cannot be written to only means the line is voiced again next time
 

@@ -66,20 +66,22 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _synced(fd: int, data: bytes) -> None:
-    """Write `data` to an open file descriptor, flush it to the disk and close it."""
+def _synced(fd: int, data: bytes, durable: bool = True) -> None:
+    """Write `data` to an open file descriptor, flush it to the disk (when `durable`) and close it."""
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
 
 
-def _staged(path: Path, data: bytes) -> str:
-    """`data` complete and on disk under a temporary name beside `path` (swept by name if abandoned)."""
+def _staged(path: Path, data: bytes, durable: bool = True) -> str:
+    """`data` complete (and on disk, when `durable`) under a temporary name beside `path` (swept by
+    name if abandoned)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}.", suffix=".part", dir=path.parent)
     try:
-        _synced(fd, data)
+        _synced(fd, data, durable)
         os.chmod(tmp, 0o666 & ~UMASK)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -88,16 +90,18 @@ def _staged(path: Path, data: bytes) -> str:
     return tmp
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, fsync, then rename over `path`."""
-    tmp = _staged(path, data)
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary name in the same folder, fsync, then rename over `path`. Not `durable`:
+    no fsync, for what can be made again (a reader still sees the whole file or none)."""
+    tmp = _staged(path, data, durable)
     try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
