@@ -242,6 +242,7 @@ def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions,
     from storyboard import takes as takes_
     from storyboard.exports import boards, review
     from storyboard.exports.handoff import check_media_root
+    from storyboard.exports.sheet import build_sheet
     from storyboard.store.files import mark_output_folder
     check_media_root(opts.media_root)
     cache = cache or Cache()
@@ -269,8 +270,9 @@ def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions,
         if o.entry is not None and o.same_as is None:
             Cache.of(o.entry).seal_house_copies(o.entry)  # the conformed copies the cut made, checked next time
     on_step("writing the review page and boards")
-    result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, spent=rendered.spent))
-    result.files.update(boards.write(prep, rendered.plan, rendered.outcomes, out_dir, cache))
+    sheet = build_sheet(prep, rendered.plan, rendered.outcomes, cache, rendered.spent)  # one read of every take
+    result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, sheet=sheet))
+    result.files.update(boards.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, sheet=sheet))
     mark_output_folder(out_dir, [f.name for f in result.files.values()])
     return replace(result, rendered=rendered)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from storyboard.errors import Diagnostic
 from storyboard.model.jobs import Entry, Outcome, Plan, Prepared, Rendered, RenderJob
-from storyboard.stages.planner import existing_takes, take_key
+from storyboard.stages.planner import found_takes, take_key
 from storyboard.store.cache import Cache
 
 
@@ -32,12 +32,12 @@ class Take:
 def list_takes(cache: Cache, base_key: str) -> list[Take]:
     """Every take the cache knows of for a request, in order; a failed attempt shows too."""
     out: list[Take] = []
-    made = set(existing_takes(cache, base_key))
-    last = max([cache.take(base_key), *made])
+    found = found_takes(cache, base_key)
+    last = max([found.counted, *found.entries])
     n = 1
     while n <= last or cache.record("failures", take_key(base_key, n)) is not None:
         key = take_key(base_key, n)
-        entry = cache.get(key) if n in made else None
+        entry = found.entries.get(n)
         if entry is not None:
             m = entry.meta
             out.append(Take(n, key, "made", m.get("created"), m.get("model_reported") or m.get("model", ""),
@@ -134,10 +134,8 @@ def keep_clips(outcomes: dict[str, Outcome], cache: Cache, last: dict[str, dict]
 
 
 def _latest_other_take(cache: Cache, job: RenderJob) -> tuple[Entry, int] | None:
-    for n in reversed(existing_takes(cache, job.base_key)):
-        if n != job.take and (entry := cache.get(take_key(job.base_key, n))) is not None:
-            return entry, n
-    return None
+    found = found_takes(cache, job.base_key)
+    return next(((found.entries[n], n) for n in reversed(found.numbers) if n != job.take), None)
 
 
 def _is_key(key: object) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storyboard.errors import MediaError, UsageError
@@ -46,13 +46,14 @@ class Grid:
 
 
 def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
-          grid: Grid = Grid(), paper: str = "a4") -> dict[str, Path]:
+          grid: Grid = Grid(), paper: str = "a4", sheet: Sheet | None = None) -> dict[str, Path]:
     """Write boards.pdf and shotlist.csv into `out_dir`: the list only when its text changed, the boards
     only when a digest of what they show (all but the date), of the layout, the fonts and this code
-    is not the one recorded, or boards.pdf is not as written."""
+    is not the one recorded, or boards.pdf is not as written. `sheet`: build_sheet's of the same
+    arguments, when the caller has it (the review page's: what this run spent is not printed)."""
     if paper.lower() not in PAPERS:
         raise UsageError(f"--paper {paper!r}: one of {', '.join(PAPERS)}")
-    sheet = build_sheet(prep, plan, outcomes, cache)
+    sheet = replace(sheet, spent_now=None) if sheet else build_sheet(prep, plan, outcomes, cache)
     out_dir.mkdir(parents=True, exist_ok=True)
     record.write_if_changed(out_dir / CSV, shot_list(sheet))
     pdf = out_dir / PDF

@@ -36,13 +36,14 @@ def _env() -> jinja2.Environment:
 
 
 def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
-          spent: float | None = None) -> dict[str, Path]:
+          spent: float | None = None, sheet: Sheet | None = None) -> dict[str, Path]:
     """Write review.html and review/ into `out_dir`; files review/ no longer needs (those an earlier
     run recorded writing there) are removed. The caller has checked `out_dir` is the tool's.
     Nothing is written when a digest of what the page shows (all but the time it was made), of the
-    template and of this code is the one recorded, and the page and review/ are as written."""
+    template and of this code is the one recorded, and the page and review/ are as written.
+    `sheet`: build_sheet's of the same arguments, when the caller has it (the boards share it)."""
     page = out_dir / PAGE
-    context, files = _context(prep, plan, outcomes, out_dir, cache, spent)
+    context, files = _context(prep, plan, outcomes, out_dir, cache, spent, sheet)
     made = [page, files.folder / MARKER, *(files.folder / name for name in files.todo)]
     key = record.digest({"code": _code(), "context": {k: v for k, v in context.items() if k != "date"}},
                         skip=NOT_DIGESTED)
@@ -81,9 +82,9 @@ def gather(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: 
 
 
 def _context(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], out_dir: Path, cache: Cache,
-             spent: float | None = None) -> tuple[dict, "_Files"]:
+             spent: float | None = None, sheet: Sheet | None = None) -> tuple[dict, "_Files"]:
     """The template's context, and the files review/ is to hold (not written yet)."""
-    sheet = build_sheet(prep, plan, outcomes, cache, spent)
+    sheet = sheet or build_sheet(prep, plan, outcomes, cache, spent)
     files = _Files(out_dir / FOLDER)
     entries: dict[str, Entry] = {}
     for s in sheet.shots:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -10,7 +10,7 @@ from storyboard import catalog as capabilities
 from storyboard.common import digest
 from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
-from storyboard.model.jobs import GroupRequest, KeyExtra, MissingTake, Plan, RenderJob
+from storyboard.model.jobs import Entry, GroupRequest, KeyExtra, MissingTake, Plan, RenderJob
 from storyboard.stages.grouping import Group
 from storyboard.store.cache import Cache
 from storyboard.store.files import sha256_file
@@ -84,11 +84,12 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         ctx = contexts[shot.index]
         fields = fields_of(shot)
         base_key = digest({"v": KEY_VERSION, **fields})
-        have = existing_takes(cache, base_key)
-        latest = have[-1] if have else cache.take(base_key)
+        found = found_takes(cache, base_key)
+        have = found.numbers
+        latest = have[-1] if have else found.counted
         wanted = set(range(1, takes + 1)) if shot.id in asked and takes > 1 else set()
         if shot.id in renew:  # one more than any take made; take 1 if none ever was
-            wanted.add(max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1)
+            wanted.add(max(latest, found.counted) + 1 if have or latest > 1 else 1)
         pinned = pins.get(shot.id)
         if pinned and pinned not in have and pinned not in wanted:  # the shot changed, or the cache is new:
             missing.append(MissingTake(shot.id, pinned, have))  # a warning; the cut uses the latest take
@@ -126,11 +127,12 @@ def _group_jobs(g: Group, members: list[CompiledShot], fields: list[dict], caps,
             f["previous"] = None  # inside one generation: no frame is handed over
         parts.append(f)
     base_key = digest({"v": KEY_VERSION, "multi_shot": parts})
-    have = existing_takes(cache, base_key)
-    latest = have[-1] if have else cache.take(base_key)
+    found = found_takes(cache, base_key)
+    have = found.numbers
+    latest = have[-1] if have else found.counted
     take = latest
     if any(s in renew for s in g.shots):
-        take = max(latest, cache.take(base_key)) + 1 if have or latest > 1 else 1
+        take = max(latest, found.counted) + 1 if have or latest > 1 else 1
     pinned_by = next((s for s in g.shots if pins.get(s)), None)
     pinned = pins.get(pinned_by) if pinned_by else None
     if pinned and pinned not in have and pinned != take and pinned not in wanted:
@@ -181,15 +183,28 @@ def take_key(base_key: str, take: int) -> str:
     return digest({"base": base_key, "take": take})
 
 
-def existing_takes(cache: Cache, base_key: str) -> list[int]:
-    """The takes of a request that have a clip in the cache, in order."""
+@dataclass(frozen=True)
+class Found:
+    """What the cache holds of a request: its take counter, and the takes that have a clip, in order."""
+
+    counted: int  # the highest take any run started (1 when none did)
+    entries: dict[int, Entry]
+
+    @property
+    def numbers(self) -> list[int]:
+        return list(self.entries)
+
+
+def found_takes(cache: Cache, base_key: str) -> Found:
+    """The request's take counter and its takes with a clip: one read of each (on a shared cache every
+    read is a request to the bucket)."""
     counted = cache.take(base_key)
-    have = [n for n in range(1, counted + 1) if cache.get(take_key(base_key, n)) is not None]
+    entries = {n: e for n in range(1, counted + 1) if (e := cache.get(take_key(base_key, n))) is not None}
     n = counted + 1
-    while cache.get(take_key(base_key, n)) is not None:  # made by a run whose count was overtaken
-        have.append(n)
+    while (e := cache.get(take_key(base_key, n))) is not None:  # made by a run whose count was overtaken
+        entries[n] = e
         n += 1
-    return have
+    return Found(counted, entries)
 
 
 def _twins(jobs: list[RenderJob]) -> list[RenderJob]:
