@@ -560,28 +560,57 @@ READERS = min(2, os.cpu_count() or 1)  # lines read at once by the voices' proce
 # cores of a small machine (the render waits for its lines); more would only hold more readings' memory at once
 
 
+def _kept(audio: np.ndarray, folder: Path, name: str) -> tuple[Path, str]:
+    """A reading written to `folder` as it is: float32 when that holds its samples exactly (piper's
+    do), else float64."""
+    dtype = "float32" if np.array_equal(audio.astype(np.float32), audio) else "float64"
+    path = folder / f"{name}.{dtype}"
+    audio.astype(dtype).tofile(path)
+    return path, dtype
+
+
+def _ahead(pool, fn: Callable, calls: list[tuple], most: int):
+    """fn(*call) for each call, in order, run on `pool` at most `most` ahead of the one awaited."""
+    import collections
+    waiting: collections.deque = collections.deque()
+    todo = iter(calls)
+    for call in todo:
+        waiting.append(pool.submit(fn, *call))
+        if len(waiting) >= most:
+            break
+    while waiting:
+        done = waiting.popleft().result()
+        call = next(todo, None)
+        if call is not None:
+            waiting.append(pool.submit(fn, *call))
+        yield done
+
+
 def serve() -> None:
     """The child of VoiceProcess: lists of lines in on stdin, each line's float32 samples out on
-    stdout, until stdin ends. For several lines, every reading is made first (READERS at a time) and
-    the model let go before Praat recasts them: the two never hold memory at once."""
+    stdout, until stdin ends. For several lines, every text is read first (READERS at once) and its
+    reading kept on disk, not in memory; then the model is let go and Praat recasts them, line by
+    line: the model and Praat never hold memory at once, and a feature's thousand lines hold no more
+    than a short's (on disk, about 0.1 MB a second of speech, until the lines are said)."""
     from concurrent.futures import ThreadPoolExecutor
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to the log, never into the samples
     inp = sys.stdin.buffer
 
-    def read(text: str) -> tuple | None | Exception:
+    def reading(text: str, folder: Path, name: str):
         try:
-            return ScratchVoices.read(text)
+            got = ScratchVoices.read(text)
         except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
             return e
+        return got if got is None else (*_kept(got[0], folder, name), got[1])
 
-    def perform(line: Line) -> tuple[bool, bytes | str]:
-        text, voice, seconds, delivery = line
-        reading = readings[text]
+    def perform(line: Line, kept) -> tuple[bool, bytes | str]:
+        _, voice, seconds, delivery = line
         try:
-            if isinstance(reading, Exception):
-                raise reading
-            return True, ScratchVoices.perform(reading, voice, seconds, delivery).astype(np.float32).tobytes()
+            if isinstance(kept, Exception):
+                raise kept
+            got = None if kept is None else (np.fromfile(kept[0], dtype=kept[1]).astype(np.float64), kept[2])
+            return True, ScratchVoices.perform(got, voice, seconds, delivery).astype(np.float32).tobytes()
         except Exception as e:  # noqa: BLE001 - told to the parent, which names the line
             return False, f"{type(e).__name__}: {e}"
 
@@ -591,13 +620,15 @@ def serve() -> None:
                 lines = pickle.load(inp)
             except EOFError:
                 return
-            texts = list(dict.fromkeys(text for text, *_ in lines))
-            readings = dict(zip(texts, pool.map(read, texts)))
-            if len(lines) > 1:
-                ScratchVoices.unload()
-            for answer in pool.map(perform, lines):  # in the order asked
-                pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
-                out.flush()
+            with tempfile.TemporaryDirectory(prefix="storyboard-voices-") as held:
+                texts = list(dict.fromkeys(text for text, *_ in lines))
+                kept = dict(zip(texts, pool.map(reading, texts, [Path(held)] * len(texts), map(str, range(len(texts))))))
+                if len(lines) > 1:
+                    ScratchVoices.unload()
+                # in the order asked, a few ahead: all at once would hold every line's samples until sent
+                for answer in _ahead(pool, perform, [(line, kept[line[0]]) for line in lines], 2 * READERS):
+                    pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    out.flush()
 
 
 _PRAAT = threading.Lock()  # Praat keeps one random generator for the process

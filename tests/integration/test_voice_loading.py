@@ -230,3 +230,43 @@ def test_the_voices_keep_their_optimized_model_and_read_the_same_samples_with_it
 
     kept.write_bytes(kept.read_bytes()[:4096])  # cut short: made again, and still the same samples
     assert reading(_session(model)) == from_kept and kept.stat().st_size > 1_000_000
+
+
+def test_the_voices_hold_a_few_lines_in_memory_whatever_the_film(tmp_path):
+    """A feature's thousand lines must not all be held at once by the voices' process: each reading
+    is kept on disk, exactly (float32 when its samples are float32, as piper's are; float64 when not),
+    and lines are recast a few ahead of the one being sent, in the order asked."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from storyboard.animatic.voices import _ahead, _kept
+    piper_like = np.linspace(-0.5, 0.5, 1001, dtype=np.float32).astype(np.float64)
+    finer = np.linspace(-0.5, 0.5, 1001) + 1e-12
+    for name, audio in (("a", piper_like), ("b", finer)):
+        path, dtype = _kept(audio, tmp_path, name)
+        assert dtype == ("float32" if name == "a" else "float64")
+        assert np.fromfile(path, dtype=dtype).astype(np.float64).tobytes() == audio.tobytes()
+
+    lock = threading.Lock()
+    running, most_running, started = [0], [0], [0]
+
+    def slow(i: int) -> int:
+        with lock:
+            started[0] += 1
+            running[0] += 1
+            most_running[0] = max(most_running[0], running[0])
+        time.sleep(0.002)
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    made = []
+    with ThreadPoolExecutor(2) as pool:
+        for k, got in enumerate(_ahead(pool, slow, [(i,) for i in range(40)], 4)):
+            made.append(got)
+            time.sleep(0.005)  # the parent reads slower than the lines are made
+            assert started[0] <= k + 1 + 4  # never more than 4 made ahead of the one sent
+    assert made == [i * i for i in range(40)] and most_running[0] <= 2
