@@ -12,7 +12,7 @@ from storyboard.errors import Diagnostic, FormatError, SpendNotConfirmed, Stop, 
 from storyboard.media.probe import decodes
 from storyboard.model.caps import BackendCaps
 from storyboard.model.compiled import CompiledShot
-from storyboard.model.jobs import Event, Outcome, Plan, Prepared, Rendered, RenderJob
+from storyboard.model.jobs import Entry, Event, Outcome, Plan, Prepared, Rendered, RenderJob
 from storyboard.model.loaded import Loaded
 from storyboard.model.options import CUT, PICK, PLAN, RENDER, RenderOptions
 from storyboard.progress import Callbacks, Progress
@@ -266,9 +266,9 @@ def _cut(prep: Prepared, rendered: Rendered, out_dir: Path, opts: RenderOptions,
     man["sound"] = cutting.sound_record(result, opts.loudness)
     cutting.write_manifest(out_dir, man)  # again, with the cut's measured loudness
     result.files["manifest.json"] = out_dir / "manifest.json"
-    for o in rendered.outcomes.values():
-        if o.entry is not None and o.same_as is None:
-            Cache.of(o.entry).seal_house_copies(o.entry)  # the conformed copies the cut made, checked next time
+    made = [o.entry for o in rendered.outcomes.values() if o.entry is not None and o.same_as is None]
+    if made:  # the conformed copies the cut made, checked next time
+        Cache.of(made[0]).each(lambda e: Cache.of(e).seal_house_copies(e), made)
     on_step("writing the review page and boards")
     sheet = build_sheet(prep, rendered.plan, rendered.outcomes, cache, rendered.spent)  # one read of every take
     result.files.update(review.write(prep, rendered.plan, rendered.outcomes, out_dir, cache, sheet=sheet))
@@ -321,25 +321,40 @@ def _identity_in_manifest(prep: Prepared, outcomes: dict[str, "Outcome"], man: d
 
 def _checked_for_the_cut(outcomes: dict[str, "Outcome"]) -> dict[str, "Outcome"]:
     """Every clip about to be cut, hashed again against its record (and its conformed copies): one
-    that changed since it was served is moved aside and its shot becomes a slate saying so."""
+    that changed since it was served is moved aside and its shot becomes a slate saying so. Twins
+    share one check; on a bucket several clips are checked at once (each check reads it)."""
     from dataclasses import replace
+    firsts: dict[str, Entry] = {}
+    for o in outcomes.values():
+        if o.entry is not None:
+            firsts.setdefault(o.entry.key, o.entry)
+    if not firsts:
+        return dict(outcomes)
+
+    def check(entry: Entry) -> tuple[str | None, list[str]]:
+        cache = Cache.of(entry)
+        problem = cache.check(entry, rehash=True)
+        if problem is not None:
+            cache.quarantine(entry.key)
+            return problem, []
+        return None, cache.check_house_copies(entry, decodes)
+    found = dict(zip(firsts, Cache.of(next(iter(firsts.values()))).each(check, list(firsts.values()))))
     out = dict(outcomes)
-    problems: dict[str, str | None] = {}  # key -> what is wrong with its clip (twins share one)
+    told: set[str] = set()  # a remade copy is told once, on the first shot of its clip
     for sid, o in outcomes.items():
         if o.entry is None:
             continue
-        key, cache = o.entry.key, Cache.of(o.entry)
-        if key not in problems:
-            problems[key] = cache.check(o.entry, rehash=True)
-            if problems[key] is not None:
-                cache.quarantine(key)
-            else:
-                o = out[sid] = replace(o, warnings=o.warnings + [f"a conformed copy was bad and is made again ({p})"
-                                                                 for p in cache.check_house_copies(o.entry, decodes)])
-        if problems[key] is not None:
+        problem, remade = found[o.entry.key]
+        if problem is None and o.entry.key in told:
+            continue
+        told.add(o.entry.key)
+        if problem is not None:
             out[sid] = replace(o, status="failed", entry=None, reason=(
-                f"its cached clip changed after it was checked ({problems[key]}) and was moved aside; "
+                f"its cached clip changed after it was checked ({problem}) and was moved aside; "
                 "run the same command again to fetch it again"))
+        elif remade:
+            out[sid] = replace(o, warnings=o.warnings + [f"a conformed copy was bad and is made again ({p})"
+                                                         for p in remade])
     return out
 
 

@@ -96,9 +96,11 @@ class Renderer:
         outcomes: dict[str, Outcome] = {}
         damaged: dict[str, str] = {}  # shot -> what was wrong with its cached clip (moved aside)
         pending = list(self.plan.jobs)
+        cached = list(dict.fromkeys(j.key for j in pending if j.cached))
+        found = dict(zip(cached, self.cache.each(self.cache.get, cached)))  # on a bucket, several reads at once
         for job in pending:
             sid = job.shot.id
-            entry = self.cache.get(job.key) if job.cached else None
+            entry = found.get(job.key) if job.cached else None
             if job.cached and entry is None and job.group is not None:
                 entry, problem = self._part_of_cached(job)
                 if problem is not None:

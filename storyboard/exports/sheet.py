@@ -165,6 +165,8 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
     tl = build(rows, fps, sb.defaults.width, sb.defaults.height)
     shots: list[ShotSheet] = []
     scene, where = 0, None
+    requests = list(dict.fromkeys(plan.job(s.id).base_key for s in sb.shots))  # twins share one
+    takes_of = dict(zip(requests, cache.each(lambda k: list_takes(cache, k), requests)))
     for ctx, span, cshot in zip(fold(sb), tl.spans, prep.shots):
         shot = ctx.shot
         o = outcomes[shot.id]
@@ -175,7 +177,7 @@ def build_sheet(prep: "Prepared", plan: Plan, outcomes: dict[str, Outcome], cach
         people = [Person(c.id, c.name, c.wardrobe, c.props, character_colour(c.id)) for c in ctx.on_screen]
         people += [Person(c.id, c.name, c.wardrobe, c.props, character_colour(c.id), heard_only=True) for c in ctx.heard]
         meta = o.meta
-        takes = list_takes(cache, plan.job(shot.id).base_key)
+        takes = takes_of[plan.job(shot.id).base_key]
         take_scores = {t.number: judge.score(t.entry, ctx, shot.id, t.number) for t in takes if t.entry is not None}
         score = None
         if o.entry is not None:  # the take in the cut (a kept clip of an earlier version is not among the takes)

@@ -68,6 +68,12 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
             fields["previous"] = keys.get(shot.depends_on[0])
         return fields
 
+    ahead: dict[str, Found] = {}
+    if cache.READS_AT_ONCE > 1:  # a bucket: what the cache holds of every request that can be known now, at once
+        alone = [digest({"v": KEY_VERSION, **fields_of(s)}) for s in shots
+                 if s.id not in inside and s.id not in multi and not s.depends_on
+                 and not (s.input_reference and s.input_reference.shot)]  # the others' keys hold a take chosen below
+        ahead = dict(zip(alone, cache.each(lambda k: found_takes(cache, k), alone)))
     for shot in shots:
         if shot.id in inside:
             continue  # planned with its group's first shot
@@ -84,7 +90,7 @@ def plan(shots: list[CompiledShot], contexts: list[ShotContext], backend: str, a
         ctx = contexts[shot.index]
         fields = fields_of(shot)
         base_key = digest({"v": KEY_VERSION, **fields})
-        found = found_takes(cache, base_key)
+        found = ahead.get(base_key) or found_takes(cache, base_key)
         have = found.numbers
         latest = have[-1] if have else found.counted
         wanted = set(range(1, takes + 1)) if shot.id in asked and takes > 1 else set()

@@ -107,6 +107,17 @@ class Cache:
     def _dir(self, key: str) -> Path:
         return self.root / "clips" / key[:2] / key
 
+    READS_AT_ONCE = 1  # a folder's reads wait for nothing: one after another
+
+    def each(self, fn: Callable[[Any], Any], items: list) -> list:
+        """fn(item) for every item, in order, where fn reads this cache: several at once on a cache
+        whose every read is a round trip (a bucket: store.shared.ObjectCache)."""
+        if self.READS_AT_ONCE <= 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(min(self.READS_AT_ONCE, len(items)), thread_name_prefix="cache-read") as pool:
+            return list(pool.map(fn, items))
+
     def get(self, key: str) -> Entry | None:
         folder = self._dir(key)
         try:

@@ -171,6 +171,8 @@ class ObjectCache(Cache):
     def _obj(self, key: str, name: str) -> str:
         return f"clips/{key[:2]}/{key}/{name}"
 
+    READS_AT_ONCE = 8  # each read is a round trip to the bucket (s3fs's connection pool holds 10)
+
     # -- entries ------------------------------------------------------------------------------------
     def get(self, key: str) -> Entry | None:
         try:

@@ -32,3 +32,34 @@ def test_a_render_with_everything_cached_reads_each_shots_records_once(bucket, p
     # the plan (the take counter, take 1, no take 2), the render's entry, the cut's conformed copies
     # (checked, then sealed), the review page's and boards' takes (counter, take 1, no take 2, no failure)
     assert per_shot <= 10, sorted(calls.items())
+
+
+def test_the_cut_reads_a_buckets_records_several_at_once(bucket, project, monkeypatch):
+    """The shot sheet's takes and the cut's checks of each clip read the bucket for every shot: they
+    are read several at once (each is a round trip), with the same pages and outcomes as one by one."""
+    import threading
+    import time
+
+    import storyboard
+    (project / "gulls.yaml").write_text(FILM)
+    first = storyboard.render(project / "gulls.yaml", project / "out", backend="animatic")
+    lock = threading.Lock()
+    now, most = [0], [0]
+    real = S3Store.read
+
+    def slow_read(self, key):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        try:
+            time.sleep(0.02)  # a bucket's round trip
+            return real(self, key)
+        finally:
+            with lock:
+                now[0] -= 1
+    monkeypatch.setattr(S3Store, "read", slow_read)
+    again = storyboard.render(project / "gulls.yaml", project / "out", backend="animatic")
+    assert most[0] > 1
+    assert ({s: o.status for s, o in again.rendered.outcomes.items()}
+            == {s: "cached" for s in first.rendered.outcomes})
+    assert (project / "out" / "review.html").is_file() and (project / "out" / "boards.pdf").is_file()
