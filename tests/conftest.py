@@ -16,6 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+SMALL = "320x180"  # a film's frame where its size is not what a test is about: a sixteenth of 1280x720's pixels
+
+
+def small_copy(src: Path, dst: Path) -> Path:
+    """A copy of a folder of storyboards (an example) whose films are SMALL instead of 1280x720: for
+    the tests whose point is not the picture's size. Outputs in the folder are left behind."""
+    shutil.copytree(src, dst, ignore=lambda d, names: [n for n in names if (Path(d) / n).is_dir()])
+    for f in dst.glob("*.yaml"):
+        f.write_text(f.read_text("utf-8").replace("size: 1280x720", f"size: {SMALL}"), "utf-8")
+    return dst
+
+
 def read_manifest(out_dir: Path) -> dict:
     return json.loads((out_dir / "manifest.json").read_text())
 

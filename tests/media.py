@@ -99,8 +99,11 @@ def make_still_clip(path: Path, still: Path, seconds: float, size: str, fps: int
     from storyboard.media.ffmpeg import compile, timeout_for
     w, h = (int(v) for v in size.split("x"))
     frames = max(1, round(seconds * fps))
-    pic = (ff.input(str(still), loop=1, framerate=fps)
+    # the still is read and fitted once, then repeated (the loop filter): an image input looped by the
+    # demuxer is decoded and scaled again for every frame, half of the clip's making
+    pic = (ff.input(str(still))
            .filter("scale", -2, h).filter("pad", f"max(iw,{w})", h, "(ow-iw)/2", 0, color="0x28323c")
+           .filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
            .filter("zoompan", z=f"1+0.04*on/{frames}", d=1, s=f"{w}x{h}", fps=fps)
            .filter("format", "yuv420p"))
     snd = ff.input(f"sine=frequency={tone}:sample_rate={rate}", f="lavfi").audio

@@ -22,9 +22,9 @@ from tests.conftest import read_manifest, wait_for
 
 FILM = """
 version: 1
-defaults: {model: seedance-2, size: 1280x720}
+defaults: {model: seedance-2, size: 320x180}
 characters:
-  ana: {name: Ana, description: a woman in a red coat, reference: ana.png}
+  ana: {name: Ana, description: a woman in a red coat, reference: ana.png, identity: false}
 locations:
   pier: {description: a wooden pier, reference: pier.png}
 shots:
@@ -288,7 +288,7 @@ def test_a_size_kling_4_does_not_make_is_asked_at_the_nearest_and_conformed(fal,
     """1280x736 is 2% off 16:9: Kling 4 is asked 1920x1080 (the smallest 16:9 at or above), priced as that,
     and the cut crops it to 1280x736."""
     from storyboard.media.probe import probe
-    film = FILM.replace("seedance-2, size: 1280x720", "kling-4, size: 1280x736")
+    film = FILM.replace("seedance-2, size: 320x180", "kling-4, size: 1280x736")
     (project / "film.yaml").write_text(film)
     assert main(["plan", str(project / "film.yaml"), "--backend", "fal"]) == 0
     out = capsys.readouterr().out
@@ -300,7 +300,7 @@ def test_a_size_kling_4_does_not_make_is_asked_at_the_nearest_and_conformed(fal,
 
 
 def test_a_size_of_a_shape_the_model_never_makes_is_refused_naming_the_shapes(fal, project, capsys):
-    (project / "film.yaml").write_text(FILM.replace("size: 1280x720", "size: 1080x1080"))
+    (project / "film.yaml").write_text(FILM.replace("size: 320x180", "size: 1080x1080"))
     assert main(["validate", str(project / "film.yaml"), "--backend", "fal"]) == 2
     assert ("seedance-2 makes no 1:1 picture, so it cannot deliver 1080x1080; it makes 16:9 (1280x720), "
             "9:16 (720x1280)") in capsys.readouterr().err

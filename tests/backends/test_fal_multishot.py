@@ -17,7 +17,7 @@ from tests.conftest import read_manifest
 # half the CPU at 720p)
 SCENE = """
 version: 1
-defaults: {{model: kling-3-pro, size: 1280x720, fps: 24, multi_shot: scene}}
+defaults: {{model: kling-3-pro, size: 320x180, fps: 24, multi_shot: scene}}
 characters:
   ana: {{name: Ana, description: a woman in a red coat}}
 locations:

@@ -27,6 +27,7 @@ data = pytest.importorskip("skimage.data", reason="scikit-image ships the test p
 FILM = """
 version: 1
 title: Faces
+defaults: {size: 320x180}
 characters:
   mara: {name: Mara, description: a NASA astronaut in her forties, reference: refs/mara.png}
   rex: {name: Rex, description: a scruffy collie dog, reference: refs/mara.png}

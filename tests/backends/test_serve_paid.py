@@ -14,6 +14,7 @@ from storyboard.serve.room import Room
 
 FILM = """\
 version: 1
+defaults: {size: 320x180}
 shots:
   - {id: one, duration: 4, action: A calm sea at dawn.}
   - {id: two, duration: 4, action: A gull crosses the frame.}

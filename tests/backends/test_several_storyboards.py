@@ -9,8 +9,8 @@ from storyboard.cli import main
 from tests.conftest import read_manifest
 
 SHARED = "  - {id: open, duration: 4, action: A calm sea at dawn.}\n"
-EP1 = "version: 1\ntitle: One\nshots:\n" + SHARED + "  - {id: gull, duration: 4, action: A gull crosses the frame.}\n"
-EP2 = "version: 1\ntitle: Two\nshots:\n" + SHARED + "  - {id: boat, duration: 4, action: A boat leaves the harbour.}\n"
+EP1 = "version: 1\ntitle: One\ndefaults: {size: 320x180}\nshots:\n" + SHARED + "  - {id: gull, duration: 4, action: A gull crosses the frame.}\n"
+EP2 = "version: 1\ntitle: Two\ndefaults: {size: 320x180}\nshots:\n" + SHARED + "  - {id: boat, duration: 4, action: A boat leaves the harbour.}\n"
 
 
 @pytest.fixture

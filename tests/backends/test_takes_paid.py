@@ -13,6 +13,7 @@ from tests.conftest import read_manifest
 FILM = """
 version: 1
 title: Sea
+defaults: {{size: 320x180}}
 shots:
   - {{id: one, duration: 4, action: A calm sea at dawn.{pin}}}
   - {{id: two, duration: 4, continuity: continuous, action: The sea darkens.}}

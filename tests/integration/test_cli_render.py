@@ -14,6 +14,7 @@ from tests.conftest import EXAMPLES, read_manifest
 
 FILM = """
 version: 1
+defaults: {size: 320x180}
 characters: {ana: {name: Ana, description: a woman}}
 shots:
   - id: one

@@ -23,6 +23,7 @@ from tests.unit.test_editorial import expected_by_join, transitions_by_join
 FILM = """
 version: 1
 title: Hand-off
+defaults: {size: 320x180}
 characters:
   ana: {name: Ana, description: a woman}
 locations:

@@ -24,6 +24,7 @@ from tests.conftest import read_manifest, wait_for
 FILM = """
 version: 1
 title: Sea
+defaults: {size: 320x180}  # money and safety, not pictures: a small cut
 shots:
   - {id: one, duration: 4, action: A calm sea at dawn.}
   - {id: two, duration: 4, continuity: continuous, action: The sea darkens.}
@@ -32,6 +33,7 @@ shots:
 
 TINY = """
 version: 1
+defaults: {size: 320x180}
 shots:
   - {id: one, duration: 1, action: A door opens.}
   - {id: two, duration: 1, action: A window shuts.}
@@ -88,8 +90,9 @@ def test_veo_cut(veo, project):
     from PIL import Image
     Image.new("RGB", (1280, 720), (200, 30, 30)).save(project / "ana.png")
     (project / "film.yaml").write_text(
-        "version: 1\ndefaults: {model: veo-3.1-fast-generate-001}\n"
-        "characters:\n  ana: {name: Ana, description: a woman in a red coat, reference: ana.png}\nshots:\n"
+        "version: 1\ndefaults: {model: veo-3.1-fast-generate-001, size: 320x180}\n"
+        "characters:\n  ana: {name: Ana, description: a woman in a red coat, reference: ana.png, identity: false}\n"
+        "shots:\n"
         "  - {id: one, duration: 6, characters: [ana], action: Ana walks along the pier.}\n"
         "  - {id: two, duration: 4, characters: [ana], continuity: continuous, action: Ana stops.}\n")
     assert main(["render", str(project / "film.yaml"), "--backend", "veo", "--yes"]) == 0
@@ -348,7 +351,8 @@ def test_a_clip_damaged_after_it_was_served_becomes_a_named_slate(tiny):
 
 def test_a_damaged_house_copy_is_made_again(sora, project):
     """The conformed copy kept beside a provider's clip (30 fps, cut at 24) is checked like the clip."""
-    (project / "film.yaml").write_text("version: 1\nshots:\n  - {id: one, duration: 4, action: A sea.}\n")
+    (project / "film.yaml").write_text("version: 1\ndefaults: {size: 320x180}\nshots:\n"
+                                       "  - {id: one, duration: 4, action: A sea.}\n")
     assert paid(project / "film.yaml") == 0
     (copy,) = (Cache().root / "clips").rglob("house-*.mp4")
     _flip(copy)

@@ -13,7 +13,7 @@ from storyboard.store.cache import Cache
 from tests.conftest import read_manifest
 
 SB = """version: 1
-defaults: {{model: kling-3-pro, size: 640x360, multi_shot: scene}}
+defaults: {{model: kling-3-pro, size: 320x180, multi_shot: scene}}
 characters: {{mara: {{description: a tall woman in a green coat}}}}
 locations: {{kitchen: {{description: a narrow kitchen}}, hall: {{description: a dark hall}}}}
 shots:
@@ -32,7 +32,7 @@ def render(prep, out, on_event=None, **options):
 def _small_kling():
     """The animatic checks sizes against the named model; a small size keeps the test quick."""
     with open(os.environ["STORYBOARD_CONFIG"], "w") as f:
-        f.write('[backends.fal.models."kling-3-pro"]\nsizes = ["640x360", "1920x1080"]\n')
+        f.write('[backends.fal.models."kling-3-pro"]\nsizes = ["320x180", "1920x1080"]\n')
 
 
 def test_a_group_renders_as_one_clip_and_is_cut_back_into_shots(project):

@@ -16,9 +16,12 @@ from storyboard.errors import ShotBlocked
 from storyboard.media.probe import decodes, probe
 from tests.conftest import copy_of, read_manifest
 
+SMALL = "defaults: {size: 320x180}\n"  # the picture's size is not what these tests are about: a small frame is cheap
+
 FILM = """
 version: 1
 title: Test Film
+defaults: {size: 320x180}
 characters:
   ana: {name: Ana, description: a woman}
 locations:
@@ -53,6 +56,14 @@ def film(project):
     return project / "film.yaml"
 
 
+@pytest.fixture
+def full_size_film(project):
+    """FILM at the default size, 1280x720: for the tests whose point needs a render that takes its
+    time (a kill lands mid-render) or files of a real size (a file-size limit is hit)."""
+    (project / "film.yaml").write_text(FILM.replace(SMALL, ""))
+    return project / "film.yaml"
+
+
 @pytest.fixture(scope="session")
 def first_render(made_once):
     """FILM rendered once for the whole run (the project, its output folder and its cache)."""
@@ -83,7 +94,7 @@ def test_render_makes_the_cut_and_every_export(rendered, capsys):
     frames = 48 + 48 + 36 - 12
     assert decodes(out / "final.mp4") == frames
     info = probe(out / "final.mp4")
-    assert (info.width, info.height, info.audio_streams) == (1280, 720, 1)
+    assert (info.width, info.height, info.audio_streams) == (320, 180, 1)  # the film's size
     man = read_manifest(out)
     assert [s["status"] for s in man["shots"]] == ["rendered"] * 3
     assert man["spent"] == 0 and all(s["prompt_sha256"] and s["key"] for s in man["shots"])
@@ -148,7 +159,8 @@ def test_one_writer_per_output_folder(film):
 
 @pytest.mark.parametrize("delay", [pytest.param(1.0, marks=pytest.mark.slow), 2.5,
                                    pytest.param(4.0, marks=pytest.mark.slow)])
-def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
+def test_killed_render_leaves_no_broken_file_and_resumes(full_size_film, delay):
+    film = full_size_film
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "storyboard", "render", str(film)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -163,6 +175,7 @@ def test_killed_render_leaves_no_broken_file_and_resumes(film, delay):
         assert decodes(clip) > 0
     assert subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode == 0
     assert decodes(out / "final.mp4") == 120
+    assert probe(out / "final.mp4").size == "1280x720"  # a film that names no size is cut at the default
 
 
 def test_paid_backend_needs_yes(film, capsys):
@@ -170,11 +183,12 @@ def test_paid_backend_needs_yes(film, capsys):
     assert "pass --yes" in capsys.readouterr().err
 
 
-def test_episodes_share_the_cache(capsys):
-    from tests.conftest import EXAMPLES
-    assert main(["render", str(EXAMPLES / "series/ep01.yaml"), "--out", str(_tmp_out("ep01"))]) == 0
+def test_episodes_share_the_cache(tmp_path, capsys):
+    from tests.conftest import EXAMPLES, small_copy
+    series = small_copy(EXAMPLES / "series", tmp_path / "series")
+    assert main(["render", str(series / "ep01.yaml"), "--out", str(_tmp_out("ep01"))]) == 0
     capsys.readouterr()
-    assert main(["plan", str(EXAMPLES / "series/ep02.yaml"), "--json"]) == 0
+    assert main(["plan", str(series / "ep02.yaml"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {s["id"]: s["cache"] for s in doc["shots"]} == {"pickup": "hit", "offer": "miss"}
 
@@ -185,9 +199,10 @@ def _tmp_out(name):
     return Path(tempfile.mkdtemp()) / name
 
 
-def test_disk_limit_fails_cleanly(film):
+def test_disk_limit_fails_cleanly(full_size_film):
     """A file-size limit (a full disk, as far as ffmpeg and Python can tell): a clear message, no
     traceback, and nothing broken under a final name."""
+    film = full_size_film
     import resource
 
     def limit():

@@ -11,6 +11,7 @@ from tests.conftest import read_manifest
 
 FILM = """
 version: 1
+defaults: {size: 320x180}
 characters: {ana: {name: Ana, description: a woman}}
 shots:
   - {id: one, duration: 1.5, characters: [ana], dialogue: [{ana: Hello.}], transition: dissolve 0.5s}

@@ -22,6 +22,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 FILM = """
 version: 1
 title: Test Film
+defaults: {size: 320x180}
 characters:
   ana: {name: Ana, description: a woman, wardrobe: a green coat}
   ben: {name: Ben, description: a man}

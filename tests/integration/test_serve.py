@@ -27,6 +27,7 @@ FILM = """\
 # a film for the review room
 version: 1
 title: Room Test
+defaults: {size: 320x180}  # the room's files, not its pixels, are under test: a small frame is quick to cut
 characters:
   ana: {name: Ana, description: a woman, wardrobe: a green coat}
   ben: {name: Ben, description: a man}
@@ -287,7 +288,9 @@ def test_a_second_room_on_the_same_file_is_refused(room):
 def test_ctrl_c_closes_the_room_cleanly_then_render_by_review_status(room):
     """Ctrl-C in the middle of a render: the room closes at once, as the CLI's render does (the cache
     resumes it); then `render --status retake` renders only the shot the room marked."""
-    room.film.write_text(room.film.read_text().replace("action: 'Ana turns.'", "action: 'Ana turns away.'"))
+    # 12 s of a new picture: a render still running when the state is next polled, at this small size too
+    room.film.write_text(room.film.read_text().replace("{id: two, duration: 2,", "{id: two, duration: 12,")
+                         .replace("action: 'Ana turns.'", "action: 'Ana turns away.'"))
     wait_state(room.url, lambda s: "two" in s["to_render"] and s["busy"].startswith("rendering"), timeout=30)
     t = time.monotonic()
     room.proc.send_signal(signal.SIGINT)

@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 
 SILENT = """
 version: 1
+defaults: {size: 320x180}
 characters:
   ana: {description: a woman}
 shots:
@@ -56,6 +57,7 @@ def test_the_voice_model_loads_only_when_a_line_is_voiced(project):
 
 SPOKEN = """
 version: 1
+defaults: {size: 320x180}
 characters:
   ana: {description: a tall woman, voice: low and calm}
   ben: {description: an old man, voice: gravelly}
