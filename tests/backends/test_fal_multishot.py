@@ -66,6 +66,7 @@ def test_a_scene_is_one_multi_prompt_request_cut_back_into_shots(fal, project): 
     assert len(fal.ledger.jobs) == 3 and "multi_prompt" in fal.ledger.jobs[2]["input"]
 
 
+@pytest.mark.slow
 def test_a_group_whose_submit_reply_was_lost_is_found_in_the_history_not_paid_again(fal, project, capsys):  # noqa: F811
     film = project / "film.yaml"
     film.write_text(SCENE.format(action="Ana walks along the pier."))

@@ -107,6 +107,7 @@ def test_a_film_shows_the_drifted_shot_and_the_missing_character(sora, project, 
     assert re.search(r"other,.*DRIFT: Mara drift 0\.\d\d", shotlist)
 
 
+@pytest.mark.slow
 def test_takes_3_pick_identity_keeps_the_on_model_take(sora, project, photos, capsys):
     text = FILM.split("shots:")[0] + "shots:\n  - {id: same, duration: 4, characters: [mara], " \
                                      "camera: {framing: close-up}, action: PICKME Mara looks up.}\n"
@@ -131,6 +132,7 @@ def test_takes_3_pick_identity_keeps_the_on_model_take(sora, project, photos, ca
     assert read_manifest(project / "film")["shots"][0]["take"] == 3 and len(sora.ledger.jobs) == 3
 
 
+@pytest.mark.slow
 def test_retake_drift_makes_more_takes_of_a_drifting_shot_within_the_cap(sora, project, photos, capsys):
     text = FILM.split("shots:")[0] + "shots:\n  - {id: same, duration: 4, characters: [mara], " \
                                      "camera: {framing: close-up}, action: RETAKE Mara looks up.}\n" \

@@ -30,7 +30,7 @@ def same(a: Image.Image, b: Image.Image) -> bool:
     return ImageChops.difference(a, b).getbbox() is None
 
 
-@pytest.mark.parametrize("damage", ["replaced", "truncated"])
+@pytest.mark.parametrize("damage", [pytest.param("replaced", marks=pytest.mark.slow), "truncated"])
 def test_a_damaged_last_frame_is_made_again_from_the_clip(fal, project, tmp_path, capsys, damage):  # noqa: F811
     assert render(project) == 0
     one = entry_of(project, "one")

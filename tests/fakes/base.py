@@ -91,7 +91,8 @@ class FakeServer:
             tls.issue_cert("127.0.0.1").configure_cert(ctx)
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
             self.scheme = "https"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # stop() returns within a poll: the default half second, paid by every test's teardown, was 30 s of the suite
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     @property
     def host(self) -> str:

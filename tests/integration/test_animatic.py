@@ -240,6 +240,7 @@ def test_a_continuous_shot_starts_from_the_picture_not_the_text(film):
 
 
 @FILM_RENDER
+@pytest.mark.slow
 def test_no_frame_of_the_cut_loses_its_text(film, tmp_path):
     """Every frame of final.mp4 carries its shot's HUD band, the frames at the cuts too (they used
     to flash without it for one frame at every cut)."""

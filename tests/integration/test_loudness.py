@@ -65,6 +65,7 @@ def films(tmp_path, sounds):
                                           2, music=sounds["loud_music"], music_gain_db=-24)
 
 
+@pytest.mark.slow
 def test_five_films_land_on_target(tmp_path, sounds):
     got = {}
     for name, sound in films(tmp_path, sounds):

@@ -237,6 +237,7 @@ def test_a_live_lock_is_waited_for_and_never_taken(tmp_path):
 
 # -- spend is what the provider billed ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_cap_holds_under_a_file_size_limit(sora, project):
     """Every download fails (EFBIG): the jobs were paid all the same, so they fill the cap, and the
     manifest says what the provider took."""

@@ -196,7 +196,7 @@ def static_server(folder: Path):
         def log_message(self, *args):
             pass
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -225,6 +225,7 @@ def test_review_of_a_storyboard_never_rendered_shows_drawn_panels(project, brows
         v.close()
 
 
+@pytest.mark.slow
 def test_shot_keeps_the_other_shots_clips(project, capsys):
     """Edit one shot, render another: the edited one keeps the clip the last cut had, never a slate,
     and the new final.mp4 has every shot."""

@@ -162,6 +162,7 @@ def test_the_cut_plays_and_a_shot_in_the_strip_seeks_to_it(room, page):
     assert page.errors == []
 
 
+@pytest.mark.slow
 def test_pinning_take_2_writes_one_line_and_the_cut_holds_it(room, page):
     """Unpinned, the cut holds the latest take (2); pin 1, then 2: each a click, each one line of
     the file, each a new cut (no render) holding that take; unpin gives back the original bytes."""

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 SILENT = """
@@ -197,6 +199,7 @@ def test_lines_are_kept_on_this_machine_when_the_clips_are_in_a_bucket(monkeypat
     assert LineStore().path(("Hello.", JOE, 1.0, "")).is_relative_to(tmp_path / "cache" / "voices" / "lines")
 
 
+@pytest.mark.slow
 def test_the_voices_keep_their_optimized_model_and_read_the_same_samples_with_it(fresh_voices):
     """Optimizing the voice's graph costs every render's voice start about 0.15 CPU-s: the optimized
     graph is kept in the voices' store and loaded as it is next time. A line read with it is byte for

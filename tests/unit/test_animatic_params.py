@@ -211,6 +211,7 @@ def test_the_scratch_voice_says_nothing_it_cannot_read(monkeypatch):
     assert np.any(ScratchVoices.speak("OK, 你好", JOE, 1.3))  # what it can read, it says
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not __import__("storyboard.animatic.voices", fromlist=["x"]).japanese_available(),
                     reason="the voices-ja extra is not installed")
 def test_with_the_japanese_voice_a_japanese_line_is_spoken(tmp_path_factory, monkeypatch):
