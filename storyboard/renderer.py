@@ -89,6 +89,8 @@ class Renderer:
         self._slots = 0
 
     def emit(self, shot: str, state: str, percent: float | None = None, message: str = "") -> None:
+        if self._stop.is_set():  # interrupted: a shot that still ends is kept in the cache, not told after
+            return
         self.on_event(Event(shot, state, percent, message, self.clock() - self.t0, self.budget.spent))
 
     def run(self) -> dict[str, Outcome]:

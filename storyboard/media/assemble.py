@@ -8,6 +8,8 @@ the one AAC encode."""
 
 from __future__ import annotations
 
+import contextlib
+
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -545,7 +547,7 @@ def find_levels(mix: Path, measured: dict[str, float], target: float, ceiling: f
         return levels, {"I": measured["I"] + levels.gain, "TP": measured["TP"] + levels.gain}
     tries: list[tuple[Levels, dict[str, float]]] = []
     while len(tries) < MAX_TRIES:
-        on_step("levelling the sound")
+        on_step("levelling the sound" + (f" (try {len(tries) + 1}: under the limiter, nearer the target)" if tries else ""))
         got = measure(mix, raw=True, levels=levels, seconds=seconds)
         tries.append((levels, got))
         over = got["TP"] - (ceiling - GAIN_HEADROOM)
@@ -591,8 +593,14 @@ def make_cut(tl: Timeline, sources: list[Path], work: Path, out: Path, music: Pa
         on_step("mixing sound")
         try:
             measured = mix_sound(tl, sources, mix, music, music_gain_db)
-        finally:
-            video = picture.result()  # its error, if both failed, is the one to tell
+        except KeyboardInterrupt:  # told as an interruption, whatever the picture's ffmpeg made of it
+            with contextlib.suppress(BaseException):
+                picture.result()
+            raise
+        except BaseException:
+            picture.result()  # its error, if both failed, is the one to tell
+            raise
+        video = picture.result()
     levels, got = find_levels(mix, measured, loudness, true_peak, seconds, on_step)
     on_step("writing the cut")
     run(mux_cmd(video, mix, out, levels, subtitle_cards, fps, seconds))

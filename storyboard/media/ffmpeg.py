@@ -152,6 +152,11 @@ class Result:
     log: str
 
 
+# ffmpeg's status when a SIGINT, SIGTERM or SIGQUIT made it stop (it catches them, ends its files and
+# exits 255; an error exits 1): the user's Ctrl-C, which our process has too, so it is told as one
+STOPPED_BY_SIGNAL = 255
+
+
 class Running:
     """An ffmpeg started (its scripts written to a private folder first) and not yet waited for.
     Use as a context manager: leaving it early (an error elsewhere) kills the process."""
@@ -203,6 +208,8 @@ class Running:
         if self.expired:
             raise FfmpegFailed(f"{self.what}: ffmpeg took longer than {self.timeout:.0f}s, the limit for this much "
                                "media, and was stopped", self.argv)
+        if code == STOPPED_BY_SIGNAL:  # Ctrl-C reaches every process of the terminal's group, ffmpeg too
+            raise KeyboardInterrupt(f"{self.what}: ffmpeg was interrupted")
         self._log.seek(0)
         log = self._log.read().decode("utf-8", "replace")
         if code != 0:

@@ -188,3 +188,43 @@ def test_each_dissolve_is_one_encode_with_its_edges(tmp_path, clips, monkeypatch
     assert len(encodes) == 2, calls
     assert decodes(out) == tl.total_frames == 216 - 24
     assert frame_times(out) == [Fraction(k, FPS) for k in range(tl.total_frames)]
+
+
+# -- Ctrl-C: the terminal sends it to ffmpeg too ----------------------------------------------------
+
+def test_an_ffmpeg_stopped_by_ctrl_c_is_an_interruption_not_a_failure(tmp_path):
+    """ffmpeg catches SIGINT, ends its file and exits 255: the Ctrl-C that reached our process too. It
+    used to be told as the step failing ('transition after shot 1 failed (ffmpeg exit 255)', exit 3)."""
+    import os
+    import signal
+
+    import ffmpeg as ff
+
+    from storyboard.media.ffmpeg import Running, compile
+    cmd = compile(ff.output(ff.input("testsrc2=size=320x180:rate=24", f="lavfi").video, str(tmp_path / "long.mp4"),
+                            t="600", vcodec="libx264", preset="ultrafast"), "a long encode", 60)
+    with Running(cmd) as r:
+        from tests.conftest import wait_for
+        wait_for(lambda: (tmp_path / "long.mp4").exists() and (tmp_path / "long.mp4").stat().st_size > 0, 20)
+        os.kill(r.proc.pid, signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            r.finish()
+
+
+def test_a_ctrl_c_during_the_sound_mix_is_not_replaced_by_the_pictures_error(tmp_path, clips, monkeypatch):
+    """The picture is joined beside the sound mix: when the mix is interrupted, the picture's ffmpeg
+    (stopped by the same Ctrl-C, or failing) must not turn the interruption into a failed cut."""
+    from storyboard.errors import MediaError
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    def failed(*a, **k):
+        raise MediaError("transition after shot 1 failed (ffmpeg exit 1)")
+    monkeypatch.setattr(assemble, "mix_sound", interrupted)
+    monkeypatch.setattr(assemble, "join_picture", failed)
+    with pytest.raises(KeyboardInterrupt):
+        cut(tmp_path, [(f"s{i}", 3.0, "dissolve", 1) for i in range(3)], clips)
+    monkeypatch.setattr(assemble, "mix_sound", failed)  # a failure on both sides: told as a failure
+    with pytest.raises(MediaError):
+        cut(tmp_path, [(f"s{i}", 3.0, "dissolve", 1) for i in range(3)], clips)

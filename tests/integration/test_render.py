@@ -178,6 +178,42 @@ def test_killed_render_leaves_no_broken_file_and_resumes(full_size_film, delay):
     assert probe(out / "final.mp4").size == "1280x720"  # a film that names no size is cut at the default
 
 
+@pytest.mark.slow
+def test_ctrl_c_at_the_terminal_during_the_cut_is_an_interruption_and_resumes(tmp_path):
+    """Ctrl-C at a terminal reaches the whole process group: storyboard and the ffmpeg joining the
+    picture beside the sound mix (keeper's dissolves at 1280x720: seven pieces encoded). It was told
+    as the picture's step failing ('encoding the picture around shots 3-4 failed', exit 3)."""
+    import shutil
+
+    from tests.conftest import EXAMPLES
+    shutil.copytree(EXAMPLES / "keeper", tmp_path / "keeper", ignore=shutil.ignore_patterns("keeper"))
+    film = tmp_path / "keeper" / "keeper.yaml"
+    cmd = [sys.executable, "-m", "storyboard", "render", str(film)]
+    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0  # every shot in the cache
+    out = film.parent / "keeper"
+    (out / "final.mp4").unlink()  # the cut is made again, from the cache
+    # faulthandler: should it not stop, every thread's stack is dumped where it waits (SIGABRT below)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=dict(os.environ, PYTHONFAULTHANDLER="1"))
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("cut: mixing sound"):  # the picture is being joined beside it
+            time.sleep(0.3)  # its first pieces' ffmpeg has started
+            os.killpg(proc.pid, signal.SIGINT)
+            break
+    try:
+        err = "".join(seen) + proc.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        pytest.fail("the render was still running 30 s after Ctrl-C; its threads:\n" + proc.communicate(timeout=30)[1])
+    assert proc.returncode == 130, err
+    assert "interrupted; run the same command again to resume" in err and "failed" not in err and "Traceback" not in err
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.startswith("0 rendered"), again.stdout + again.stderr
+    assert decodes(out / "final.mp4") > 0
+
+
 def test_paid_backend_needs_yes(film, capsys):
     assert main(["render", str(film), "--backend", "openai"]) == 2
     assert "pass --yes" in capsys.readouterr().err
