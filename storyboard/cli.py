@@ -824,10 +824,7 @@ def _look_commands(sub) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    try:
-        from storyboard.serve import serve
-    except ImportError as e:
-        raise UsageError(f"the review room needs its extra ({e.name} is missing): pip install 'storyboard[serve]'") from None
+    from storyboard.serve import serve  # its extra is asked for there
     return serve(args.file, port=args.port, host=args.host, backend=args.backend, say=lambda m: out.print(m, markup=False))
 
 

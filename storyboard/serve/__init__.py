@@ -16,7 +16,13 @@ LOOPBACK = "127.0.0.1"
 def serve(file: str | Path, port: int = 8765, host: str | None = None, backend: str | None = None,
           say: Callable[[str], None] = print, ready: Callable[[str], None] = lambda url: None) -> int:
     """Serve the review room until Ctrl-C. One room per storyboard: a second is refused, naming the first."""
-    import uvicorn
+    try:
+        import starlette  # noqa: F401 - the extra, asked for before anything else is done
+        import uvicorn
+        import watchfiles  # noqa: F401
+    except ImportError as e:
+        raise UsageError(f"the review room needs its extra ({e.name} is not installed): "
+                         "pip install 'storyboard[serve]'") from None
 
     from storyboard import pipeline
     from storyboard.serve.app import Hub, create_app

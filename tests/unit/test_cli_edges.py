@@ -44,3 +44,14 @@ def test_storyboard_errors_are_not_crashes(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_models", failing)
     assert cli.main(["models"]) == 3
     assert "unexpected" not in capsys.readouterr().err
+
+
+def test_serve_without_its_extra_says_how_to_install_it(monkeypatch, capsys, tmp_path):
+    """`storyboard serve` without the serve extra gave 'unexpected error (ModuleNotFoundError)' and a
+    crash log: a missing optional extra is the user's to install, named, as `identity` names its own."""
+    import sys
+    (tmp_path / "film.yaml").write_text("version: 1\nshots:\n  - {id: a, duration: 2, action: A pier.}\n")
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
+    assert cli.main(["serve", str(tmp_path / "film.yaml"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "uvicorn is not installed" in err and "pip install 'storyboard[serve]'" in err and "unexpected" not in err
