@@ -95,13 +95,13 @@ def test_plan_prices_from_the_table(project, capsys, monkeypatch):
     from tests.conftest import EXAMPLES
     assert main(["plan", str(EXAMPLES / "keeper/keeper.yaml"), "--backend", "veo", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [s["seconds"] for s in doc["shots"]] == [6, 6, 4, 8, 6, 6]  # a 6 s shot asks for 6
-    assert doc["total_text"] == "$14.40"
+    assert [s["seconds"] for s in doc["shots"]] == [8, 6, 4, 8, 6, 6]  # a 6 s shot asks for 6, a 7 s one 8
+    assert doc["total_text"] == "$15.20"
     cfg = project / "config.toml"
     cfg.write_text('[backends.vertex.models."veo-3.1-generate-001"]\nprice = { "*" = 0.5 }\n')
     monkeypatch.setenv("STORYBOARD_CONFIG", str(cfg))
     assert main(["plan", str(EXAMPLES / "keeper/keeper.yaml"), "--backend", "veo", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["total_text"] == "$18.00"  # prices are editable data
+    assert json.loads(capsys.readouterr().out)["total_text"] == "$19.00"  # prices are editable data
 
 
 def test_intent_without_a_reply_stops_as_ambiguous(veo, film):

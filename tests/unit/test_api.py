@@ -163,7 +163,7 @@ def test_reprs_are_one_short_line():
              "cache": repr(storyboard.Cache())}
     for what, text in shown.items():
         assert len(text) < 300 and "\n" not in text, (what, len(text))
-    assert shown["loaded"] == "<Loaded keeper.yaml 'The Keeper': 6 shots, 31.5s, 3 characters, 2 locations>"
+    assert shown["loaded"] == "<Loaded keeper.yaml 'The Keeper': 6 shots, 33.5s, 3 characters, 2 locations>"
     assert shown["prepared"].startswith("<Prepared keeper.yaml for openai: 6 shots")
     assert shown["plan"] == f"<Plan on openai: 6 shots, 0 cached, 6 to render, ${plan.total:.2f}>"
     assert shown["rendered"] == "<Rendered 6 shots: 6 cached; $1.50 spent>"

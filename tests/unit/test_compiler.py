@@ -115,7 +115,7 @@ shots:
 
 def test_durations_map_to_what_the_backend_makes():
     shots = {s.id: s for s in prepare(EXAMPLES / "keeper/keeper.yaml", "openai").shots}
-    assert (shots["sea"].duration, shots["sea"].seconds) == (5, 8)
+    assert (shots["sea"].duration, shots["sea"].seconds) == (7, 8)
     assert (shots["lens"].duration, shots["lens"].seconds) == (4, 4)
     veo = {s.id: s for s in prepare(EXAMPLES / "keeper/keeper.yaml", "veo").shots}
     assert veo["climb"].seconds == 6  # Veo makes 6 s clips directly
@@ -180,7 +180,7 @@ def test_plan_prices_and_total(capsys):
     assert [s["seconds"] for s in doc["shots"]] == [8, 8, 4, 8, 8, 8]
     assert doc["total_text"] == "$4.40" and all(s["cache"] == "miss" for s in doc["shots"])
     assert main(["plan", str(EXAMPLES / "keeper/keeper.yaml"), "--backend", "veo"]) == 0
-    assert "total $14.40" in capsys.readouterr().out  # 6+6+4+8+6+6 = 36 s at $0.40
+    assert "total $15.20" in capsys.readouterr().out  # 8+6+4+8+6+6 = 38 s at $0.40
 
 
 def test_plan_shot_selection_takes_dependencies(capsys):

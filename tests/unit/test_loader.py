@@ -165,7 +165,7 @@ def test_models_round_trip():
     sb = load(EXAMPLES / "keeper" / "keeper.yaml").storyboard
     again = Storyboard.model_validate_json(sb.model_dump_json(), strict=False)
     assert again == sb
-    assert sb.running_time == pytest.approx(33 - 1 - 0.5)  # less the dissolve and the wipe
+    assert sb.running_time == pytest.approx(35 - 1 - 0.5)  # less the dissolve and the wipe
 
 
 
