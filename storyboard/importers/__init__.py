@@ -8,6 +8,7 @@ atomically. The rest of the package is pure: `fountain` and `fdx` read a script 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,8 +61,16 @@ def read_script(path: Path) -> Screenplay:
     except UnicodeDecodeError as e:
         raise FormatError([Diagnostic(name, data.count(b"\n", 0, e.start) + 1, 1,
                                       f"the script is not UTF-8 text (byte {data[e.start]:#04x}); save it as UTF-8")]) from None
+    if suffix in (".yaml", ".yml", ".json") or _STORYBOARD_START.match(text):
+        raise FormatError([Diagnostic(name, 1, 1, "this is a storyboard, not a screenplay; `storyboard validate` or "
+                                                  "`render` it as it is, or import a Fountain (.fountain) or Final "
+                                                  "Draft (.fdx) script")])
     from storyboard.importers import fountain
     return fountain.parse(text, name)
+
+
+# a storyboard's first key (after comments and blank lines): a Fountain script never starts so
+_STORYBOARD_START = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*(?:version|title|shots|characters|locations|defaults)[ \t]*:")
 
 
 def _read_definitions(path: Path) -> dict:

@@ -295,6 +295,10 @@ BAD = {
     "script.pdf": (b"%PDF-1.4\n...", "1:1: this is a PDF, not a screenplay"),
     "huge.fountain": (b"INT. A - DAY\n\n" + b"Words words words.\n\n" * (MAX_SCRIPT_BYTES // 20 + 1),
                       "1:1: the file is over 5 MB"),
+    # a storyboard was taken for a Fountain script: its YAML became five shots' action lines
+    "cafe.yaml": (b"version: 1\ntitle: Cafe\nshots:\n  - {id: a, duration: 2, action: A cup.}\n",
+                  "1:1: this is a storyboard, not a screenplay"),
+    "cafe.txt": (b"# my film\n\nversion: 1\nshots:\n  - {id: a, duration: 2}\n", "1:1: this is a storyboard, not a screenplay"),
 }
 
 
