@@ -63,12 +63,12 @@ def structure(sb: Storyboard, pos: "Positions") -> list[Diagnostic]:
             out.append(pos.diag(p + ("continuity",), f"shot '{shot.id}' is the first shot, so it cannot continue "
                                                      "a previous one; use continuity: cut"))
         t = sb.transition_after(i)
-        if t.overlaps and i + 1 < len(sb.shots):
+        joins = t.overlaps and i + 1 < len(sb.shots)
+        if joins and t.seconds >= min(shot.duration, sb.shots[i + 1].duration):
             nxt = sb.shots[i + 1]
-            if t.seconds >= min(shot.duration, nxt.duration):
-                out.append(pos.diag(p + ("transition",), f"a {t} from '{shot.id}' ({shot.duration:g}s) into "
-                                                         f"'{nxt.id}' ({nxt.duration:g}s) is longer than a shot it joins"))
-        if t.kind != "cut" and t.seconds > shot.duration:
+            out.append(pos.diag(p + ("transition",), f"a {t} from '{shot.id}' ({shot.duration:g}s) into "
+                                                     f"'{nxt.id}' ({nxt.duration:g}s) is longer than a shot it joins"))
+        elif t.kind != "cut" and t.seconds > shot.duration:  # one message a transition
             out.append(pos.diag(p + ("transition",), f"the {t} of shot '{shot.id}' is longer than the shot"))
     return out
 
@@ -116,6 +116,12 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words}) needs about "
                                                    f"{need:.1f}s{under} but the shot lasts {shot.duration:g}s; "
                                                    "lengthen the shot or cut words", severity="warning", shot=shot.id))
+        last = sb.transition_after(i)
+        if last.kind not in ("cut", "fade-to-black") and i + 1 == len(sb.shots) and shot.transition is not None:
+            out.append(pos.diag(p + ("transition",), f"the {last} of shot '{shot.id}' has no shot after it to go into, "
+                                                     "so the film ends on a cut; to end on black write "
+                                                     f"`transition: fade-to-black {last.seconds:g}s`",
+                                severity="warning", shot=shot.id))
         seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         if seg.seconds + 1e-9 < shot.duration:
             out.append(pos.diag(p + ("duration",), f"{model_name} makes at most {seg.seconds:g}s and cannot extend; "

@@ -230,3 +230,20 @@ shots:
     from storyboard.animatic.voices import JAPANESE_PACKAGES
     assert with_ja == (["li"] if all(real(p) for p in JAPANESE_PACKAGES) else ["li", "mara"])
     assert not [d for d in check(loaded, "openai") if "scratch voice" in d.message]
+
+
+@pytest.mark.parametrize("written,warned", [("dissolve 1s", True), ("wipe-left 0.5s", True), ("fade 1s", True),
+                                            ("fade-to-black 1s", False), ("cut", False)])
+def test_a_transition_out_of_the_last_shot_that_the_cut_leaves_out_is_said(project, written, warned):
+    """Into nothing, only fade-to-black means something (it ends on black); a dissolve written on the
+    last shot was dropped without a word and the film just ended."""
+    from storyboard.pipeline import check
+    from storyboard.stages.loader import load
+    (project / "s.yaml").write_text("version: 1\nshots:\n  - {id: a, duration: 2, action: A pier.}\n"
+                                    f"  - {{id: b, duration: 2, action: A gull., transition: {written}}}\n")
+    said = [d for d in check(load(project / "s.yaml"), "animatic") if "no shot after it" in d.message]
+    assert len(said) == warned
+    if warned:
+        assert said[0].severity == "warning" and said[0].line == 4 and "fade-to-black" in said[0].message
+    tl = build([("a", 2.0, "cut", 0), ("b", 2.0, written.split()[0], 1)], 24, 320, 180)
+    assert tl.total_frames == 96  # what the warning says: the film ends where its last shot does
