@@ -1,7 +1,7 @@
 """Every YAML snippet of the README and of the format document is a storyboard that validates,
-and that the JSON Schema accepts. The format document's snippets are copied into the repository
-(tests/docs/format-snippets.md): nothing outside it is read. Copy them again after the format
-document changes: `python -m tests.unit.test_docs PATH/TO/storyboard-format.md`."""
+and that the JSON Schema accepts. The format document is copied into the repository
+(docs/storyboard-format.md, where a user reads it): nothing outside it is read. Copy it again after
+the design notes change: `python -m tests.unit.test_docs PATH/TO/storyboard-format.md`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from storyboard.model.schema import json_schema
 from storyboard.stages.yamlsrc import read_yaml
 from tests.conftest import EXAMPLES, ROOT
 
-FORMAT_SNIPPETS = ROOT / "tests" / "docs" / "format-snippets.md"
+FORMAT_DOC = ROOT / "docs" / "storyboard-format.md"
 STUBS = {  # the smallest file of each kind that the loader's checks of bytes accept
     ".png": (EXAMPLES / "keeper" / "refs" / "mara.png").read_bytes(),
     ".mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
@@ -37,16 +37,13 @@ def snippets(doc: Path) -> list[tuple[str, str]]:
 
 
 def documents() -> list:
-    return [pytest.param(ROOT / "README.md", id="README"), pytest.param(FORMAT_SNIPPETS, id="storyboard-format")]
+    return [pytest.param(ROOT / "README.md", id="README"), pytest.param(FORMAT_DOC, id="storyboard-format")]
 
 
-def vendor(format_doc: Path, into: Path = FORMAT_SNIPPETS) -> int:
-    """Copy the YAML snippets of the format document into the repository; how many there were."""
-    found = snippets(format_doc)
-    head = into.read_text().split("\nFrom ")[0].rstrip("\n") + "\n\n"
-    into.write_text(head + "\n".join(f"From {where.replace(':', ', line ')}:\n\n```yaml\n{text}```\n"
-                                      for where, text in found))
-    return len(found)
+def vendor(format_doc: Path, into: Path = FORMAT_DOC) -> int:
+    """Copy the format document into the repository; how many YAML snippets it has."""
+    into.write_text(format_doc.read_text())
+    return len(snippets(into))
 
 
 def files_named(data: dict) -> list[str]:
@@ -82,4 +79,4 @@ def test_every_yaml_snippet_validates(doc, tmp_path, capsys):
 
 
 if __name__ == "__main__":  # python -m tests.unit.test_docs PATH/TO/storyboard-format.md
-    print(f"{vendor(Path(sys.argv[1]))} snippets copied into {FORMAT_SNIPPETS.relative_to(ROOT)}")
+    print(f"copied into {FORMAT_DOC.relative_to(ROOT)}, {vendor(Path(sys.argv[1]))} snippets in it")
