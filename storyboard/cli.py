@@ -273,7 +273,7 @@ class _Progress(Progress):
         from storyboard.progress import bucket
         if not self.bar:
             if bucket(e.state) in ("done", "cached", "failed", "skipped"):
-                err.print(f"{label}: {e.state} {e.message} ({e.elapsed:.1f}s, ${e.spent:.2f} spent)".rstrip(),
+                err.print(f"{label}: {e.state}{': ' + e.message if e.message else ''}  ({e.elapsed:.1f}s, ${e.spent:.2f} spent)",
                           markup=False)
             return
         t = self.tally

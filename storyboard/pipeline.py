@@ -728,7 +728,7 @@ def identity_report(prep: Prepared, out_dir: Path | None = None, cache: Cache | 
     from storyboard import takes as takes_
     why = identity.unavailable()
     if why:
-        raise UsageError(f"storyboard identity: {why}")
+        raise UsageError(f"identity: {why}")
     cache = cache or Cache()
     out_dir = Path(out_dir) if out_dir else default_out(prep.loaded.path)
     p, outcomes = from_cache(prep, out_dir, cache)

@@ -28,4 +28,4 @@ def unknown(kind: str, word: object, choices: Iterable[str]) -> str:
     msg = f"unknown {kind} {str(word)!r}"
     if hint:
         msg += f"; did you mean {hint!r}?"
-    return msg + " Valid: " + ", ".join(choices)
+    return msg + ("; valid: " if not hint else " Valid: ") + ", ".join(choices)

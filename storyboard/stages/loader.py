@@ -46,8 +46,9 @@ def load(path: str | Path) -> Loaded:
     Reads the file and its includes, nothing else (no config, no capability table)."""
     path = Path(path)
     if path.is_dir():
-        inside = sorted(p.name for p in path.glob("*.yaml"))[:3]
-        hint = f"; the storyboards in it: {', '.join(inside)}" if inside else "; it holds no .yaml file"
+        inside = sorted(p.name for p in path.glob("*.yaml"))
+        more = f" and {len(inside) - 3} more" if len(inside) > 3 else ""
+        hint = f"; the storyboards in it: {', '.join(inside[:3])}{more}" if inside else "; it holds no .yaml file"
         raise FormatError([Diagnostic(str(path), 1, 1, f"this is a folder: name a storyboard file in it{hint}")])
     if not path.is_file():
         raise FormatError([Diagnostic(str(path), 1, 1, "no such storyboard file")])
