@@ -27,10 +27,11 @@ from storyboard.model.compiled import CompiledShot
 from storyboard.model.context import ShotContext
 from storyboard.stages.timeline import beat, place_lines, frames as to_frames
 
-LOOK = 6  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
+LOOK = 7  # the animatic's drawing and voicing, versioned: a new look renders clips anew (3: CJK lines timed and
 # silent; 4: text to the last frame, takes redrawn, children framed, words folded, raw layers, the fast AAC coder;
 # 5: the house encode at a constant quantiser, qp 23, not crf 23; 6: a character with no `wardrobe:` wears what
-# their description names, "a paramedic in a soaked red jacket" a red jacket, not a top of their colour)
+# their description names, "a paramedic in a soaked red jacket" a red jacket, not a top of their colour; 7: name
+# chips stay in the frame through a pan, a truck or a handheld move, their captions cut to the room the move leaves)
 ROOM_TONE_DBFS = -50.0
 DUCK_DB = -7.0  # the sound bed under dialogue
 

@@ -37,6 +37,7 @@ class Rig:
     period: int = 0  # the world repeats every `period` pixels along the travel (tracking)
     tilt: float = 0.0  # degrees the world is turned (dutch); tracking travels along it
     turns: bool = False  # the subject turns while the camera circles it (orbit)
+    sway: int = 0  # how far (px, either way) a figure standing in the world slides across the frame
 
 
 def _num(x: float) -> str:
@@ -52,13 +53,13 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
     if move in ("pan left", "pan right"):
         travel = int(w * 0.5) & ~1
         x = f"{travel}*{e}" if move == "pan right" else f"{travel}*(1-{e})"
-        return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0")
+        return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0", sway=travel // 2)
     if move in ("truck left", "truck right"):
         travel = int(w * 0.24) & ~1
         x = f"{travel}*{p}" if move == "truck right" else f"{travel}*(1-{p})"
         # the figures are nearer than the world behind them: they slide 1.6 times as far
         return Rig("crop", (w + travel, h), (travel // 2, 0), x=x, y="0",
-                   follow=(f"-0.6*({x}-{travel // 2})", "0"))
+                   follow=(f"-0.6*({x}-{travel // 2})", "0"), sway=int(1.6 * (travel // 2)) + 1)
     if move in ("tilt up", "tilt down"):
         travel = int(h * 0.35) & ~1
         y = f"{travel}*(1-{e})" if move == "tilt up" else f"{travel}*{e}"
@@ -67,7 +68,7 @@ def rig(move: str, frames: int, width: int, height: int, fps: int, tilt: float =
         mx, my = int(w * 0.03) & ~1, int(h * 0.03) & ~1
         x = f"{mx}+{_num(mx * 0.45)}*sin(n*0.31)+{_num(mx * 0.3)}*sin(n*0.83+1)"
         y = f"{my}+{_num(my * 0.45)}*sin(n*0.47+2)+{_num(my * 0.3)}*sin(n*1.21)"
-        return Rig("crop", (w + 2 * mx, h + 2 * my), (mx, my), x=x, y=y)
+        return Rig("crop", (w + 2 * mx, h + 2 * my), (mx, my), x=x, y=y, sway=int(mx * 0.75) + 1)
     if move == "orbit":
         travel = int(w * 0.7) & ~1
         x = f"{travel}*(1-cos(PI*{p}))/2"
@@ -123,7 +124,7 @@ def drift(r: Rig, frames: int, width: int, height: int, seed: int) -> Rig:
     cw, ch = r.canvas
     x, y = (r.x, r.y) if r.kind == "crop" else ("0", "0")
     return replace(r, kind="crop", canvas=(cw + 2 * mx, ch + 2 * my), rest=(r.rest[0] + mx, r.rest[1] + my),
-                   x=f"{mx}+({x})+{dx}*{p}", y=f"{my}+({y})+{dy}*{p}")
+                   x=f"{mx}+({x})+{dx}*{p}", y=f"{my}+({y})+{dy}*{p}", sway=r.sway + mx)
 
 
 @dataclass(frozen=True)

@@ -64,16 +64,31 @@ def label(layer: Image.Image, c: Canvas, p: Place, framing: str, crowd: int, slo
         _label_large(layer, c, p, chip_t, caption, crowd, slot, lit)
 
 
+def _reach(c: Canvas) -> float:
+    """The margin a chip keeps from each side of the frame at rest: the camera's sway (a pan slides a
+    figure a quarter of the frame either way) and a little air. A chip in the world moves with it."""
+    return 4 * min(c.w, c.h) / 720 + c.rig.sway
+
+
+def _room(c: Canvas, width: float) -> float:
+    """The widest chip that stays in the frame through the whole move."""
+    return min(width, max(c.w - 2 * _reach(c), c.w * 0.2))
+
+
 def _clamp(c: Canvas, x: float, width: float) -> float:
-    """A chip's centre kept so the chip stays in the frame."""
-    u = min(c.w, c.h) / 720
-    return min(max(x, width / 2 + 4 * u), c.w - width / 2 - 4 * u)
+    """A chip's centre kept so the chip stays in the frame through the whole move (centred when the
+    move leaves less room than the chip needs)."""
+    m = _reach(c)
+    if width > c.w - 2 * m:
+        return c.w / 2
+    return min(max(x, width / 2 + m), c.w - width / 2 - m)
 
 
 def _label_small(layer: Image.Image, c: Canvas, p: Place, chip_t: Type, caption_t: Type, slot: float,
                  lit: bool) -> None:
     """A small figure: the name over the head, the clothes under the feet (when above the subtitles)."""
     u = min(c.w, c.h) / 720
+    slot = _room(c, slot)
     _, _, cw, ch = chip_size(p.fig, chip_t, None, slot)
     draw_chip(layer, p.fig, chip_t, None, c.fx(_clamp(c, p.x, cw)), c.fy(p.top - ch - 0.25 * p.hu), slot, lit)
     _, cap, cw2, _ = chip_size(p.fig, caption_t, caption_t, slot)
@@ -92,9 +107,10 @@ def _label_small(layer: Image.Image, c: Canvas, p: Place, chip_t: Type, caption_
 def _label_shoulder(layer: Image.Image, c: Canvas, p: Place, chip_t: Type, lit: bool) -> None:
     """The over-the-shoulder's foreground shoulder: the name low on the dark shape."""
     u = min(c.w, c.h) / 720
-    _, _, cw, ch = chip_size(p.fig, chip_t, None, c.w * 0.3)
-    draw_chip(layer, p.fig, chip_t, None, c.fx(max(p.x + 0.2 * p.hu, cw / 2 + 8 * u)), c.fy(0.74 * c.h - ch),
-              c.w * 0.3, lit)
+    room = _room(c, c.w * 0.3)
+    _, _, cw, ch = chip_size(p.fig, chip_t, None, room)
+    draw_chip(layer, p.fig, chip_t, None, c.fx(_clamp(c, max(p.x + 0.2 * p.hu, cw / 2 + 8 * u), cw)),
+              c.fy(0.74 * c.h - ch), room, lit)
 
 
 def _label_large(layer: Image.Image, c: Canvas, p: Place, chip_t: Type, caption: Type | None, crowd: int,
@@ -105,7 +121,8 @@ def _label_large(layer: Image.Image, c: Canvas, p: Place, chip_t: Type, caption:
     u = min(w, h) / 720
     picture_top = h * 0.2
     half = 0.5 * p.hu + 10 * u
-    rooms = {-1: p.x - half - 4 * u, 1: w - p.x - half - 4 * u}
+    m = _reach(c)
+    rooms = {-1: p.x - half - m, 1: w - p.x - half - m}
     prefer = -1 if p.x < w * 0.45 else 1
     for side in ((prefer, -prefer) if crowd <= 2 else ()):
         room = min(rooms[side], w * 0.42)
@@ -114,7 +131,7 @@ def _label_large(layer: Image.Image, c: Canvas, p: Place, chip_t: Type, caption:
             y = min(max(p.top + 0.35 * p.hu, picture_top), 0.74 * h - ch)
             draw_chip(layer, p.fig, chip_t, caption, c.fx(p.x + side * (half + cw / 2)), c.fy(y), room, lit)
             return
-    room = slot * 0.9
+    room = _room(c, slot * 0.9)
     _, _, cw, ch = chip_size(p.fig, chip_t, None, room)
     y = min(max(p.top + 1.7 * p.hu, picture_top), 0.74 * h - ch)
     draw_chip(layer, p.fig, chip_t, None, c.fx(_clamp(c, p.x, cw)), c.fy(y), room, lit)

@@ -285,3 +285,32 @@ def test_a_character_without_a_wardrobe_wears_what_their_description_names():
     assert [(g.kind, g.colour) for g in changed.garments] == [("top", look.COLOURS["navy"])]
     plain = look.figure("ana", "Ana", (90, 90, 200), "a NASA astronaut in her forties", "", "", "")
     assert [g.kind for g in plain.garments] == ["top"]  # nothing named: a top in a shade of her colour
+
+
+def _at(expr: str, n: int) -> float:
+    """One of the rig's ffmpeg expressions (in n) at frame n."""
+    return float(eval(expr, {"__builtins__": {}}, {"n": n, "sin": math.sin, "cos": math.cos, "PI": math.pi,
+                                                   "mod": math.fmod, "abs": abs}))
+
+
+@pytest.mark.parametrize("move", ["pan right", "pan left", "truck right", "truck left", "handheld"])
+@pytest.mark.parametrize("framing", ["medium-close", "medium"])  # beside the head, with the caption
+def test_name_chips_stay_in_the_frame_through_the_move(project, move, framing):
+    """A chip is drawn in the world beside its figure, so a pan slides it a quarter of the frame: the
+    keeper's 'answer' (a pan right) ran Mara's caption off the frame's edge ('...hung on a ho')."""
+    # both speak: each is drawn (lit) on a layer of its own, where its chip can be found
+    comp, p, r = draw(project, speaking={"ana": [(0.1, 0.9)], "ben": [(1.0, 1.9)]}, characters=["ana", "ben"],
+                      camera={"framing": framing, "move": move}, dialogue=[{"ana": "Hello."}, {"ben": "Hi."}])
+    dx = r.follow[0] if r.follow else "0"
+    seen = 0
+    for sp in comp.sprites:
+        a = np.asarray(sp.image)
+        box = bbox(np.all(a == np.array((0, 0, 0, 160), dtype=np.uint8), axis=-1))  # a caption's box
+        if box is None:
+            continue
+        seen += 1
+        for n in range(48):  # the frame's left edge in the canvas, and where the sprite is then
+            left = _at(r.x, n) if r.kind == "crop" else r.rest[0]
+            x0 = sp.x + (_at(dx, n) if sp.rides else 0) + box[0] - left
+            assert 0 <= x0 and x0 + box[2] - box[0] <= W, (sp.who, n, x0, box)
+    assert seen  # a caption was drawn and checked
