@@ -9,7 +9,6 @@ the one AAC encode."""
 from __future__ import annotations
 
 import contextlib
-
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor

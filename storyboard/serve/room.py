@@ -137,6 +137,9 @@ class Room:
                 elif isinstance(e, Exception):
                     self.log("".join(traceback.format_exception(e)))
                     self._say(busy="", error=f"{type(e).__name__}: {e}")
+                elif isinstance(e, KeyboardInterrupt):  # an ffmpeg of ours stopped by a signal: the Ctrl-C
+                    # closing the room reaches it first, or someone stopped that one process
+                    self._say(busy="", error="the render was interrupted; the room tries again on the next change")
                 else:
                     raise
 
