@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Callable
@@ -74,6 +75,15 @@ def project(tmp_path):
     """An empty project folder (marked with .storyboard) to write storyboards into."""
     (tmp_path / ".storyboard").write_text("")
     return tmp_path
+
+
+def pytest_configure(config):
+    """A shell starts a background job (`pytest ... &`, some CI runners) with SIGINT ignored, and a
+    child inherits an ignored signal: the storyboard processes the Ctrl-C tests interrupt would not
+    hear it (Python installs its KeyboardInterrupt only over the default). A handled signal is reset
+    to the default in a child, so handling it here gives them Ctrl-C as from a terminal."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser):
