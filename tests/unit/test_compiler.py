@@ -33,6 +33,14 @@ def test_golden_prompts(name, backend, request):
     assert text == path.read_text(), f"compiled output changed; if intended, run pytest --update-golden and review {path}"
 
 
+@pytest.mark.parametrize("name", ["keeper/keeper.yaml", "screenplay/ferry.yaml", "series/ep01.yaml", "series/ep02.yaml"])
+def test_the_bundled_examples_have_nothing_to_warn_of_offline(name):
+    """The example is the first film a new user renders (offline): its first run warned that a line
+    did not fit its shot, and (with the identity extra) that a drawn reference has no face."""
+    from storyboard.pipeline import check
+    assert [str(d) for d in check(load(EXAMPLES / name), "animatic")] == []
+
+
 def test_deterministic():
     a = compile_storyboard(load(EXAMPLES / "keeper/keeper.yaml"), "openai")
     b = compile_storyboard(load(EXAMPLES / "keeper/keeper.yaml"), "openai")
