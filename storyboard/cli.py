@@ -728,9 +728,12 @@ def _show_batch(batch, names: list[str], verbose: bool) -> None:
             "model", "size")) + ("$/s", "cost", "cache", "take")
         for col in cols:
             t.add_column(col, justify="right" if col in ("in cut", "asked", "$/s", "cost", "take") else "left")
+        missed = {(i, j.shot.id) for i, j in jobs if not j.cached}
         for i, j in jobs:
             shared = _shared(batch, i, j)
-            cache = f"in {names[batch.first_with(j.key)]}" if shared else ("hit" if j.cached else "miss")
+            after = next((d for d in j.shot.depends_on if (i, d) in missed), None)  # its first frame is that shot's last
+            cache = (f"in {names[batch.first_with(j.key)]}" if shared else "hit" if j.cached else
+                     f"miss (after {after})" if after else "miss")
             asked = j.group.sent[j.group.position] if j.group else j.shot.seconds
             t.add_row(*((names[i],) if several else ()), j.shot.id, f"{j.shot.duration:g}s", f"{asked:g}s",
                       *(() if model else (j.shot.model, _asked_delivered(j.shot))), f"{j.price_per_second:.2f}",

@@ -198,3 +198,16 @@ def test_plan_shot_selection_takes_dependencies(capsys):
     assert [s["id"] for s in doc["shots"] if s["selected"]] == ["climb", "lens"]
     assert main(["plan", str(EXAMPLES / "keeper/keeper.yaml"), "-b", "openai", "--shot", "lenz"]) == 2
     assert "did you mean 'lens'" in capsys.readouterr().err
+
+
+def test_the_plan_says_a_continuing_shot_is_made_again_because_of_the_shot_before(project, capsys):
+    """A continuous shot starts from the last frame of the one before: when that one is to be made,
+    so is this one, and the plan said only 'miss' (a user asked why it changed)."""
+    from storyboard.cli import main
+    (project / "s.yaml").write_text("version: 1\nshots:\n  - {id: pour, duration: 2, action: Coffee poured.}\n"
+                                    "  - {id: sip, duration: 2, action: A sip., continuity: continuous}\n"
+                                    "  - {id: door, duration: 2, action: The door.}\n")
+    assert main(["plan", str(project / "s.yaml")]) == 0
+    rows = {line.split("│")[1].strip(): line.split("│")[6].strip() for line in capsys.readouterr().out.splitlines()
+            if line.startswith("│")}
+    assert rows == {"pour": "miss", "sip": "miss (after pour)", "door": "miss"}
