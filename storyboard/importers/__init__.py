@@ -21,6 +21,8 @@ from storyboard.store import files as fsutil
 
 MAX_SCRIPT_BYTES = 5 << 20  # a feature-length script is well under 1 MB, even as Final Draft XML
 _NOT_SCRIPTS = {b"%PDF": "a PDF", b"PK\x03\x04": "a zip file (a .docx or .fadein?)", b"{\\rtf": "an RTF document"}
+# a storyboard's first key (after comments and blank lines): a Fountain script never starts so
+_STORYBOARD_START = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*(?:version|title|shots|characters|locations|defaults)[ \t]*:")
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,6 @@ def read_script(path: Path) -> Screenplay:
     from storyboard.importers import fountain
     return fountain.parse(text, name)
 
-
-# a storyboard's first key (after comments and blank lines): a Fountain script never starts so
-_STORYBOARD_START = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*(?:version|title|shots|characters|locations|defaults)[ \t]*:")
 
 
 def _read_definitions(path: Path) -> dict:
