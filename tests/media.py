@@ -9,15 +9,21 @@ import numpy as np
 from storyboard.media.ffmpeg import run
 
 
+# a flat ground with a box crossing it: frames that differ, at a tenth of the test pattern's bytes, and
+# decoded in under half its time (a 4 s 1280x720 clip: 0.06 CPU-s against 0.13; its conform 0.28 against 0.38)
+PLAIN = "color=c=0x3c5a78:size={size}:rate={fps},drawbox=x='mod(t*400,iw-80)':y=ih/2-40:w=80:h=80:c=0xe0c040:t=fill"
+
+
 def make_clip(path: Path, seconds: float, size: str = "320x180", fps: int = 24, tone: float | None = 440.0,
-              rate: int = 48000, channels: int = 2, house: bool = True, crf: int = 23) -> Path:
-    """A test clip: moving test pattern, optional sine tone. house=True encodes in the house format;
-    otherwise at quality `crf` (higher: smaller files)."""
+              rate: int = 48000, channels: int = 2, house: bool = True, crf: int = 23, plain: bool = False) -> Path:
+    """A test clip: moving test pattern (`plain`: a box crossing a flat ground), optional sine tone.
+    house=True encodes in the house format; otherwise at quality `crf` (higher: smaller files)."""
     import ffmpeg as ff
 
     from storyboard.media.clips import AUDIO, video_codec
     from storyboard.media.ffmpeg import compile, timeout_for
-    streams = [ff.input(f"testsrc2=size={size}:rate={fps}", f="lavfi").video]
+    picture = PLAIN.format(size=size, fps=fps) if plain else f"testsrc2=size={size}:rate={fps}"
+    streams = [ff.input(picture, f="lavfi").video]
     if tone is not None:
         streams.append(ff.input(f"sine=frequency={tone}:sample_rate={rate}", f="lavfi").audio)
     if house:
@@ -83,11 +89,11 @@ class ClipStore:
                                                              self.rate))
 
     def get(self, seconds: float, size: str) -> Path:
-        # small files (crf 45: an eighth of the default): the fakes' clips cross HTTP, are uploaded for
-        # extensions, hashed and decoded in every test
-        path = self.folder / f"clip-{self.fps}-{self.rate}-{self.tone:g}-{seconds:g}-{size}.mp4"
+        # small files (plain pictures at crf 45): the fakes' clips cross HTTP, are uploaded for extensions,
+        # hashed, decoded and conformed in every test
+        path = self.folder / f"plain-{self.fps}-{self.rate}-{self.tone:g}-{seconds:g}-{size}.mp4"
         return self._made(path, lambda part: make_clip(part, seconds, size=size, fps=self.fps, tone=self.tone,
-                                                       rate=self.rate, house=False, crf=45))
+                                                       rate=self.rate, house=False, crf=45, plain=True))
 
 
 def make_still_clip(path: Path, still: Path, seconds: float, size: str, fps: int = 30, tone: float = 330.0,
