@@ -285,18 +285,19 @@ def test_series_ep01_validates_plans_and_renders_on_kling_4(fal, project, capsys
 
 
 def test_a_size_kling_4_does_not_make_is_asked_at_the_nearest_and_conformed(fal, project, capsys):
-    """1280x736 is 2% off 16:9: Kling 4 is asked 1920x1080 (the smallest 16:9 at or above), priced as that,
-    and the cut crops it to 1280x736."""
+    """640x368 is 2% off 16:9: Kling 4 is asked 1280x720 (the smallest 16:9 at or above), priced as that,
+    and the cut crops it to 640x368. (Which size covers which: tests/unit/test_providers_table.py.)"""
     from storyboard.media.probe import probe
-    film = FILM.replace("seedance-2, size: 320x180", "kling-4, size: 1280x736")
+    film = FILM.replace("seedance-2, size: 320x180", "kling-4, size: 640x368")
     (project / "film.yaml").write_text(film)
     assert main(["plan", str(project / "film.yaml"), "--backend", "fal"]) == 0
     out = capsys.readouterr().out
-    assert "kling-4 at 1920x1080 → 1280x736" in out and "$3.06" in out  # 13 s at 1080p's $0.235
+    assert "kling-4 at 1280x720 → 640x368" in out and "$2.04" in out  # 13 s at 720p's $0.157
     assert render(project) == 0
-    assert {j["input"]["resolution"] for j in fal.ledger.jobs if "resolution" in j["input"]} == {"1080p"}
-    assert probe(project / "film" / "final.mp4").size == "1280x736"
-    assert read_manifest(project / "film")["spent"] == pytest.approx(13 * 0.235)
+    assert {j["input"]["resolution"] for j in fal.ledger.jobs if "resolution" in j["input"]} == {"720p"}
+    assert {j["size"] for j in fal.ledger.jobs} == {"1280x720"}  # what the fake made and served
+    assert probe(project / "film" / "final.mp4").size == "640x368"
+    assert read_manifest(project / "film")["spent"] == pytest.approx(13 * 0.157)
 
 
 def test_a_size_of_a_shape_the_model_never_makes_is_refused_naming_the_shapes(fal, project, capsys):
