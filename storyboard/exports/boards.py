@@ -152,8 +152,9 @@ def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) ->
     pdf.set_creator("storyboard")
     pdf.set_title(f"{sheet.title}: boards")
     pdf.set_creation_date(_utc(sheet.made))
-    latin, cjk = fonts()
-    pdf.add_font("sans", "", str(latin))  # the variable font's default instance: Regular
+    from storyboard.draw.fonts import latin_for_pdf
+    _, cjk = fonts()
+    pdf.add_font("sans", "", str(latin_for_pdf()))  # the variable font's default instance: Regular
     if needs_cjk(sheet):  # reading the CJK collection (20 MB) and subsetting it was most of the PDF's time
         pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
         pdf.set_fallback_fonts(["cjk"], exact_match=False)
