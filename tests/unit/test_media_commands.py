@@ -80,7 +80,7 @@ def test_fit_image_cmd():
     assert_graph_by_file(cmd)
     assert "scale=flags=lanczos:force_original_aspect_ratio=decrease:h=180:w=320" in cmd.script()
     assert "pad=color=black:h=180:w=320:x=(ow-iw)/2:y=(oh-ih)/2" in cmd.script()
-    assert value(cmd, "-frames:v") == "1"
+    assert value(cmd, "-frames:v") == "1" and value(cmd, "-compression_level") == "1"
 
 
 def test_conform_cmd_with_and_without_sound():
