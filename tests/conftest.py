@@ -98,6 +98,8 @@ def pytest_configure(config):
     to the default in a child, so handling it here gives them Ctrl-C as from a terminal."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        config.pluginmanager.register(_GroupsHold(), "storyboard-groups-hold")
 
 
 def pytest_addoption(parser):
@@ -124,6 +126,24 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(getattr(pytest.mark, tier))
         if not run_slow and item.get_closest_marker("slow"):
             item.add_marker(later)
+
+
+class _GroupsHold:
+    """xdist's loadgroup keeps a module's shared film or review room on one worker by suffixing the
+    node ids of its tests; pytest 9.2 ignores that suffix (pytest-dev/pytest-xdist#1386), and the
+    groups were spread without a word, every worker making the module's film again. Said, not silent."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        if not config.getvalue("loadgroup"):
+            return
+        lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            import warnings
+            warnings.warn(pytest.PytestWarning(
+                f"--dist loadgroup did not group {len(lost)} tests (e.g. {lost[0]}): each worker makes their "
+                "shared films again; pytest 9.2 with this pytest-xdist does this (pytest-dev/pytest-xdist#1386), "
+                "see the pin in pyproject.toml"))
 
 
 # -- expensive results made once per test run and shared, read-only, by every xdist worker ----------
