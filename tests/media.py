@@ -84,9 +84,11 @@ class ClipStore:
         slow push in, so that the frames differ as a generated shot's do."""
         import hashlib
         tag = hashlib.sha256(Path(still).read_bytes()).hexdigest()[:12]
+        # one second of the push in, repeated by copying (as get() does): 0.6 CPU-s a clip at 1280x720 was zoompan's
+        second = self._made(self.folder / f"still-{tag}-{self.fps}-{size}.mp4",
+                            lambda part: make_still_clip(part, still, 1, size, self.fps, tone=None))
         path = self.folder / f"still-{tag}-{self.fps}-{self.rate}-{self.tone:g}-{seconds:g}-{size}.mp4"
-        return self._made(path, lambda part: make_still_clip(part, still, seconds, size, self.fps, self.tone,
-                                                             self.rate))
+        return self._made(path, lambda part: looped(part, second, seconds, self.tone, self.rate))
 
     def get(self, seconds: float, size: str) -> Path:
         # small files (plain pictures at crf 45): the fakes' clips cross HTTP, are uploaded for extensions,
@@ -111,10 +113,10 @@ def looped(path: Path, picture: Path, seconds: float, tone: float, rate: int) ->
     return path
 
 
-def make_still_clip(path: Path, still: Path, seconds: float, size: str, fps: int = 30, tone: float = 330.0,
+def make_still_clip(path: Path, still: Path, seconds: float, size: str, fps: int = 30, tone: float | None = 330.0,
                     rate: int = 44100) -> Path:
     """A clip of a still: the picture fitted into the frame (height-filling, centred), pushed in by 4 %
-    over the clip, with a tone; encoded as a provider's would be (key frame every 2 s)."""
+    over the clip, with a tone if one is given; encoded as a provider's would be (key frame every 2 s)."""
     import ffmpeg as ff
 
     from storyboard.media.ffmpeg import compile, timeout_for
@@ -127,9 +129,12 @@ def make_still_clip(path: Path, still: Path, seconds: float, size: str, fps: int
            .filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
            .filter("zoompan", z=f"1+0.04*on/{frames}", d=1, s=f"{w}x{h}", fps=fps)
            .filter("format", "yuv420p"))
-    snd = ff.input(f"sine=frequency={tone}:sample_rate={rate}", f="lavfi").audio
-    run(compile(ff.output(pic, snd, str(path), t=f"{seconds}", vcodec="libx264", preset="ultrafast", crf=30,
-                          g=2 * fps, acodec="aac", ar=rate, f="mp4"), "still clip", timeout_for(seconds, "encode")))
+    streams, sound = [pic], {}
+    if tone is not None:
+        streams.append(ff.input(f"sine=frequency={tone}:sample_rate={rate}", f="lavfi").audio)
+        sound = {"acodec": "aac", "ar": rate}
+    run(compile(ff.output(*streams, str(path), t=f"{seconds}", vcodec="libx264", preset="ultrafast", crf=30,
+                          g=2 * fps, f="mp4", **sound), "still clip", timeout_for(seconds, "encode")))
     return path
 
 
