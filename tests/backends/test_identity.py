@@ -174,7 +174,7 @@ def test_without_the_extra_everything_else_works_and_identity_says_how_to_instal
                                                                                  monkeypatch):
     monkeypatch.setitem(sys.modules, "dlib", None)  # `import dlib` fails, as where the extra is not installed
     sora.behaviour.stills = {"DRIFTER": [photos["other"]]}
-    path = film(project, photos)
+    path = film(project, photos, "\n".join(line for line in FILM.splitlines() if "NOFACE" not in line))  # 2 shots
     assert main(["validate", str(path)]) == 0
     assert main(["render", str(path), "--backend", "openai", "--yes"]) == 0
     assert main(["review", str(path), "--backend", "openai"]) == 0

@@ -293,6 +293,7 @@ def test_the_last_picture_is_the_clips_last_frame_without_text(tmp_path, move):
     assert np.abs(last[picture] - clip[picture]).mean() < 3.2, move  # the encoder's loss only
 
 
+@pytest.mark.slow  # a second cut of the 1280x720 film; test_cut's long film copies its runs in the developer's run
 def test_hard_cuts_copy_the_animatics_clips_to_the_frame(film, tmp_path):
     """The animatic encodes in the house format (its signature in the entry), so the cut copies its
     clips' pictures at hard cuts instead of conforming them: no conformed copy is made, and the

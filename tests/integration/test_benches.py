@@ -7,9 +7,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
+@pytest.mark.slow  # a whole bench in a process of its own: CI runs it before anything merges
 def test_scale_bench_runs_at_a_small_size(tmp_path):
     """bench/scale.py renders and cuts 3 shots on the animatic and reports the figures issue 29 asks for."""
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "scale.py"), "--shots", "3", "--json",
