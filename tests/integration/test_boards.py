@@ -89,6 +89,30 @@ def test_every_letter_of_the_storyboard_is_in_the_embedded_fonts():
     assert missing == set()
 
 
+def test_the_boards_font_is_noto_sans_regular_without_what_a_pdf_never_reads(tmp_path, monkeypatch):
+    """The same glyphs, outlines and widths as the variable font's default instance, made once beside the
+    cache; where that folder cannot be written, the variable font itself."""
+    from fontTools.ttLib import TTFont
+
+    from storyboard.draw.fonts import _NOT_FOR_PDF, latin_for_pdf, latin_path
+    monkeypatch.setenv("STORYBOARD_CACHE", str(tmp_path / "cache"))
+    lean = latin_for_pdf()
+    assert lean.parent == tmp_path / "cache" / "fonts" and latin_for_pdf() == lean
+    made = lean.stat().st_mtime_ns
+    assert latin_for_pdf() == lean and lean.stat().st_mtime_ns == made  # made once
+    with TTFont(str(latin_path())) as source, TTFont(str(lean)) as font:
+        assert not set(_NOT_FOR_PDF) & set(font.keys()) and {"gvar", "GPOS"} <= set(source.keys())
+        assert font.getBestCmap() == source.getBestCmap() and font["hmtx"].metrics == source["hmtx"].metrics
+        for name in ("A", "g", "ampersand", "Oslash"):
+            assert font["glyf"][name].getCoordinates(font["glyf"])[0] == \
+                source["glyf"][name].getCoordinates(source["glyf"])[0]
+    assert lean.stat().st_size < latin_path().stat().st_size / 4
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "fonts").write_text("")  # not a folder: nothing can be written there
+    monkeypatch.setenv("STORYBOARD_CACHE", str(tmp_path / "ro"))
+    assert latin_for_pdf() == latin_path()
+
+
 def test_grid_words():
     assert Grid.parse("2x3") == Grid(2, 3) and Grid.parse("1X4") == Grid(1, 4)
     for bad in ("3", "0x2", "axb", "9x9"):
