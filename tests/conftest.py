@@ -113,9 +113,8 @@ def pytest_collection_modifyitems(config, items):
     marked slow runs in CI, or with --slow; a developer's run skips it and says so. Slow is for the
     end-to-end runs of whole `storyboard` processes that are killed, interrupted or run two at once
     (each pays every process's start and a provider's latency), a real browser's longest runs, a whole
-    example film,
-    a Dask cluster, a bench's run; and the dearest few (4 s and more) whose every step a quicker sibling
-    also takes in the developer's run (a second lost reply, a second damage, five films' loudness where
+    example film, a Dask cluster, a bench's run; and the dearest few (4 s and more) whose every step a
+    quicker sibling also takes in the developer's run (a second lost reply, a second damage, five films' loudness where
     the cut's tests measure one, the retakes by drift beside the film whose drift is shown, a second
     cut of the 1280x720 animatic film). What they guard is also tested in-process in the developer's
     run; CI runs them all."""
