@@ -157,7 +157,7 @@ def test_one_writer_per_output_folder(film):
                 pass
 
 
-@pytest.mark.parametrize("delay", [pytest.param(1.0, marks=pytest.mark.slow), 2.5,
+@pytest.mark.parametrize("delay", [pytest.param(1.0, marks=pytest.mark.slow), pytest.param(2.5, marks=pytest.mark.slow),
                                    pytest.param(4.0, marks=pytest.mark.slow)])
 def test_killed_render_leaves_no_broken_file_and_resumes(full_size_film, delay):
     film = full_size_film
