@@ -273,8 +273,8 @@ class _Progress(Progress):
         from storyboard.progress import bucket
         if not self.bar:
             if bucket(e.state) in ("done", "cached", "failed", "skipped"):
-                err.print(f"{label}: {e.state}{': ' + e.message if e.message else ''}  ({e.elapsed:.1f}s, ${e.spent:.2f} spent)",
-                          markup=False)
+                said = f": {e.message}" if e.message else ""
+                err.print(f"{label}: {e.state}{said} ({e.elapsed:.1f}s, ${e.spent:.2f} spent)", markup=False)
             return
         t = self.tally
         if t.finished >= self.next_line * t.total or t.elapsed - self.last_line >= QUIET_EVERY:

@@ -71,7 +71,6 @@ def read_script(path: Path) -> Screenplay:
     return fountain.parse(text, name)
 
 
-
 def _read_definitions(path: Path) -> dict:
     """A bible's (or storyboard's) data, read safely; {} sections when it has none."""
     if not path.is_file():

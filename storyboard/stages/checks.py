@@ -116,11 +116,11 @@ def for_backend(loaded: Loaded, caps: BackendCaps, known: dict[str, ModelCaps]) 
             out.append(pos.diag(p + ("dialogue",), f"the dialogue of shot '{shot.id}' ({words}) needs about "
                                                    f"{need:.1f}s{under} but the shot lasts {shot.duration:g}s; "
                                                    "lengthen the shot or cut words", severity="warning", shot=shot.id))
-        last = sb.transition_after(i)
-        if last.kind not in ("cut", "fade-to-black") and i + 1 == len(sb.shots) and shot.transition is not None:
-            out.append(pos.diag(p + ("transition",), f"the {last} of shot '{shot.id}' has no shot after it to go into, "
+        ending = shot.transition if i + 1 == len(sb.shots) else None  # written on the last shot: into nothing
+        if ending is not None and ending.kind not in ("cut", "fade-to-black"):
+            out.append(pos.diag(p + ("transition",), f"the {ending} of shot '{shot.id}' has no shot after it to go into, "
                                                      "so the film ends on a cut; to end on black write "
-                                                     f"`transition: fade-to-black {last.seconds:g}s`",
+                                                     f"`transition: fade-to-black {ending.seconds:g}s`",
                                 severity="warning", shot=shot.id))
         seg = segments_for(shot.duration, mcaps, caps.exact_duration)
         if seg.seconds + 1e-9 < shot.duration:
