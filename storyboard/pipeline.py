@@ -26,7 +26,6 @@ from storyboard.store.cache import Cache
 if TYPE_CHECKING:  # the renderer and the cut pull in the media stack: imported when used
     from storyboard.store.budget import Budget
     from storyboard.cutting import CutResult
-    from storyboard.model.jobs import Event, Outcome
     from storyboard.identity import Scorer
 
 
@@ -185,8 +184,10 @@ def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm:
     cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
     backend = create(prep.caps, cache, clock=clock, sleep=sleep)
     try:
-        on_clip = (lambda o: scorer.submit(o.entry) if identity.worth_scoring(
-            prep.loaded.storyboard, o.job.context) else None) if scorer else (lambda o: None)
+        def on_clip(o: Outcome) -> None:
+            refs = scorer and identity.checked_references(prep.loaded.root, prep.loaded.storyboard, o.job.context)
+            if refs:
+                scorer.submit(o.entry, refs)
         if cluster is None:
             renderer = Renderer(Plan(p.backend, p.jobs + p.extra), backend, cache, prep.loaded.asset,
                                 opts.concurrency or prep.caps.concurrency, budget, on_event, on_clip=on_clip)

@@ -66,9 +66,10 @@ def checked(sb: "Storyboard", cid: str) -> bool:
     return inferred_human(c.description)
 
 
-def worth_scoring(sb: "Storyboard", ctx: "ShotContext") -> bool:
-    """Does a shot have an on-screen character whose face is checked and who has a reference?"""
-    return any(checked(sb, c.id) and reference_files(sb, c.id) for c in ctx.on_screen)
+def checked_references(root: Path, sb: "Storyboard", ctx: "ShotContext") -> list[Path]:
+    """The reference files (stills, cameos) of a shot's on-screen characters whose faces are checked:
+    none means the shot's clips are not worth scoring."""
+    return [root / rel for c in ctx.on_screen if checked(sb, c.id) for rel in reference_files(sb, c.id)]
 
 
 def reference_files(sb: "Storyboard", cid: str) -> list[str]:
@@ -218,41 +219,61 @@ def _score_file(path: str) -> dict:
     return find(Path(path))
 
 
+def _score_reference(path: str) -> dict:
+    from storyboard.identity.faces import reference_record
+    return reference_record(Path(path))
+
+
 class Scorer:
-    """Finds the faces of clips as they are made, in one low-priority process of its own (dlib holds
-    the interpreter while it works, so a thread would slow the downloads); the render never waits for
-    it. `wait()` collects what was sent. A no-op without the extra."""
+    """Finds the faces of clips as they are made, and of the references they are checked against, in one
+    low-priority process of its own (dlib holds the interpreter while it works, so a thread would slow
+    the downloads; and the render's own process never loads dlib's models, a second and 100 MB); the
+    render never waits for it. `wait()` collects what was sent. A no-op without the extra."""
 
     def __init__(self, cache: Cache):
         self.cache = cache
         self.enabled = unavailable() is None
         self._pool = None
-        self._pending: dict[str, object] = {}  # record name -> future
+        self._pending: dict[tuple[str, str], object] = {}  # (record kind, name) -> future
+        self._references: set[Path] = set()  # reference files already looked at
 
-    def submit(self, entry: "Entry") -> None:
+    def submit(self, entry: "Entry", references: "list[Path]" = ()) -> None:
+        """A clip to score, with the references of the characters it is checked for (each found once)."""
         if not self.enabled or not scorable(entry):
             return
+        for path in references:
+            if path in self._references:
+                continue
+            self._references.add(path)
+            try:
+                self._send(REFS, _name(sha256_file(path)), _score_reference, path)
+            except OSError:  # a missing reference: the checks say so, not the scorer
+                continue
         try:
-            name = _name(clip_sha(entry))
+            self._send(CLIPS, _name(clip_sha(entry)), _score_file, entry.clip)
         except OSError:
             return
-        if name in self._pending or self.cache.record(CLIPS, name) is not None:
+
+    def _send(self, kind: str, name: str, work: Callable[[str], dict], path: Path) -> None:
+        if (kind, name) in self._pending or self.cache.record(kind, name) is not None:
             return
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_worker_start)
-        self._pending[name] = self._pool.submit(_score_file, str(entry.clip))
+        self._pending[(kind, name)] = self._pool.submit(work, str(path))
 
     def wait(self, on_error: Callable[[str], None] = lambda msg: None) -> None:
-        """Every clip sent is scored and recorded (a clip that cannot be read is left unscored, said once)."""
-        for name, fut in list(self._pending.items()):
+        """Every clip sent is scored and recorded (a clip that cannot be read is left unscored, said once;
+        a reference that cannot be read is left to the checks, which say so where it is named)."""
+        for (kind, name), fut in list(self._pending.items()):
             try:
-                self.cache.save_record(CLIPS, name, fut.result())
+                self.cache.save_record(kind, name, fut.result())
             except Exception as e:  # noqa: BLE001 - a clip that cannot be scored is not the run's failure
-                on_error(f"a clip could not be scored for identity: {type(e).__name__}: {e}")
-            del self._pending[name]
+                if kind == CLIPS:
+                    on_error(f"a clip could not be scored for identity: {type(e).__name__}: {e}")
+            del self._pending[(kind, name)]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -69,10 +69,14 @@ def verdicts(rows: list[dict], in_cut: bool = True) -> dict:
 def test_a_film_shows_the_drifted_shot_and_the_missing_character(sora, project, photos, capsys):
     sora.behaviour.stills = {"ONMODEL": [photos["same"]], "DRIFTER": [photos["other"]], "NOFACE": [photos["noface"]]}
     path = film(project, photos)
+    from storyboard.identity import faces
+    faces.models.cache_clear()
     assert main(["render", str(path), "--backend", "openai", "--yes"]) == 0
     capsys.readouterr()
     assert main(["identity", str(path), "--backend", "openai", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["shots"]
+    # the scorer's process found every face, the reference's too: this process never loaded dlib's models
+    assert faces.models.cache_info().currsize == 0
     # Rex is a dog (inferred from his description): not checked, though his reference is a face
     assert verdicts(rows) == {("same", "mara"): "on-model", ("other", "mara"): "drift",
                               ("gone", "mara"): "missing", ("far", "mara"): "uncertain"}
@@ -230,7 +234,8 @@ def test_clips_are_sent_to_the_scorer_as_they_are_made_and_a_cameo_is_a_referenc
         def __init__(self):
             self.sent = []
 
-        def submit(self, entry):
+        def submit(self, entry, references=()):
+            assert references == [project / "refs" / "mara.mp4"]
             self.sent.append((entry.meta["shot"], len(sora.ledger.jobs)))
 
     text = FILM.replace("reference: refs/mara.png}", "cameo: refs/mara.mp4}", 1).replace(
