@@ -173,7 +173,7 @@ def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm:
             sleep: Callable[[float], None] = time.sleep, budget: "Budget | None" = None,
             scorer: "Scorer | None" = None, cluster: Any = None) -> Rendered:
     from storyboard import identity
-    from storyboard.backends.base import create
+    from storyboard.backends.base import deferred
     from storyboard.store.budget import Budget
     from storyboard.renderer import Renderer
 
@@ -182,7 +182,7 @@ def _render(prep: Prepared, p: Plan, opts: RenderOptions, cache: Cache, confirm:
     if p.total > 0 and (confirm is None or not confirm(p)):
         raise SpendNotConfirmed(p.backend, p.total)
     cache.sweep([j.key for j in p.jobs + p.extra])  # what killed runs left behind
-    backend = create(prep.caps, cache, clock=clock, sleep=sleep)
+    backend = deferred(prep.caps, cache, clock=clock, sleep=sleep)
     try:
         def on_clip(o: Outcome) -> None:
             refs = scorer and identity.checked_references(prep.loaded.root, prep.loaded.storyboard, o.job.context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -87,3 +88,39 @@ def create(caps: BackendCaps, cache=None, clock: Callable[[], float] = time.time
     what it waits with (tests inject fakes)."""
     from storyboard.backends.registry import backend_class
     return backend_class(caps.name)(caps, cache=cache, clock=clock, sleep=sleep)
+
+
+def deferred(caps: BackendCaps, cache=None, clock: Callable[[], float] = time.time,
+             sleep: Callable[[float], None] = time.sleep) -> Backend:
+    """The backend, made when a shot first needs it: a run the cache serves whole never builds a
+    provider's SDK client (its imports, TLS context and credentials: a second on some). The renderer
+    tells `ahead` every job it will render before the first starts, so the backend is made there, in
+    the run's own thread: a missing key is still said before any work, as with `create`."""
+    return _Deferred(caps, lambda: create(caps, cache, clock, sleep))
+
+
+class _Deferred(Backend):
+    def __init__(self, caps: BackendCaps, make: Callable[[], Backend]):
+        super().__init__(caps)
+        self._make, self._made, self._lock = make, None, threading.Lock()
+
+    def _backend(self) -> Backend:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+            return self._made
+
+    def render(self, req: RenderRequest) -> RenderResult:
+        return self._backend().render(req)
+
+    def ahead(self, jobs: list, report: Callable[[str, str], None] = lambda shot, state: None) -> None:
+        if jobs:
+            self._backend().ahead(jobs, report)
+
+    def close(self) -> None:
+        if self._made is not None:
+            self._made.close()
+
+    def cancel(self) -> None:
+        if self._made is not None:
+            self._made.cancel()

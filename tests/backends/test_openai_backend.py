@@ -34,7 +34,7 @@ def prompts(fake) -> list[str]:
     return [j["prompt"] for j in fake.ledger.jobs]
 
 
-def test_happy_path_and_rerun_pays_nothing(sora, film):
+def test_happy_path_and_rerun_pays_nothing(sora, film, monkeypatch):
     run = render(film, "openai")
     assert run.status == 0
     assert len(sora.ledger.jobs) == 3 and sora.ledger.seconds_billed == 12
@@ -47,9 +47,13 @@ def test_happy_path_and_rerun_pays_nothing(sora, film):
     assert man["spent"] == pytest.approx(1.2) and [s["seconds_billed"] for s in man["shots"]] == [4, 4, 4]
     for o in run.outcomes.values():  # each clip as the provider made it: 4 s at 30 fps, with sound
         assert decodes(o.entry.clip) == o.meta["frames"] == 120 and probe(o.entry.clip).audio_streams == 1
+    from storyboard.backends import base
+    made = []
+    monkeypatch.setattr(base, "create", lambda *a, **k: made.append(a))
     again = render(film, "openai")
     assert len(sora.ledger.jobs) == 3 and sora.ledger.creates == 3  # nothing asked again
     assert [o.status for o in again.outcomes.values()] == ["cached"] * 3 and again.rendered.spent == 0
+    assert made == []  # nor was the SDK's client built: the cache served every shot
 
 
 @pytest.mark.parametrize("trouble", ["lose_reply_creates", "drop_connection_creates"])
