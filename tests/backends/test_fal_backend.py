@@ -173,10 +173,11 @@ def test_rate_limited_submits_are_retried(fal, project):
     assert fal.ledger.creates == 5 and len(fal.ledger.jobs) == 3
 
 
-def test_exhausted_balance_stops_the_run(fal, project, capsys):
+def test_exhausted_balance_stops_the_run(fal, project):
     fal.faults.quota = True
-    assert render(project) == 5
-    assert "Exhausted balance" in capsys.readouterr().err and not fal.ledger.jobs
+    done = requests_only(project)
+    assert done.status == 5  # what `storyboard render` exits with
+    assert "Exhausted balance" in str(done.rendered.stop) and not fal.ledger.jobs
 
 
 @pytest.mark.slow
@@ -196,10 +197,12 @@ def test_killed_mid_poll_resumes_without_a_second_submit(fal, project):
     assert fal.ledger.creates == 3 and len(set(fal.prompts())) == 3  # re-attached; only 'two' is new
 
 
-def test_lost_submit_reply_stops_then_is_found_in_the_history(fal, project, capsys):
+def test_lost_submit_reply_stops_then_is_found_in_the_history(fal, project):
     fal.faults.lose_reply_creates = 1
-    assert render(project, "--concurrency", "1") == 7  # queued or not? fal lists a request only once it ends
-    assert "lists a job only once it has finished; nothing is submitted again by itself" in capsys.readouterr().err
+    lost = requests_only(project, concurrency=1)  # the shots alone: the cut of the second run is the one looked at
+    assert lost.status == 7  # queued or not? fal lists a request only once it ends
+    said = " ".join(o.reason for o in lost.outcomes.values())
+    assert "lists a job only once it has finished; nothing is submitted again by itself" in said, said
     made = len(fal.ledger.jobs)
     fal.finish_all()  # the lost request ends at fal, and its history lists it
     assert render(project, "--concurrency", "1") == 0
@@ -213,7 +216,7 @@ def test_history_that_cannot_be_read_never_resubmits(fal, project, monkeypatch):
     monkeypatch.setattr(RemoteBackend, "sleep", lambda self, seconds: waits.append(seconds))  # no real back-off
     fal.faults.lose_reply_creates = 1
     fal.faults.history_fails = True
-    assert render(project, "--concurrency", "1") == 7
+    assert requests_only(project, concurrency=1).status == 7
     assert fal.ledger.creates == 2  # the lost one and 'three'; 'two' waits for 'one'
     assert waits.count(1.0) == 1 and 5.0 in waits  # the history was asked three times before giving up
 

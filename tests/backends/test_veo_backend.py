@@ -81,13 +81,15 @@ def test_a_model_no_longer_served_fails_the_shot_clearly(veo, film):
 
 
 def test_a_retired_preview_id_warns_and_renders_with_its_successor(veo, film, capsys):
-    # the whole command, cut and all, for its message: a small cut, and no face check (test_identity's)
+    # the message as the command line says it (plan says what render would), and the requests as made
     film.write_text(FILM.replace("veo-3.1-fast-generate-001", "veo-3.1-fast-generate-preview, size: 320x180")
                     .replace("reference: ana.png}", "reference: ana.png, identity: false}"))
-    assert main(["render", str(film), "--backend", "veo", "--yes"]) == 0
-    err = capsys.readouterr().err
-    assert ("model 'veo-3.1-fast-generate-preview' was retired by the provider on 2026-10-22; rendering with its "
-            "successor 'veo-3.1-fast-generate-001'") in err
+    said = ("model 'veo-3.1-fast-generate-preview' was retired by the provider on 2026-10-22; rendering with its "
+            "successor 'veo-3.1-fast-generate-001'")
+    assert main(["plan", str(film), "--backend", "veo"]) == 0
+    assert said in capsys.readouterr().err
+    run = render(film, "veo")
+    assert run.status == 0 and any(said in d.message for d in run.prep.warnings)
     assert {o["model"] for o in veo.ledger.jobs} == {"veo-3.1-fast-generate-001"}
 
 
