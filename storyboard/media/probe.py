@@ -122,17 +122,11 @@ def decodes(path: Path, last_frame_png: Path | None = None, size: tuple[int, int
                 n += 1
                 last = frame
             if last_frame_png is not None and last is not None:
-                _save_fitted(last.to_image(), last_frame_png, size)
+                from storyboard.media.clips import fit_picture
+                fit_picture(last.to_image(), last_frame_png, size)
     except (av.error.FFmpegError, OSError, IndexError) as e:
         raise MediaError(f"{path.name}: the video does not decode ({e})") from None
     return n
-
-
-def _save_fitted(im, out: Path, size: tuple[int, int] | None) -> None:
-    from PIL import Image, ImageOps
-    if size and im.size != size:
-        im = ImageOps.pad(im.convert("RGB"), size, Image.LANCZOS, color=(0, 0, 0))
-    im.save(out, compress_level=1)  # a fifth larger than the default level, in half the time: it is saved for every clip
 
 
 def audio_samples(path: Path) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storyboard.media import clips
+from storyboard.media import assemble
 from storyboard.media import ffmpeg as media_ffmpeg
 from storyboard.media.ffmpeg import Command, FfmpegFailed, Script
 
@@ -36,16 +36,16 @@ def test_a_binary_that_cannot_start_is_named(tmp_path, monkeypatch, make, words)
     binary = tmp_path / "ffmpeg"
     make(binary)
     fake_ffmpeg(monkeypatch, binary)
-    with pytest.raises(FfmpegFailed, match=f"fitting a.png: cannot start ffmpeg: {binary}.*{words}"):
-        clips.fit_image(tmp_path / "a.png", tmp_path / "b.png", 32, 18)
+    with pytest.raises(FfmpegFailed, match=f"conforming a.mp4: cannot start ffmpeg: {binary}.*{words}"):
+        media_ffmpeg.run(assemble.conform_cmd(tmp_path / "a.mp4", tmp_path / "b.mp4", 32, 18, 24, 24, True))
 
 
 def test_a_failure_carries_its_command_and_the_end_of_the_log(tmp_path):
-    cmd = clips.fit_image_cmd(tmp_path / "missing.png", tmp_path / "out.png", 32, 18)
+    cmd = assemble.conform_cmd(tmp_path / "missing.mp4", tmp_path / "out.mp4", 32, 18, 24, 24, True)
     with pytest.raises(FfmpegFailed) as e:
         media_ffmpeg.run(cmd)
-    assert str(e.value).startswith("fitting missing.png failed (ffmpeg exit") and "No such file" in str(e.value)
-    assert e.value.argv[0] == media_ffmpeg.exe() and str(tmp_path / "missing.png") in e.value.argv
+    assert str(e.value).startswith("conforming missing.mp4 failed (ffmpeg exit") and "No such file" in str(e.value)
+    assert e.value.argv[0] == media_ffmpeg.exe() and str(tmp_path / "missing.mp4") in e.value.argv
     assert e.value.argv[e.value.argv.index("-/filter_complex") + 1].endswith("graph.txt")
 
 

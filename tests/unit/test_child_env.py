@@ -47,9 +47,9 @@ def spawn_and_read_env(tmp_path, monkeypatch) -> dict[str, str]:
     monkeypatch.setattr(ffmpeg, "exe", lambda: str(wrapper))
     from PIL import Image
 
-    from storyboard.media.clips import fit_image
+    from storyboard.media.assemble import slate_cmd
     Image.new("RGB", (64, 36), (10, 20, 30)).save(tmp_path / "in.png")
-    fit_image(tmp_path / "in.png", tmp_path / "out.png", 32, 18)
+    ffmpeg.run(slate_cmd(tmp_path / "in.png", tmp_path / "out.mp4", 24, 2))
     return dict(item.split("=", 1) for item in dump.read_text().split("\0") if "=" in item)
 
 

@@ -75,12 +75,22 @@ def test_animatic_cmd_escapes_expressions_and_keeps_the_house_format():
     assert cmd.timeout == media_ffmpeg.timeout_for(2.0, "encode")
 
 
-def test_fit_image_cmd():
-    cmd = clips.fit_image_cmd(X / "ref.png", X / "first.png", 320, 180)
-    assert_graph_by_file(cmd)
-    assert "scale=flags=lanczos:force_original_aspect_ratio=decrease:h=180:w=320" in cmd.script()
-    assert "pad=color=black:h=180:w=320:x=(ow-iw)/2:y=(oh-ih)/2" in cmd.script()
-    assert value(cmd, "-frames:v") == "1" and value(cmd, "-compression_level") == "1"
+def test_a_picture_is_fitted_to_the_frame_letterboxed_and_turned_as_its_exif_says(tmp_path):
+    from PIL import Image
+    tall = Image.new("RGB", (100, 200), (250, 0, 0))  # stored upright 100x200, shown turned a quarter (EXIF 6)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    tall.save(tmp_path / "phone.jpg", exif=exif)
+    out = clips.fit_image(tmp_path / "phone.jpg", tmp_path / "first.png", 320, 180)
+    with Image.open(out) as im:
+        assert im.size == (320, 180) and im.mode == "RGB"
+        # shown 200x100: scaled to 320x160, centred, black bars of 10 above and below
+        assert im.getpixel((160, 5)) == (0, 0, 0) and im.getpixel((160, 174)) == (0, 0, 0)
+        r, g, b = im.getpixel((160, 90))
+        assert r > 200 and g < 40 and b < 40 and im.getpixel((2, 90))[0] > 200
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    with pytest.raises(MediaError, match="broken.png: cannot read the picture"):
+        clips.fit_image(tmp_path / "broken.png", tmp_path / "x.png", 320, 180)
 
 
 def test_conform_cmd_with_and_without_sound():
@@ -300,10 +310,10 @@ def test_a_failure_to_start_is_reported_as_what_it_is(monkeypatch, code, words):
         raise OSError(code, "refused")
     monkeypatch.setattr(media_ffmpeg, "exe", lambda: "/opt/ffmpeg")
     monkeypatch.setattr(subprocess, "Popen", refuse)
-    cmd = clips.fit_image_cmd(X / "ref.png", X / "first.png", 320, 180)
+    cmd = assemble.conform_cmd(X / "in.mov", X / "out.mp4", 320, 180, FPS, 48, has_audio=True)
     with pytest.raises(FfmpegFailed) as e:
         media_ffmpeg.run(cmd)
-    assert str(e.value).startswith("fitting ref.png: cannot start ffmpeg: ") and words in str(e.value)
+    assert str(e.value).startswith("conforming in.mov: cannot start ffmpeg: ") and words in str(e.value)
     assert "cannot read or write" not in str(e.value)
     assert e.value.argv[0] == "/opt/ffmpeg" and "-/filter_complex" in e.value.argv
     assert isinstance(e.value, MediaError)
