@@ -60,21 +60,35 @@ def _run_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def _isolate(mp: pytest.MonkeyPatch, home: Path, tmp_path_factory) -> None:
+    mp.setenv("STORYBOARD_CACHE", str(home / "cache"))
+    mp.setenv("STORYBOARD_VOICE_CACHE", str(_run_folder(tmp_path_factory) / "shared-voice-lines"))
+    mp.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
+    mp.setenv("XDG_STATE_HOME", str(home / "state"))  # crash logs (platformdirs' user_log_dir)
+    mp.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))  # the default cache folder, were anything to miss the above
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
+                "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL", "RUNWAYML_API_SECRET", "RUNWAYML_BASE_URL",
+                "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS",
+                "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
+        mp.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory):
+    """The same isolation for the whole session, so a module's shared film or room (made before any
+    test's own fixtures) never reads or writes the user's cache, voices or config either."""
+    mp = pytest.MonkeyPatch()
+    _isolate(mp, tmp_path_factory.mktemp("session-home"), tmp_path_factory)
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory, monkeypatch):
     """No test reads the user's config or cache, or a real API key. The voiced lines (the animatic's
     scratch voices, the same samples whoever voices them) are shared by the whole run: a test that
     is about voicing itself asks for `fresh_voices`."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("STORYBOARD_CACHE", str(home / "cache"))
-    monkeypatch.setenv("STORYBOARD_VOICE_CACHE", str(_run_folder(tmp_path_factory) / "shared-voice-lines"))
-    monkeypatch.setenv("STORYBOARD_CONFIG", str(home / "config.toml"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # crash logs (platformdirs' user_log_dir)
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "FAL_KEY", "FAL_RUN_HOST",
-                "FAL_QUEUE_RUN_HOST", "STORYBOARD_FAL_PLATFORM_URL", "RUNWAYML_API_SECRET", "RUNWAYML_BASE_URL",
-                "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_APPLICATION_CREDENTIALS",
-                "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+    _isolate(monkeypatch, tmp_path_factory.mktemp("home"), tmp_path_factory)
 
 
 @pytest.fixture
