@@ -7,8 +7,9 @@ import pytest
 
 from storyboard.cli import main
 from storyboard.media.probe import decodes
+from storyboard.pipeline import make_plan, prepare
 from storyboard.stages.timeline import frames
-from tests.backends.conftest import render as render_shots
+from storyboard.store.cache import Cache
 from tests.backends.test_fal_backend import ca, fal, media  # noqa: F401 - the fake fal's fixtures
 from tests.conftest import read_manifest
 
@@ -62,8 +63,9 @@ def test_a_scene_is_one_multi_prompt_request_cut_back_into_shots(fal, project): 
     assert main(["render", str(film), "--backend", "fal", "--yes"]) == 0
     assert len(fal.ledger.jobs) == 2
     film.write_text(SCENE.format(action="Ana runs along the pier."))
-    assert render_shots(film, "fal").status == 0  # what is asked again, without a cut no assertion reads
-    assert len(fal.ledger.jobs) == 3 and "multi_prompt" in fal.ledger.jobs[2]["input"]
+    again = make_plan(prepare(film, "fal"), Cache())  # what would be asked (the request itself is above)
+    (todo,) = again.to_render
+    assert todo.group is not None and todo.group.shots == ("one", "two", "three") and todo.cost > 0
 
 
 @pytest.mark.slow

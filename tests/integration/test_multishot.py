@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from storyboard.media.probe import decodes
-from storyboard.pipeline import make_plan, prepare
+from storyboard.pipeline import make_plan, prepare, render_shots
 from storyboard.pipeline import render as render_and_cut
 from storyboard.stages.timeline import frames
 from storyboard.store.cache import Cache
@@ -75,7 +75,7 @@ def test_a_second_take_of_a_group_is_one_more_request_cut_into_every_shot(projec
     path.write_text(SB.format(a1="Mara fills the kettle."))
     cache = Cache()
     prep = prepare(path, "animatic")
-    rendered = render(prep, project / "out", cache=cache, select=["k3"], takes=2)
+    rendered = render_shots(prep, cache=cache, select=["k3"], takes=2)  # the takes and parts: no cut
     assert list(rendered.extra) == ["k1 take 1"] and rendered.extra["k1 take 1"].status == "rendered"
     g = rendered.outcomes["k3"].job.group
     assert g.take == 2 and [rendered.outcomes[s].entry.meta["take"] for s in ("k1", "k2", "k3")] == [2, 2, 2]
@@ -88,11 +88,11 @@ def test_a_damaged_part_is_cut_again_from_the_groups_clip(project):
     path = project / "sb.yaml"
     path.write_text(SB.format(a1="Mara fills the kettle."))
     cache = Cache()
-    rendered = render(prepare(path, "animatic"), project / "out", cache=cache)
+    rendered = render_shots(prepare(path, "animatic"), cache=cache)  # the parts in the cache: no cut
     part = rendered.outcomes["k2"].entry
     part.clip.write_bytes(b"not a clip")
     events = []
-    again = render(prepare(path, "animatic"), project / "out", cache=cache, on_event=events.append)
+    again = render_shots(prepare(path, "animatic"), cache=cache, progress=events.append)
     assert {o.status for o in again.outcomes.values()} == {"cached"}
     assert decodes(again.outcomes["k2"].entry.clip) == 72
     assert not [e for e in events if e.state in ("drawing", "encoding")]  # nothing drawn again
