@@ -241,7 +241,7 @@ def test_clips_are_sent_to_the_scorer_as_they_are_made_and_a_cameo_is_a_referenc
     text = FILM.replace("reference: refs/mara.png}", "cameo: refs/mara.mp4}", 1).replace(
         "  - {id: far,", "  - {id: sea, duration: 4, action: NOFACE The empty sea.}\n  - {id: far,")
     path = film(project, photos, text)
-    make_still_clip(project / "refs" / "mara.mp4", photos["reference"], 3, "1280x720")
+    make_still_clip(project / "refs" / "mara.mp4", photos["reference"], 3, "640x360")  # its face is found at this size too
     sora.behaviour.stills = {"ONMODEL": [photos["same"]], "DRIFTER": [photos["other"]], "NOFACE": [photos["noface"]]}
     seen = Seen()
     run = render(path, "openai", concurrency=1, scorer=seen)
