@@ -71,7 +71,9 @@ def write(prep: Prepared, plan: Plan, outcomes: dict[str, Outcome], out_dir: Pat
 
 def _code() -> str:
     """What turns the same sheet into the same boards: this code, its fonts, fpdf2's and fontTools' versions."""
-    return record.code(("storyboard.exports.boards", "storyboard.exports.sheet"), files=tuple(map(str, fonts())),
+    from storyboard.draw.fonts import western_for_pdf
+    return record.code(("storyboard.exports.boards", "storyboard.exports.sheet"),
+                       files=tuple(map(str, (*fonts(), western_for_pdf()))),
                        packages=("fpdf2", "fonttools"))
 
 
@@ -124,12 +126,9 @@ def fonts() -> tuple[Path, Path]:
     return house.latin_path(), house.cjk_path()
 
 
-def needs_cjk(sheet: Sheet) -> bool:
-    """Does any text on the boards have a letter the Latin face lacks (so the CJK face must be embedded)?"""
+def letters(sheet: Sheet) -> set[int]:
+    """Every letter the boards print: the sheet's text and the boards' own (ASCII, "·" and "…")."""
     import dataclasses
-
-    from storyboard.draw.fonts import charmap
-    latin = charmap(str(fonts()[0]))
 
     def texts(v):
         if isinstance(v, str):
@@ -141,7 +140,10 @@ def needs_cjk(sheet: Sheet) -> bool:
             for f in dataclasses.fields(v):
                 if f.name not in ("entry", "compiled"):  # the cache record and the compiled shot: not printed
                     yield from texts(getattr(v, f.name))
-    return any(not ch.isspace() and ord(ch) not in latin for text in texts(sheet) for ch in text)
+    return {ord(ch) for text in texts(sheet) for ch in text if not ch.isspace()} | {ord(ch) for ch in OWN}
+
+
+OWN = "".join(map(chr, range(0x21, 0x7F))) + "·…"  # what the boards write themselves: labels, figures, dates
 
 
 def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) -> bytes:
@@ -152,10 +154,12 @@ def _pdf(sheet: Sheet, prep: Prepared, out_dir: Path, grid: Grid, paper: str) ->
     pdf.set_creator("storyboard")
     pdf.set_title(f"{sheet.title}: boards")
     pdf.set_creation_date(_utc(sheet.made))
-    from storyboard.draw.fonts import latin_for_pdf
-    _, cjk = fonts()
-    pdf.add_font("sans", "", str(latin_for_pdf()))  # the variable font's default instance: Regular
-    if needs_cjk(sheet):  # reading the CJK collection (20 MB) and subsetting it was most of the PDF's time
+    from storyboard.draw.fonts import charmap, pdf_face
+    latin, cjk = fonts()
+    used = letters(sheet)
+    pdf.add_font("sans", "", str(pdf_face(used)))  # the variable font's default instance, Regular (cut to its
+    # Western letters when those are all the boards print)
+    if not used <= charmap(str(latin)):  # reading the CJK collection (20 MB) and subsetting it was most of the PDF's time
         pdf.add_font("cjk", "", str(cjk), collection_font_number=house_cjk_face())
         pdf.set_fallback_fonts(["cjk"], exact_match=False)
     per_page = grid.rows * grid.columns

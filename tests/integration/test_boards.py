@@ -113,6 +113,26 @@ def test_the_boards_font_is_noto_sans_regular_without_what_a_pdf_never_reads(tmp
     assert latin_for_pdf() == latin_path()
 
 
+def test_latin_boards_embed_the_shipped_western_cut_with_the_same_letters_as_noto_sans(tmp_path, monkeypatch):
+    """The cut storyboard ships has every Western letter the whole face has, drawn and spaced the same;
+    boards whose text is all Western embed it, and nothing is made on the machine for them."""
+    from fontTools.ttLib import TTFont
+
+    from storyboard.draw.fonts import WESTERN, latin_path, pdf_face, western_for_pdf
+    monkeypatch.setenv("STORYBOARD_CACHE", str(tmp_path / "cache"))
+    with TTFont(str(latin_path())) as source, TTFont(str(western_for_pdf())) as cut:
+        want = {u: g for u, g in source.getBestCmap().items() if u in WESTERN}
+        have = cut.getBestCmap()
+        assert set(have) == set(want) and len(want) > 600
+        for u in (0x41, 0x67, 0x26, 0xD8, 0x153, 0x1E9, 0x2026, 0x20AC):  # A g & Ø œ ǩ … €
+            a, b = source["glyf"][want[u]], cut["glyf"][have[u]]
+            assert a.getCoordinates(source["glyf"])[0] == b.getCoordinates(cut["glyf"])[0], hex(u)
+            assert source["hmtx"][want[u]] == cut["hmtx"][have[u]], hex(u)
+    assert pdf_face({ord(c) for c in "Inès — Café · 12€"}) == western_for_pdf()
+    assert not (tmp_path / "cache" / "fonts").exists()  # nothing was made for it
+    assert pdf_face({ord(c) for c in "Зима ΕΛΈΝΗ"}).parent == tmp_path / "cache" / "fonts"  # the whole face
+
+
 def test_grid_words():
     assert Grid.parse("2x3") == Grid(2, 3) and Grid.parse("1X4") == Grid(1, 4)
     for bad in ("3", "0x2", "axb", "9x9"):
@@ -128,6 +148,8 @@ def test_boards_after_a_render_show_the_clips(project):
     assert pages == 1 and "alpha" in text and "beta" in text and "not rendered" not in text
     fonts_in = embedded_fonts(project / "film" / "boards.pdf")  # Latin only: the CJK face is not embedded
     assert fonts_in and not any("CJK" in f for f in fonts_in), fonts_in
+    from storyboard.store.cache import local_root
+    assert not (local_root() / "fonts").exists()  # the shipped Western cut: nothing made for these boards
     rows = list(csv.reader(io.StringIO((project / "film" / "shotlist.csv").read_text("utf-8"))))
     assert [(r[2], r[14], r[15]) for r in rows[1:]] == [("alpha", "done", "1"), ("beta", "done", "1")]
     assert read_manifest(project / "film")["spent"] == 0
