@@ -117,7 +117,7 @@ def _compose(text: str) -> list:
             return list(yaml.compose_all(text, Loader=_FastLoader))
         except _TooDeep:
             raise
-        except yaml.YAMLError:
+        except Exception:  # noqa: BLE001 - a syntax error, or text libyaml cannot take (a lone surrogate):
             pass  # said as the Python parser says it, below
     return list(yaml.compose_all(text, Loader=_Loader))
 
