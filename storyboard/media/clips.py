@@ -60,7 +60,8 @@ def fit_picture(im, out_png: Path, size: tuple[int, int] | None) -> Path:
     time (a first frame is uploaded once; a last frame is kept for every clip). In-process: a 1280x720
     fit costs what PNG's coding does, with no ffmpeg to start."""
     from PIL import Image, ImageOps
-    im = im.convert("RGB")
+    if im.mode != "RGB":  # a decoded frame is RGB already: not copied for nothing
+        im = im.convert("RGB")
     if size and im.size != tuple(size):
         im = ImageOps.pad(im, tuple(size), Image.LANCZOS, color=(0, 0, 0))
     im.save(out_png, format="PNG", compress_level=1)
