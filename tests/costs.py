@@ -28,7 +28,7 @@ def _measured(item, phase: str):
     yield
     if path:
         line = json.dumps({"test": item.nodeid, "phase": phase, "wall": round(time.monotonic() - t0, 3),
-                           "cpu": round(_cpu() - c0, 3), "worker": os.environ.get("PYTEST_XDIST_WORKER", "")})
+                           "cpu": round(_cpu() - c0, 3), "end": round(time.time(), 3), "worker": os.environ.get("PYTEST_XDIST_WORKER", "")})
         with open(path, "a") as f:
             f.write(line + "\n")
 

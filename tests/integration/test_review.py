@@ -15,10 +15,6 @@ from storyboard.media.probe import decodes
 from storyboard.store.cache import Cache
 from tests.conftest import read_manifest
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
-
 FILM = """
 version: 1
 title: Test Film
@@ -57,20 +53,6 @@ def write(project, pin: int | None = None, action: str = "Ben sweeps the snow.")
     path = project / "film.yaml"
     path.write_text(FILM.replace("{pin}", f"\n    take: {pin}" if pin else "").replace("Ben sweeps the snow.", action))
     return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); `apt-get install chromium` runs these")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed; `pip install -e '.[test]'` installs it")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 def clips_in_cache() -> list[Path]:

@@ -4,7 +4,6 @@ only, never inside one, and its wardrobe goes under it (issue 22, item 16)."""
 from __future__ import annotations
 
 from storyboard.cli import main
-from tests.integration.test_review import browser  # noqa: F401 - the fixture
 
 FILM = """
 version: 1
@@ -17,7 +16,7 @@ shots:
 """
 
 
-def test_name_chips_never_break_inside_a_word_at_360px(project, browser):  # noqa: F811
+def test_name_chips_never_break_inside_a_word_at_360px(project, browser):
     (project / "film.yaml").write_text(FILM)
     assert main(["review", str(project / "film.yaml")]) == 0
     page = browser.new_page(viewport={"width": 360, "height": 800})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_review import CHROMIUM, FLAGS, static_server
+from tests.integration.test_review import static_server
 
 pytest.importorskip("starlette", reason="the review room's extra is not installed: pip install 'storyboard[serve]'")
 pytestmark = pytest.mark.xdist_group("serve")  # one film and one room for the module: keep it on one worker (--dist loadgroup)
@@ -111,20 +111,6 @@ def room(tmp_path_factory):
         if served.proc.poll() is None:
             served.proc.send_signal(signal.SIGINT)
             served.proc.wait(20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); `apt-get install chromium` runs these")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed; `pip install -e '.[test]'` installs it")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
