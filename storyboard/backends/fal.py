@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from storyboard.backends.base import RenderRequest
 from storyboard.catalog import credential
-from storyboard.backends.remote import CLOCK_SKEW, Identity, Job, NotCreated, RemoteBackend, Segment, Unclear
+from storyboard.backends.remote import (CLOCK_SKEW, Identity, Job, NotCreated, RemoteBackend, Segment, Unclear,
+                                       download_client)
 from storyboard.backends.veo import NEGATIVE_PROMPT
 from storyboard.errors import BackendError, QuotaError, ShotBlocked, UsageError
 from storyboard.model.caps import BackendCaps, ModelCaps
@@ -181,8 +182,7 @@ class Fal(RemoteBackend):
         # key= keeps the SDK from looking for credentials anywhere else (fal login files, Colab secrets)
         self.client = fal_client.SyncClient(key=key)
         self.http = self.client._client  # the SDK's own httpx client: its auth header, TLS and backup-domain transport
-        # result URLs are public CDN links: fetched without the key, so it never goes to a host fal names
-        self.downloads = httpx.Client(timeout=httpx.Timeout(300.0, connect=30.0), follow_redirects=True)
+        self.downloads = download_client()  # result URLs are public CDN links
         self.platform = os.environ.get(PLATFORM_ENV, PLATFORM_URL).rstrip("/")
         self._inputs: dict[str, tuple[str, dict]] = {}
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal, retry_after
+from storyboard.backends.remote import (Job, NotCreated, RemoteBackend, Segment, Unclear, is_refusal, retry_after,
+                                       sdk_http_client)
 from storyboard.catalog import credential
 from storyboard.errors import BackendError, BackendUnusable, QuotaError, ShotBlocked
 from storyboard.model.caps import BackendCaps
@@ -53,7 +54,8 @@ class OpenAIVideos(RemoteBackend):
         self.openai = openai
         # polls and downloads are safe to retry (the SDK does, honouring Retry-After); creates are not
         # (nor the list, whose caller retries it)
-        self.client = openai.OpenAI(api_key=key, max_retries=3, timeout=120.0)
+        self.client = openai.OpenAI(api_key=key, max_retries=3, timeout=120.0,
+                                    http_client=sdk_http_client(openai))
         self.create_client = self.client.with_options(max_retries=0)
         self.endpoint = str(self.client.base_url)  # names the provider in character records (hashed)
         self.base_url = redact(self.endpoint)  # as shown in messages: a key inside the URL becomes ***

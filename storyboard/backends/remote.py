@@ -9,11 +9,15 @@ prompt, a new take its old take's."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
+import ssl
 import threading
 import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +39,34 @@ QUOTA_WORDS = ("billing", "balance", "enough credits", "credit balance", "top up
                "exceeded your current quota", "spend limit")
 # what a backend table's `errors` maps an SDK exception class to (by class name, most specific first)
 ERROR_KINDS = ("not_created", "unclear", "quota", "credentials", "blocked", "rejected", "by_status")
+
+
+@lru_cache(maxsize=8)
+def _tls(http: str, cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    return importlib.import_module(http).create_ssl_context()
+
+
+def tls(http: str = "httpx") -> ssl.SSLContext:
+    """The verifying TLS context the HTTP library `http` ("httpx", or "httpx2" for SDKs built on it)
+    makes by default (SSL_CERT_FILE or SSL_CERT_DIR when set, else its own bundle or the system's),
+    made once per process and shared by every client the backends make: each one read the whole CA
+    bundle again (~25 ms of CPU), an SDK client and a download client per backend, for every storyboard
+    of a batch and every render of the review room. Made again when the environment names other CAs."""
+    return _tls(http, os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+
+
+def sdk_http_client(sdk):
+    """A Stainless-made SDK's own default HTTP client (`DefaultHttpxClient`: its limits, timeouts and
+    redirects; openai, runwayml) with the shared TLS context of the library it is built on."""
+    library = next(c.__module__.split(".")[0] for c in sdk.DefaultHttpxClient.__mro__ if c.__name__ == "Client")
+    return sdk.DefaultHttpxClient(verify=tls(library))
+
+
+def download_client():
+    """An httpx client for a provider's result links: signed or public URLs fetched without the key,
+    so it never goes to a host the provider names."""
+    import httpx
+    return httpx.Client(timeout=httpx.Timeout(300.0, connect=30.0), follow_redirects=True, verify=tls())
 
 
 def status_of(e: BaseException) -> int:

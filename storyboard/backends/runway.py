@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from storyboard.backends.base import RenderRequest
-from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear
+from storyboard.backends.remote import Job, NotCreated, RemoteBackend, Segment, Unclear, download_client, sdk_http_client
 from storyboard.backends.veo import NEGATIVE_PROMPT
 from storyboard.catalog import credential
 from storyboard.errors import BackendError, BackendUnusable
@@ -48,10 +48,10 @@ class Runway(RemoteBackend):
         self.sdk, self.httpx = runwayml, httpx
         # RUNWAYML_BASE_URL, read by the SDK, points it elsewhere (the tests' fake). Polls may be retried
         # by the SDK; creates may not (no idempotency key): they go through a client with none.
-        self.client = runwayml.RunwayML(api_key=key, max_retries=3, timeout=120.0)
+        self.client = runwayml.RunwayML(api_key=key, max_retries=3, timeout=120.0,
+                                        http_client=sdk_http_client(runwayml))
         self.create_client = self.client.with_options(max_retries=0)
-        # output URLs are signed links: fetched without the key, so it never goes to a host Runway names
-        self.downloads = httpx.Client(timeout=httpx.Timeout(300.0, connect=30.0), follow_redirects=True)
+        self.downloads = download_client()  # output URLs are signed links
 
     @classmethod
     def pre_spend(cls, shot, mcaps) -> list[str]:
