@@ -41,7 +41,9 @@ def test_backends_share_one_context_per_library_and_ca_file(monkeypatch, tmp_pat
         assert held == {id(tls("httpx2"))}  # openai's SDK speaks httpx2: its kind of context, one for both
         assert {id(c) for c in contexts(runway.client._client) + contexts(runway.downloads)} == {id(tls("httpx"))}
         # the CA named by SSL_CERT_FILE, and only it, is trusted (as httpx would make it)
-        assert [c["serialNumber"] for c in tls().get_ca_certs()] == [f"{ca._certificate.serial_number:X}"]
+        from cryptography import x509
+        serial = x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number
+        assert [int(c["serialNumber"], 16) for c in tls().get_ca_certs()] == [serial]
     finally:
         for b in (openai_a, openai_b, runway):
             b.close()
