@@ -152,7 +152,8 @@ def render_task(payload: dict) -> dict:
         job: RenderJob = payload["job"]
         renderer = Renderer(Plan(payload["backend"], [job]), backend, cache, lambda rel: folder / rel, 1,
                             Budget(payload["held"] if payload["capped"] else None),
-                            on_event=lambda e: send({"event": [e.shot, e.state, e.percent, e.message]}))
+                            on_event=lambda e: send({"event": [e.shot, e.state, e.percent, e.message]}),
+                            continued={job.shot.id} if payload["continued"] else set())
         renderer.budget.run = payload["run"]  # jobs this run's other attempts paid are spent in this run
         purse = _ReportingPurse(renderer.budget, payload["held"], payload["refuse_new"], send)
         renderer.budget.reserved = payload["held"]
@@ -218,6 +219,7 @@ class ClusterRenderer(Renderer):
         token = uuid.uuid4().hex
         self._purses[token] = purse
         payload = {"token": token, "stop": self.stop_name, "run": self.budget.run, "job": job, "prev": prev.key if prev else None, "damage": damage,
+                   "continued": job.shot.id in self._continued,
                    "held": purse.held, "capped": self.budget.max_cost is not None, "refuse_new": purse.refuse_new, "backend": self.backend.caps.name,
                    "cache": cache_spec(self.cache), "files": shot_files(job, self.asset, self.key_extra)}
         future = self.client.submit(render_task, payload, pure=False, key=f"shot-{job.shot.id}-{token[:8]}")

@@ -74,7 +74,7 @@ class Renderer:
     def __init__(self, plan: Plan, backend: Backend, cache: Cache, asset: Callable[[str], Path],
                  concurrency: int = 2, budget: Budget | None = None,
                  on_event: Callable[[Event], None] = lambda e: None, clock: Callable[[], float] = time.monotonic,
-                 on_clip: Callable[[Outcome], None] = lambda o: None):
+                 on_clip: Callable[[Outcome], None] = lambda o: None, continued: set[str] | None = None):
         self.plan, self.backend, self.cache, self.asset = plan, backend, cache, asset
         self.on_clip = on_clip  # told of each clip as it is served or made (the identity check starts on it)
         self.concurrency = max(1, concurrency)
@@ -87,6 +87,13 @@ class Renderer:
         # `concurrency` bounds jobs at the provider; a job that is downloading or being verified
         # no longer holds a slot, so the next one is submitted while it finishes locally
         self._slots = 0
+        # the shots a later shot of this plan starts from: only their clips' last frames are saved as
+        # the clips are verified (a PNG each: 12-50 ms and up to a few MB, for every clip of a feature);
+        # another shot's is made from its clip the first time a shot continues it (_last_frame)
+        # (`continued`: said by whoever holds the whole plan, for a renderer given one job of it)
+        self._continued = continued if continued is not None else {
+            j.shot.input_reference.shot for j in plan.jobs
+            if j.shot.input_reference is not None and j.shot.input_reference.kind == "previous_last_frame"}
 
     def emit(self, shot: str, state: str, percent: float | None = None, message: str = "") -> None:
         if self._stop.is_set():  # interrupted: a shot that still ends is kept in the cache, not told after
@@ -302,7 +309,8 @@ class Renderer:
             try:
                 run_ffmpeg(clips.part_cmd(whole.clip, staging / "clip.mp4", a, b, fps, info.audio_streams > 0,
                                           k > 0, k < len(spans) - 1))
-                got = decodes(staging / "clip.mp4", staging / "last.png", m.dimensions)
+                got = decodes(staging / "clip.mp4", staging / "last.png" if m.id in self._continued else None,
+                              m.dimensions)
                 if got != b - a:
                     raise MediaError(f"shot '{m.id}': its part of the group's clip has {got} frames, not {b - a}")
                 meta = {"key": key, "shot": m.id, "backend": whole.meta.get("backend"), "model": m.model,
@@ -423,7 +431,8 @@ class Renderer:
             report("verifying", 95)
             caps = self.backend.caps
             own_last = result.last_frame is not None and result.last_frame.is_file()
-            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, None if own_last else staging / "last.png",
+            last = staging / "last.png" if sid in self._continued and not own_last else None
+            warnings, counts = verify_clip(result.clip, job, caps.exact_duration, last,
                                            caps.model(job.shot.model)[1].makes_sound, caps.house_encoded)
             if own_last and result.last_frame != staging / "last.png":
                 shutil.move(result.last_frame, staging / "last.png")

@@ -60,3 +60,26 @@ def test_a_damaged_last_frame_is_made_again_from_the_clip(fal, project, tmp_path
         assert same(im.convert("RGB"), truth)
     aside = list((Cache().root / "bad").iterdir())
     assert len(aside) == 1 and aside[0].name.startswith(one.key) and "last" in aside[0].name
+
+
+def test_a_last_frame_is_kept_only_for_a_shot_continued_and_made_when_one_first_is(fal, project, tmp_path):  # noqa: F811
+    """Only the clip a later shot starts from keeps its last frame as it is verified (a PNG for every
+    clip of a feature is time and disk for nothing); when an edit makes a shot continue another, the
+    other's is made from its verified clip then, at no cost and without a warning."""
+    done = requests_only(project)
+    entries = {sid: o.entry for sid, o in done.outcomes.items()}
+    assert entries["one"].last_frame.is_file() and "last_sha256" in entries["one"].meta  # two continues one
+    for sid in ("two", "three"):  # nothing continues two or three
+        assert not entries[sid].last_frame.exists() and "last_sha256" not in entries[sid].meta
+    truth = true_last_frame(entries["three"].clip, tmp_path)
+    # a fourth shot continues three: three's last frame is made from its clip; three is not paid again
+    (project / "film.yaml").write_text(FILM + "  - {id: four, duration: 4, continuity: continuous, "
+                                              "action: The storm breaks.}\n")
+    again = requests_only(project)
+    assert again.status == 0 and again.outcomes["three"].status == "cached"
+    assert not [w for o in again.outcomes.values() for w in o.warnings if "last frame" in w]
+    four = [r for r in fal.ledger.jobs if "The storm breaks" in r["input"]["prompt"]]
+    assert len(four) == 1 and len(fal.ledger.jobs) == 4 and same(image_of(four[0]["input"]["image_url"]), truth)
+    three = Cache().get(entries["three"].key)
+    assert three.meta["last_bytes"] == three.last_frame.stat().st_size  # recorded: checked from now on
+    assert not (Cache().root / "bad").exists()
