@@ -58,7 +58,8 @@ def tls(http: str = "httpx") -> ssl.SSLContext:
 def sdk_http_client(sdk):
     """A Stainless-made SDK's own default HTTP client (`DefaultHttpxClient`: its limits, timeouts and
     redirects; openai, runwayml) with the shared TLS context of the library it is built on."""
-    library = next(c.__module__.split(".")[0] for c in sdk.DefaultHttpxClient.__mro__ if c.__name__ == "Client")
+    library = next((c.__module__.split(".")[0] for c in sdk.DefaultHttpxClient.__mro__ if c.__name__ == "Client"),
+                   "httpx")
     return sdk.DefaultHttpxClient(verify=tls(library))
 
 
