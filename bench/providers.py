@@ -36,7 +36,7 @@ def contract() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "contract.jsonl"
         env = dict(os.environ, STORYBOARD_CONTRACT_REPORT=str(report))
-        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--slow",
                               str(ROOT / "tests/contract/test_contract.py")], cwd=ROOT, env=env,
                              capture_output=True, text=True)
         print("\ncontract suite:", run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:])

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fakes.base import FakeServer
 
-REPORT_ENV = "STORYBOARD_CONTRACT_REPORT"  # a file the suite appends its figures to (bench/contract.py reads it)
+REPORT_ENV = "STORYBOARD_CONTRACT_REPORT"  # a file the suite appends its figures to (bench/providers.py reads it)
 
 
 @dataclass
